@@ -1,0 +1,32 @@
+"""embedroute: one collection, several embedding experts, each query sent to the expert that fits it.
+
+>>> import embedroute
+>>> sorted(embedroute.__all__)[:3]
+['CheckReport', 'Collection', 'Document']
+"""
+
+from __future__ import annotations
+
+from .collection import CheckReport, Collection, Hit, SearchResult, WriteReport
+from .encoders import get_encoder
+from .errors import CollectionError, EmbedrouteError, InputError, ModelNotAvailableError
+from .experts import expert_names, make_expert
+from .storage.documents import Document
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckReport",
+    "Collection",
+    "CollectionError",
+    "Document",
+    "EmbedrouteError",
+    "Hit",
+    "InputError",
+    "ModelNotAvailableError",
+    "SearchResult",
+    "WriteReport",
+    "expert_names",
+    "get_encoder",
+    "make_expert",
+]

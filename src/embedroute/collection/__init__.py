@@ -1,0 +1,8 @@
+"""Collections: durable documents searched through several experts."""
+
+from __future__ import annotations
+
+from .collection import Collection
+from .results import CheckReport, Hit, SearchResult, WriteReport
+
+__all__ = ["CheckReport", "Collection", "Hit", "SearchResult", "WriteReport"]

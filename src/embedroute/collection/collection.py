@@ -1,0 +1,344 @@
+"""Collections: documents stored once, searched through several experts.
+
+A collection is a folder holding ``manifest.json`` (what it is) and ``documents.sqlite`` (documents,
+typed attributes and each dense expert's vectors, written in transactions). Search structures are
+rebuilt in memory from the store and kept in step with every write, also writes by other processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CollectionError, InputError, UnknownNameError
+from ..experts.base import Expert
+from ..experts.registry import make_expert
+from ..storage.cache import default_cache
+from ..storage.documents import Document, check_schema, validate
+from ..storage.jsonl import corpus_file, read_jsonl
+from ..storage.store import Store
+from .check import run_check
+from .manifest import MANIFEST, STORE, read_manifest, write_manifest
+from .results import CheckReport, Hit, SearchResult, WriteReport
+
+ExpertSpec = str | dict[str, Any]
+
+
+def _expert_from_spec(spec: ExpertSpec) -> Expert:
+    if isinstance(spec, str):
+        return make_expert(spec)
+    spec = dict(spec)
+    return make_expert(spec.pop("source"), name=spec.pop("name", None), **spec.pop("options", {}), **spec)
+
+
+class Collection:
+    """A durable, multi-expert document collection.
+
+    >>> import tempfile
+    >>> c = Collection.create(tempfile.mkdtemp() + "/c", experts=["bm25"])
+    >>> c.add([{"id": "a", "text": "cats purr"}, {"id": "b", "text": "dogs bark"}]).added
+    2
+    >>> c.search("barking dogs", k=1).hits[0].id
+    'b'
+    """
+
+    def __init__(self, path: Path, store: Store, experts: list[Expert], created: str) -> None:
+        self.path = path
+        self._store = store
+        self._experts = {e.name: e for e in experts}
+        self._loaded: dict[str, int] = {}
+        self._created = created
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, experts: Sequence[ExpertSpec] = ("minilm", "bm25"), *,
+               attributes: dict[str, str] | None = None, exist_ok: bool = False) -> Collection:
+        """Create a collection folder with the given experts (names, model folders or spec dicts)."""
+        path = Path(path)
+        if (path / MANIFEST).exists():
+            if exist_ok:
+                return cls.open(path)
+            raise CollectionError(f"{path} already holds a collection; open it, or pass exist_ok=True")
+        if not experts:
+            raise InputError("a collection needs at least one expert", field="experts")
+        schema = check_schema(attributes or {})
+        built = [_expert_from_spec(s) for s in experts]
+        names = [e.name for e in built]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise InputError(f"expert name {sorted(dupes)[0]!r} given twice", field="experts")
+        path.mkdir(parents=True, exist_ok=True)
+        store = Store(path / STORE)
+        with store.transaction() as conn:
+            for e in built:
+                store.put_expert(conn, e.name, e.spec(), e.config())
+            store.add_attribute_types(conn, schema)
+        created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        store.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('created', ?)", (created,))
+        col = cls(path, store, built, created)
+        col._write_manifest()
+        return col
+
+    @classmethod
+    def open(cls, path: str | Path) -> Collection:
+        """Open an existing collection; fails if an expert's model changed since its vectors were made."""
+        path = Path(path)
+        if not (path / MANIFEST).exists() or not (path / STORE).exists():
+            raise CollectionError(f"{path} is not an embedroute collection (no {MANIFEST} / {STORE})")
+        read_manifest(path)
+        store = Store(path / STORE)
+        experts = []
+        for name, spec, config in store.experts():
+            expert = make_expert(spec["source"], name=name, **spec.get("options", {}))
+            _check_same_model(name, config, expert.config())
+            experts.append(expert)
+        row = store.conn.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
+        col = cls(path, store, experts, row[0] if row else "")
+        col._write_manifest()  # the store is the source of truth; refresh the mirror
+        return col
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> Collection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- introspection ---------------------------------------------------------------------------
+    @property
+    def experts(self) -> list[str]:
+        return list(self._experts)
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return self._store.schema()
+
+    def __len__(self) -> int:
+        return self._store.count()
+
+    def expert(self, name: str | None = None) -> Expert:
+        if name is None:
+            return next(iter(self._experts.values()))
+        try:
+            return self._experts[name]
+        except KeyError:
+            raise UnknownNameError(
+                f"collection has no expert {name!r}; it has: {', '.join(self._experts)}") from None
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "documents": len(self),
+            "created": self._created,
+            "experts": {n: e.config() for n, e in self._experts.items()},
+            "attributes": self.attributes,
+        }
+
+    def _write_manifest(self) -> None:
+        entries = [{"name": n, "spec": s, "config": c} for n, s, c in self._store.experts()]
+        write_manifest(self.path, experts=entries, attributes=self._store.schema(), created=self._created)
+
+    # -- writes ----------------------------------------------------------------------------------
+    def add(self, documents: Iterable[dict[str, Any] | Document], **kw: Any) -> WriteReport:
+        """Add new documents (an existing id is an error: use :meth:`upsert`).
+
+        The whole input is validated before anything is written; it is then encoded and committed in
+        batches of ``batch_size``; ``on_commit(n_done, ids)`` runs after each batch is durable.
+        """
+        return self._write(((i, d) for i, d in enumerate(documents, start=1)), upsert=False, **kw)
+
+    def upsert(self, documents: Iterable[dict[str, Any] | Document], **kw: Any) -> WriteReport:
+        """Add documents, replacing any with the same id."""
+        return self._write(((i, d) for i, d in enumerate(documents, start=1)), upsert=True, **kw)
+
+    def add_file(self, path: str | Path, *, upsert: bool = False, **kw: Any) -> WriteReport:
+        """Add a JSONL file (``id``/``_id``, ``text``, ``title``, ``attributes``, ``vectors``) or BEIR folder."""
+        f = corpus_file(path)
+        return self._write(read_jsonl(f), upsert=upsert, source=str(f), **kw)
+
+    def _write(self, items: Iterable[tuple[int, Any]], *, upsert: bool, source: str = "<input>",
+               batch_size: int = 256, show_progress: bool = False, on_commit: Any = None) -> WriteReport:
+        t0 = time.perf_counter()
+        dims = {n: e.dim for n, e in self._experts.items() if e.stores_vectors}
+        docs, new_types = validate(items, source=source, schema=self._store.schema(), vector_dims=dims)
+        existing = self._store.existing_ids([d.id for d in docs])
+        if existing and not upsert:
+            line, doc = next((i, d) for i, d in enumerate(docs, start=1) if d.id in existing)
+            raise InputError(f"id {doc.id!r} already exists in the collection; use upsert to replace it",
+                             source=source, line=line if source == "<input>" else None, field="id")
+        report = WriteReport()
+        cache = default_cache()
+        hits0 = cache.stats.hits
+        bar = None
+        if show_progress and docs:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(docs), desc="add", unit="doc")
+        for start in range(0, len(docs), batch_size):
+            batch = docs[start : start + batch_size]
+            vectors = {name: self._batch_vectors(name, batch, report) for name in dims}
+            with self._store.transaction() as conn:
+                gen_before = self._store.generation()
+                if start == 0 and new_types:
+                    self._store.add_attribute_types(conn, new_types)
+                rids = self._store.write_docs(conn, batch, vectors, upsert=upsert, source=source)
+            self._sync_after_write(gen_before, rids, batch, vectors, replaced=bool(existing))
+            n_upd = sum(1 for d in batch if d.id in existing)
+            report.updated += n_upd
+            report.added += len(batch) - n_upd
+            if bar is not None:
+                bar.update(len(batch))
+            if on_commit is not None:
+                on_commit(start + len(batch), [d.id for d in batch])
+        if bar is not None:
+            bar.close()
+        if new_types:
+            self._write_manifest()
+        report.cache_hits = cache.stats.hits - hits0
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _batch_vectors(self, name: str, batch: list[Document], report: WriteReport) -> np.ndarray:
+        expert = self._experts[name]
+        out = np.empty((len(batch), expert.dim), dtype=np.float32)
+        todo = [i for i, d in enumerate(batch) if name not in d.vectors]
+        for i, d in enumerate(batch):
+            if name in d.vectors:
+                out[i] = d.vectors[name]
+        if todo:
+            misses0 = default_cache().stats.misses
+            out[todo] = expert.embed_documents([batch[i].embed_text for i in todo])
+            report.encoded += default_cache().stats.misses - misses0
+        return out
+
+    def delete(self, ids: Sequence[str]) -> WriteReport:
+        """Delete documents by id; an unknown id is an error and deletes nothing."""
+        t0 = time.perf_counter()
+        ids = list(dict.fromkeys(ids))
+        with self._store.transaction() as conn:
+            gen_before = self._store.generation()
+            rids = self._store.delete(conn, ids)
+        for name, expert in self._experts.items():
+            if self._loaded.get(name) == gen_before:
+                expert.remove(rids)
+                self._loaded[name] = gen_before + 1
+            else:
+                self._loaded.pop(name, None)
+        return WriteReport(deleted=len(rids), seconds=time.perf_counter() - t0)
+
+    def _sync_after_write(self, gen_before: int, rids: np.ndarray, batch: list[Document],
+                          vectors: dict[str, np.ndarray], *, replaced: bool) -> None:
+        for name, expert in self._experts.items():
+            if self._loaded.get(name) != gen_before:
+                self._loaded.pop(name, None)
+                continue
+            if replaced:
+                expert.remove(rids)
+            expert.add(rids, [d.embed_text for d in batch], vectors.get(name))
+            self._loaded[name] = gen_before + 1
+
+    def add_expert(self, source: ExpertSpec, *, show_progress: bool = False) -> Expert:
+        """Add an expert and encode every stored document for it; other experts are untouched."""
+        expert = _expert_from_spec(source)
+        if expert.name in self._experts:
+            raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
+        rids, texts = self._store.all_texts()
+        vecs = expert.embed_documents(texts, show_progress=show_progress) if expert.stores_vectors else None
+        with self._store.transaction() as conn:
+            self._store.put_expert(conn, expert.name, expert.spec(), expert.config())
+            if vecs is not None:
+                import zlib
+
+                conn.executemany(
+                    "INSERT INTO vectors(expert, rid, vec, crc) VALUES (?, ?, ?, ?)",
+                    [(expert.name, int(r), v.tobytes(), zlib.crc32(v.tobytes())) for r, v in zip(rids, vecs)],
+                )
+        self._experts[expert.name] = expert
+        self._write_manifest()
+        return expert
+
+    def remove_expert(self, name: str) -> None:
+        """Drop an expert and its vectors; the documents and other experts are untouched."""
+        self.expert(name)
+        if len(self._experts) == 1:
+            raise InputError("cannot remove the only expert", field="experts")
+        with self._store.transaction() as conn:
+            self._store.drop_expert(conn, name)
+        del self._experts[name]
+        self._loaded.pop(name, None)
+        self._write_manifest()
+
+    # -- search ----------------------------------------------------------------------------------
+    def _ensure_loaded(self, expert: Expert) -> None:
+        gen = self._store.generation()
+        if self._loaded.get(expert.name) == gen:
+            return
+        if expert.stores_vectors:
+            rids, vecs = self._store.vectors(expert.name, expert.dim)
+            expert.load(rids, [], vecs)
+        else:
+            rids, texts = self._store.all_texts()
+            expert.load(rids, texts, None)
+        self._loaded[expert.name] = gen
+
+    def search(self, query: str, k: int = 10, *, expert: str | None = None) -> SearchResult:
+        """Top-``k`` documents for ``query`` from one expert (default: the first)."""
+        return self.search_batch([query], k, expert=expert)[0]
+
+    def search_batch(self, queries: Sequence[str], k: int = 10, *, expert: str | None = None,
+                     fetch: bool = True) -> list[SearchResult]:
+        """Search many queries at once; ``fetch=False`` returns ids and scores without texts."""
+        if isinstance(queries, str):
+            raise InputError("search_batch takes a list of queries, not one string", field="queries")
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}", field="k")
+        bad = next((i for i, q in enumerate(queries) if not isinstance(q, str) or not q.strip()), None)
+        if bad is not None:
+            raise InputError("empty query", source="<queries>", line=bad + 1, field="query")
+        t0 = time.perf_counter()
+        ex = self.expert(expert)
+        self._ensure_loaded(ex)
+        t1 = time.perf_counter()
+        batch = ex.search(list(queries), k)
+        t2 = time.perf_counter()
+        all_rids = np.unique(np.concatenate(batch.ids)) if batch.ids else np.zeros(0, dtype=np.int64)
+        docs = self._store.get(all_rids.tolist()) if fetch else None
+        names = None if fetch else self._store.id_of(all_rids.tolist())
+        t3 = time.perf_counter()
+        n = max(len(queries), 1)
+        timings = {"load_ms": (t1 - t0) * 1000 / n, "encode_ms": batch.encode_ms / n,
+                   "search_ms": batch.search_ms / n, "fetch_ms": (t3 - t2) * 1000 / n,
+                   "total_ms": (t3 - t0) * 1000 / n}
+        results = []
+        for q, ids, scores in zip(queries, batch.ids, batch.scores):
+            hits = []
+            for rank, (rid, score) in enumerate(zip(ids.tolist(), scores.tolist()), start=1):
+                if docs is not None:
+                    d = docs[rid]
+                    hits.append(Hit(d.id, float(score), rank, d.title, d.text, d.attributes))
+                else:
+                    hits.append(Hit(names[rid], float(score), rank))
+            results.append(SearchResult(q, ex.name, hits, dict(timings)))
+        return results
+
+    # -- integrity -------------------------------------------------------------------------------
+    def check(self) -> CheckReport:
+        """Verify counts, checksums and vectors against documents; see :func:`run_check`."""
+        return run_check(self.path, self._store, self._experts)
+
+
+def _check_same_model(name: str, stored: dict[str, Any], current: dict[str, Any]) -> None:
+    s, c = stored.get("encoder", {}), current.get("encoder", {})
+    for key in ("weight_hash", "dim", "pooling", "prompts", "truncate_dim"):
+        if s.get(key) != c.get(key):
+            raise CollectionError(
+                f"expert {name!r}: {key} is now {c.get(key)!r} but the stored vectors were made with "
+                f"{s.get(key)!r}; reinstall the original model or re-add the expert"
+            )

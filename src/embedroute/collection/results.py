@@ -1,0 +1,59 @@
+"""Typed results: search hits with their diagnostics, write reports and integrity reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    rank: int
+    title: str | None = None
+    text: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    """Hits for one query, the expert that answered, and where the time went (milliseconds)."""
+
+    query: str
+    expert: str
+    hits: list[Hit]
+    timings: dict[str, float]
+
+    @property
+    def ids(self) -> list[str]:
+        return [h.id for h in self.hits]
+
+    def __repr__(self) -> str:
+        top = ", ".join(f"{h.id}:{h.score:.3f}" for h in self.hits[:3])
+        return f"SearchResult(expert={self.expert!r}, hits={len(self.hits)} [{top}...], " \
+               f"total_ms={self.timings.get('total_ms', 0):.1f})"
+
+
+@dataclass
+class WriteReport:
+    """What one ``add``/``upsert``/``delete`` did."""
+
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    encoded: int = 0
+    cache_hits: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class CheckReport:
+    """Outcome of ``Collection.check``: ``ok`` is true when ``problems`` is empty."""
+
+    counts: dict[str, int]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems

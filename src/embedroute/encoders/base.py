@@ -1,0 +1,95 @@
+"""The dense-encoder interface: texts in, one L2-normalised float32 vector per text out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from ..storage.cache import EmbeddingCache, default_cache
+
+Role = Literal["query", "document"]
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+class DenseEncoder(ABC):
+    """A text embedding model.
+
+    Subclasses implement :meth:`_encode` (raw vectors for already-prompted texts) and :meth:`config`.
+    This base adds prompts, Matryoshka truncation (``truncate_dim``), L2 normalisation and the shared
+    content-hash embedding cache.
+    """
+
+    name: str
+    prompts: dict[str, str]
+    normalize: bool = True
+    truncate_dim: int | None = None
+
+    @property
+    @abstractmethod
+    def native_dim(self) -> int:
+        """Width of the model's own output."""
+
+    @property
+    def dim(self) -> int:
+        return self.truncate_dim or self.native_dim
+
+    @abstractmethod
+    def _encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        """Raw (un-truncated, un-normalised) vectors for texts that already carry their prompt."""
+
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """What this encoder is: model, weight hash, pooling, prompts, dims, precision, versions."""
+
+    def identity(self) -> dict[str, Any]:
+        """The config fields that change the vectors (library versions excluded)."""
+        cfg = self.config()
+        return {k: v for k, v in cfg.items() if k not in ("versions", "name")}
+
+    def fingerprint(self, role: Role) -> str:
+        ident = self.identity() | {"role_prompt": self.prompts.get(role, "")}
+        return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+    def _finish(self, raw: np.ndarray) -> np.ndarray:
+        x = np.asarray(raw, dtype=np.float32)
+        if self.truncate_dim:
+            x = x[:, : self.truncate_dim]
+        if self.normalize:
+            x = l2_normalise(x)
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        role: Role = "document",
+        *,
+        cache: EmbeddingCache | None | Literal[False] = None,
+        show_progress: bool = False,
+    ) -> np.ndarray:
+        """Embed ``texts`` as queries or documents; ``cache=False`` bypasses the embedding cache."""
+        prompt = self.prompts.get(role, "")
+
+        def compute(batch: list[str]) -> np.ndarray:
+            if not batch:
+                return np.zeros((0, self.dim), dtype=np.float32)
+            return self._finish(self._encode([prompt + t for t in batch], show_progress=show_progress))
+
+        if cache is False:
+            return compute(list(texts))
+        store = cache if cache is not None else default_cache()
+        return store.embed(self.fingerprint(role), list(texts), self.dim, compute)
+
+    def encode_queries(self, texts: Sequence[str], **kw: Any) -> np.ndarray:
+        return self.encode(texts, "query", **kw)
+
+    def encode_documents(self, texts: Sequence[str], **kw: Any) -> np.ndarray:
+        return self.encode(texts, "document", **kw)

@@ -1,0 +1,49 @@
+"""Errors raised by embedroute. Every error names what was wrong and where."""
+
+from __future__ import annotations
+
+
+class EmbedrouteError(Exception):
+    """Base class of every error embedroute raises on purpose."""
+
+
+class InputError(EmbedrouteError, ValueError):
+    """Bad user input, located by source (file or ``<input>``), line (1-based) and field.
+
+    >>> str(InputError("bad id", source="docs.jsonl", line=3, field="id"))
+    'docs.jsonl, line 3, field "id": bad id'
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        self.message = message
+        self.source = source
+        self.line = line
+        self.field = field
+        where = []
+        if source is not None:
+            where.append(str(source))
+        if line is not None:
+            where.append(f"line {line}")
+        if field is not None:
+            where.append(f'field "{field}"')
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class UnknownNameError(EmbedrouteError, KeyError):
+    """A registry lookup of a name that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ModelNotAvailableError(EmbedrouteError, RuntimeError):
+    """A model has no local copy and cannot be fetched (no network, or offline mode)."""
+
+
+class CollectionError(EmbedrouteError, RuntimeError):
+    """A collection on disk is missing, locked, or not what the caller asked for."""
+
+
+class IntegrityError(CollectionError):
+    """``check`` found the stored data inconsistent."""

@@ -1,0 +1,62 @@
+"""The expert interface: one way of representing and searching the collection's documents.
+
+A dense expert stores one vector per document; a lexical expert (BM25) builds its index from the
+stored texts. The collection owns the data; an expert owns only its in-memory search structure.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+class Expert(ABC):
+    name: str
+    kind: str  # "dense" | "lexical"
+    #: whether the collection must store a vector per document for this expert
+    stores_vectors: bool = False
+    dim: int = 0
+
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """What this expert is (model, weight hash, prompts, dims, parameters, versions)."""
+
+    def spec(self) -> dict[str, Any]:
+        """How to recreate this expert with :func:`make_expert` (saved in the manifest)."""
+        return {"name": self.name, "source": self.source, "options": dict(self.options)}
+
+    source: str = ""
+    options: dict[str, Any] = {}
+
+    def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray | None:
+        """Document vectors for a dense expert; ``None`` for experts that keep no vectors."""
+        return None
+
+    @abstractmethod
+    def load(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
+        """Build the search structure from everything stored (replaces what was there)."""
+
+    @abstractmethod
+    def add(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None: ...
+
+    @abstractmethod
+    def remove(self, ids: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def search(self, queries: Sequence[str], k: int) -> SearchBatch:
+        """Top-``k`` document row ids and scores per query."""
+
+
+class SearchBatch:
+    """Per-query ``ids``/``scores`` arrays plus timings in milliseconds (``encode_ms``, ``search_ms``)."""
+
+    __slots__ = ("ids", "scores", "encode_ms", "search_ms")
+
+    def __init__(self, ids: list[np.ndarray], scores: list[np.ndarray], encode_ms: float, search_ms: float):
+        self.ids = ids
+        self.scores = scores
+        self.encode_ms = encode_ms
+        self.search_ms = search_ms

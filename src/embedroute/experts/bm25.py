@@ -1,0 +1,93 @@
+"""BM25 expert over the stored texts, with bm25s (Lucene scoring, English stop words, Snowball stemmer)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..encoders.versions import library_versions
+from .base import Expert, SearchBatch
+
+
+class BM25Expert(Expert):
+    kind = "lexical"
+    stores_vectors = False
+
+    def __init__(self, *, name: str = "bm25", k1: float = 1.2, b: float = 0.75, method: str = "lucene",
+                 stemmer: str | None = "english", stopwords: str | None = "en") -> None:
+        self.name = name
+        self.source = "bm25"
+        self.options = {"k1": k1, "b": b, "method": method, "stemmer": stemmer, "stopwords": stopwords}
+        self.k1, self.b, self.method = k1, b, method
+        self.stemmer_name, self.stopwords = stemmer, stopwords
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._texts: list[str] = []
+        self._retriever: Any = None
+        self._tokenizer: Any = None
+        self._dirty = True
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "model": "bm25", **self.options,
+                "versions": library_versions(("PyStemmer",))}
+
+    def load(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
+        self._ids = np.asarray(ids, dtype=np.int64)
+        self._texts = list(texts)
+        self._dirty = True
+
+    def add(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
+        self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
+        self._texts.extend(texts)
+        self._dirty = True
+
+    def remove(self, ids: np.ndarray) -> None:
+        keep = ~np.isin(self._ids, np.asarray(ids, dtype=np.int64))
+        self._ids = self._ids[keep]
+        self._texts = [t for t, m in zip(self._texts, keep) if m]
+        self._dirty = True
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def _build(self) -> None:
+        import bm25s
+        from bm25s.tokenization import Tokenizer
+
+        stemmer = None
+        if self.stemmer_name:
+            import Stemmer
+
+            stemmer = Stemmer.Stemmer(self.stemmer_name)
+        self._tokenizer = Tokenizer(stemmer=stemmer, stopwords=self.stopwords, lower=True)
+        tokens = self._tokenizer.tokenize(self._texts, return_as="tuple", show_progress=False)
+        self._retriever = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
+        self._retriever.index(tokens, show_progress=False)
+        self._dirty = False
+
+    def search(self, queries: Sequence[str], k: int) -> SearchBatch:
+        t0 = time.perf_counter()
+        if len(self._ids) == 0:
+            empty = [np.zeros(0, dtype=np.int64) for _ in queries]
+            return SearchBatch(empty, [np.zeros(0, dtype=np.float32) for _ in queries], 0.0, 0.0)
+        if self._dirty or self._retriever is None:
+            self._build()
+        k = min(k, len(self._ids))
+        q_ids = self._tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
+        t1 = time.perf_counter()
+        out_ids, out_scores = [], []
+        for q in q_ids:
+            if not q:  # nothing left after stop words / unknown terms: no lexical evidence
+                out_ids.append(np.zeros(0, dtype=np.int64))
+                out_scores.append(np.zeros(0, dtype=np.float32))
+                continue
+            scores = self._retriever.get_scores(q)
+            top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+            top = top[np.argsort(-scores[top], kind="stable")]
+            top = top[scores[top] > 0]
+            out_ids.append(self._ids[top])
+            out_scores.append(scores[top].astype(np.float32))
+        t2 = time.perf_counter()
+        return SearchBatch(out_ids, out_scores, (t1 - t0) * 1000, (t2 - t1) * 1000)

@@ -1,0 +1,64 @@
+"""Dense expert: an encoder plus an exact (FAISS flat) index over the stored document vectors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..encoders.base import DenseEncoder
+from ..index.base import INDEXES, VectorIndex
+from .base import Expert, SearchBatch
+
+
+class DenseExpert(Expert):
+    kind = "dense"
+    stores_vectors = True
+
+    def __init__(self, encoder: DenseEncoder, *, name: str | None = None, source: str | None = None,
+                 options: dict[str, Any] | None = None, index: str = "flat") -> None:
+        self.encoder = encoder
+        self.name = name or encoder.name
+        self.source = source or self.name
+        self.options = dict(options or {})
+        self.dim = encoder.dim
+        self.index_kind = index
+        self._index: VectorIndex = INDEXES.get(index)(self.dim)
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "encoder": self.encoder.config(), "index": self._index.config()}
+
+    def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        return self.encoder.encode_documents(texts, show_progress=show_progress)
+
+    def load(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
+        self._index = INDEXES.get(self.index_kind)(self.dim)
+        self.add(ids, texts, vectors)
+
+    def add(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
+        if vectors is None:
+            raise ValueError(f"dense expert {self.name!r} needs vectors")
+        self._index.add(ids, vectors)
+
+    def remove(self, ids: np.ndarray) -> None:
+        self._index.remove(ids)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def search(self, queries: Sequence[str], k: int) -> SearchBatch:
+        t0 = time.perf_counter()
+        qv = self.encoder.encode_queries(queries)
+        t1 = time.perf_counter()
+        batch = self.search_vectors(qv, k)
+        batch.encode_ms = (t1 - t0) * 1000
+        return batch
+
+    def search_vectors(self, query_vectors: np.ndarray, k: int) -> SearchBatch:
+        t0 = time.perf_counter()
+        scores, ids = self._index.search(query_vectors, k)
+        ms = (time.perf_counter() - t0) * 1000
+        keep = [row >= 0 for row in ids]
+        return SearchBatch([i[m] for i, m in zip(ids, keep)], [s[m] for s, m in zip(scores, keep)], 0.0, ms)

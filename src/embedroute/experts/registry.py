@@ -1,0 +1,51 @@
+"""Make experts from a spec: a registered name, a local model folder, or a hub id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..encoders.catalog import ENCODERS, INSTALL, get_encoder
+from ..errors import UnknownNameError
+from ..registry import Registry
+from .base import Expert
+from .bm25 import BM25Expert
+from .dense import DenseExpert
+
+#: lexical / special experts; every registered encoder name is a dense expert too
+EXPERTS: Registry[Expert] = Registry("expert")
+EXPERTS.register("bm25", BM25Expert)
+
+
+def expert_names() -> list[str]:
+    return sorted({*EXPERTS.names(), *ENCODERS.names()})
+
+
+def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expert:
+    """An expert by name (``minilm``, ``bm25``, ...), local model folder or hub id.
+
+    ``options`` go to the encoder (``pooling``, ``prompts``, ``truncate_dim``, ``precision``, ...).
+
+    >>> make_expert("bm25").kind
+    'lexical'
+    >>> make_expert("nope")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    embedroute.errors.UnknownNameError: unknown expert 'nope'; known: bm25, minilm, ...
+    """
+    if source in EXPERTS:
+        expert = EXPERTS.get(source)(**options)
+        if name:
+            expert.name = name
+        return expert
+    if source in ENCODERS or "/" in source or source.startswith((".", "~")):
+        encoder = get_encoder(source, **options)
+        return DenseExpert(encoder, name=name or (source if source in ENCODERS else encoder.name),
+                           source=source, options=options)
+    raise UnknownNameError(
+        f"unknown expert {source!r}; known: {', '.join(expert_names())} "
+        "(or a local model folder, or a hub id org/name)"
+    )
+
+
+def install_hint(name: str) -> str:
+    return INSTALL.get(name, "")

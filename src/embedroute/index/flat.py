@@ -1,0 +1,54 @@
+"""Exact inner-product search with FAISS (``IndexIDMap2`` over ``IndexFlatIP``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import INDEXES, VectorIndex
+
+
+class FlatIndex(VectorIndex):
+    """Exact search; ids are the collection's document row ids.
+
+    >>> idx = FlatIndex(2)
+    >>> idx.add(np.array([7, 9]), np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32))
+    >>> scores, ids = idx.search(np.array([[0.2, 0.9]], dtype=np.float32), 1)
+    >>> int(ids[0, 0])
+    9
+    """
+
+    kind = "flat"
+
+    def __init__(self, dim: int) -> None:
+        import faiss
+
+        super().__init__(dim)
+        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise ValueError(f"vectors have shape {vectors.shape}, expected (n, {self.dim})")
+        self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids: np.ndarray) -> None:
+        import faiss
+
+        if len(ids):
+            self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64)))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        k = max(1, min(k, len(self))) if len(self) else 1
+        if len(self) == 0:
+            n = len(queries)
+            return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
+        return self._index.search(queries, k)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+
+INDEXES.register("flat", FlatIndex)

@@ -1,0 +1,190 @@
+"""The collection's transactional store: documents, attributes, per-expert vectors (SQLite, WAL).
+
+Every write is one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT`` with ``synchronous=FULL``): a crash
+loses at most the batch in flight, never an acknowledged one, and never leaves half a batch behind.
+Vectors live beside their documents (``ON DELETE CASCADE``), each with a CRC32 that ``check`` verifies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .documents import Document
+from .sqlite import connect
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    rid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT,
+    text TEXT NOT NULL,
+    attrs TEXT NOT NULL,
+    checksum TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vectors (
+    expert TEXT NOT NULL,
+    rid INTEGER NOT NULL REFERENCES docs(rid) ON DELETE CASCADE,
+    vec BLOB NOT NULL,
+    crc INTEGER NOT NULL,
+    PRIMARY KEY (expert, rid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS vectors_rid ON vectors(rid);
+CREATE TABLE IF NOT EXISTS attributes (name TEXT PRIMARY KEY, type TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS experts (
+    name TEXT PRIMARY KEY, position INTEGER NOT NULL, spec TEXT NOT NULL, config TEXT NOT NULL
+);
+"""
+
+
+def doc_checksum(doc_id: str, title: str | None, text: str, attrs_json: str) -> str:
+    payload = json.dumps([doc_id, title, text, attrs_json], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.conn = connect(self.path)
+        self.conn.executescript(SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+            self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES('generation', '1') ON CONFLICT(key) "
+                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    # -- reads -----------------------------------------------------------------------------------
+    def generation(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM docs").fetchone()[0]
+
+    def existing_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            found.update(self.conn.execute(f"SELECT id, rid FROM docs WHERE id IN ({marks})", part).fetchall())
+        return found
+
+    def schema(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT name, type FROM attributes ORDER BY name").fetchall())
+
+    def experts(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        rows = self.conn.execute("SELECT name, spec, config FROM experts ORDER BY position").fetchall()
+        return [(n, json.loads(s), json.loads(c)) for n, s, c in rows]
+
+    def all_texts(self) -> tuple[np.ndarray, list[str]]:
+        rows = self.conn.execute("SELECT rid, title, text FROM docs ORDER BY rid").fetchall()
+        rids = np.array([r[0] for r in rows], dtype=np.int64)
+        return rids, [Document("", r[2], r[1]).embed_text for r in rows]
+
+    def vectors(self, expert: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.conn.execute("SELECT rid, vec FROM vectors WHERE expert = ? ORDER BY rid", (expert,)).fetchall()
+        rids = np.array([r[0] for r in rows], dtype=np.int64)
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim) \
+            if rows else np.zeros((0, dim), dtype=np.float32)
+        return rids, vecs
+
+    def get(self, rids: Sequence[int]) -> dict[int, Document]:
+        out: dict[int, Document] = {}
+        for i in range(0, len(rids), 500):
+            part = [int(r) for r in rids[i : i + 500]]
+            marks = ",".join("?" * len(part))
+            for rid, did, title, text, attrs in self.conn.execute(
+                f"SELECT rid, id, title, text, attrs FROM docs WHERE rid IN ({marks})", part
+            ):
+                out[rid] = Document(did, text, title, json.loads(attrs))
+        return out
+
+    def id_of(self, rids: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for i in range(0, len(rids), 500):
+            part = [int(r) for r in rids[i : i + 500]]
+            marks = ",".join("?" * len(part))
+            out.update(self.conn.execute(f"SELECT rid, id FROM docs WHERE rid IN ({marks})", part).fetchall())
+        return out
+
+    # -- writes (each inside ``transaction()``) --------------------------------------------------
+    def write_docs(
+        self,
+        conn: Any,
+        docs: Sequence[Document],
+        vectors: Mapping[str, np.ndarray],
+        *,
+        upsert: bool,
+        source: str,
+    ) -> np.ndarray:
+        """Insert (or, with ``upsert``, replace) docs with their vectors; returns their row ids."""
+        existing = self.existing_ids([d.id for d in docs])
+        if existing and not upsert:
+            first = next(d for d in docs if d.id in existing)
+            raise InputError(f"id {first.id!r} already exists in the collection; use upsert to replace it",
+                             source=source, field="id")
+        rids = np.empty(len(docs), dtype=np.int64)
+        for i, d in enumerate(docs):
+            attrs = json.dumps(d.attributes, ensure_ascii=False, sort_keys=True)
+            checksum = doc_checksum(d.id, d.title, d.text, attrs)
+            if d.id in existing:
+                rid = existing[d.id]
+                conn.execute("UPDATE docs SET title = ?, text = ?, attrs = ?, checksum = ? WHERE rid = ?",
+                             (d.title, d.text, attrs, checksum, rid))
+                conn.execute("DELETE FROM vectors WHERE rid = ?", (rid,))
+            else:
+                rid = conn.execute(
+                    "INSERT INTO docs(id, title, text, attrs, checksum) VALUES (?, ?, ?, ?, ?)",
+                    (d.id, d.title, d.text, attrs, checksum),
+                ).lastrowid
+            rids[i] = rid
+        for expert, mat in vectors.items():
+            mat = np.ascontiguousarray(mat, dtype=np.float32)
+            rows = []
+            for i, rid in enumerate(rids):
+                blob = mat[i].tobytes()
+                rows.append((expert, int(rid), blob, zlib.crc32(blob)))
+            conn.executemany("INSERT INTO vectors(expert, rid, vec, crc) VALUES (?, ?, ?, ?)", rows)
+        return rids
+
+    def add_attribute_types(self, conn: Any, types: Mapping[str, str]) -> None:
+        conn.executemany("INSERT INTO attributes(name, type) VALUES (?, ?)", list(types.items()))
+
+    def delete(self, conn: Any, ids: Sequence[str], *, source: str = "<input>") -> np.ndarray:
+        found = self.existing_ids(list(ids))
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise InputError(f"no document with id {missing[0]!r}", source=source, field="id")
+        rids = np.array([found[i] for i in ids], dtype=np.int64)
+        conn.executemany("DELETE FROM docs WHERE rid = ?", [(int(r),) for r in rids])
+        return rids
+
+    def put_expert(self, conn: Any, name: str, spec: dict[str, Any], config: dict[str, Any]) -> None:
+        pos = conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM experts").fetchone()[0]
+        conn.execute("INSERT INTO experts(name, position, spec, config) VALUES (?, ?, ?, ?)",
+                     (name, pos, json.dumps(spec), json.dumps(config)))
+
+    def drop_expert(self, conn: Any, name: str) -> None:
+        conn.execute("DELETE FROM vectors WHERE expert = ?", (name,))
+        conn.execute("DELETE FROM experts WHERE name = ?", (name,))
+
+    def close(self) -> None:
+        self.conn.close()
