@@ -1,0 +1,181 @@
+"""``embedroute``: create | add | search | eval | info | check | models | demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import EmbedrouteError
+
+
+def _experts_arg(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one expert name")
+    return names
+
+
+def cmd_create(a: argparse.Namespace) -> int:
+    from ..collection import Collection
+
+    attrs = json.loads(a.attributes) if a.attributes else None
+    col = Collection.create(a.path, experts=a.experts, attributes=attrs)
+    print(f"created {a.path} with experts {', '.join(col.experts)}")
+    return 0
+
+
+def cmd_add(a: argparse.Namespace) -> int:
+    from ..collection import Collection
+
+    col = Collection.open(a.path)
+
+    def ack(n: int, ids: list[str]) -> None:
+        print(f"committed {n} documents (last id {ids[-1]})", flush=True)
+
+    total = 0
+    for f in a.files:
+        rep = col.add_file(f, upsert=a.upsert, batch_size=a.batch_size, show_progress=not a.quiet,
+                           on_commit=None if a.quiet else ack)
+        total += rep.added + rep.updated
+        print(f"{f}: added {rep.added}, updated {rep.updated}, encoded {rep.encoded} texts "
+              f"({rep.cache_hits} from cache) in {rep.seconds:.1f}s")
+    print(f"collection now holds {len(col)} documents")
+    return 0
+
+
+def cmd_search(a: argparse.Namespace) -> int:
+    from ..collection import Collection
+
+    col = Collection.open(a.path)
+    res = col.search(a.query, k=a.k, expert=a.expert)
+    if a.json:
+        print(json.dumps({"query": res.query, "expert": res.expert, "timings": res.timings,
+                          "hits": [h.__dict__ for h in res.hits]}, indent=2, ensure_ascii=False))
+        return 0
+    print(f"expert {res.expert}, {res.timings['total_ms']:.1f} ms")
+    for h in res.hits:
+        text = (f"{h.title}: " if h.title else "") + (h.text or "")
+        print(f"{h.rank:>3}. {h.score:8.4f}  {h.id:<12} {text[:100]}")
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from ..evaluation import evaluate
+
+    res = evaluate(a.data, a.experts, split=a.split, k=a.k, collection=a.collection,
+                   ignore_identical_ids=a.ignore_identical_ids, show_progress=not a.quiet)
+    print(res.table())
+    s = res.stats
+    print(f"encoded {s['texts_encoded']} texts, {s['cache_hits']} from cache, {s['seconds']}s")
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps(res.to_json(), indent=1))
+        print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_info(a: argparse.Namespace) -> int:
+    from ..collection import Collection
+
+    print(json.dumps(Collection.open(a.path).info(), indent=2))
+    return 0
+
+
+def cmd_check(a: argparse.Namespace) -> int:
+    from ..collection import Collection
+
+    rep = Collection.open(a.path).check()
+    for k, v in rep.counts.items():
+        print(f"{k}: {v}")
+    for p in rep.problems:
+        print(f"PROBLEM: {p}")
+    print("ok" if rep.ok else f"{len(rep.problems)} problem(s)")
+    return 0 if rep.ok else 1
+
+
+def cmd_models(a: argparse.Namespace) -> int:
+    from ..encoders.catalog import describe
+
+    print("bm25          (built in: bm25s + PyStemmer)")
+    for row in describe():
+        print(f"{row['name']:<13} {row['install']}")
+    return 0
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    from ..demo import run_demo
+
+    run_demo(a.path, experts=a.experts, data=a.data)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="embedroute", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("create", help="create a collection folder")
+    s.add_argument("path")
+    s.add_argument("--experts", type=_experts_arg, default=["minilm", "bm25"],
+                   help="comma-separated expert names, model folders or hub ids (default minilm,bm25)")
+    s.add_argument("--attributes", help='declared attribute types as JSON, e.g. \'{"year": "int"}\'')
+    s.set_defaults(func=cmd_create)
+
+    s = sub.add_parser("add", help="add documents from JSONL files or BEIR folders")
+    s.add_argument("path")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--upsert", action="store_true", help="replace documents whose id exists")
+    s.add_argument("--batch-size", type=int, default=256, help="documents per committed transaction")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_add)
+
+    s = sub.add_parser("search", help="search a collection")
+    s.add_argument("path")
+    s.add_argument("query")
+    s.add_argument("-k", type=int, default=10)
+    s.add_argument("--expert", help="expert to search with (default: the first)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_search)
+
+    s = sub.add_parser("eval", help="evaluate experts on a BEIR dataset")
+    s.add_argument("--data", required=True, help="BEIR folder")
+    s.add_argument("--experts", type=_experts_arg, default=["minilm"])
+    s.add_argument("--split", default="test")
+    s.add_argument("-k", type=int, default=100, help="hits retrieved per query")
+    s.add_argument("--collection", help="keep the evaluation collection in this folder")
+    s.add_argument("--ignore-identical-ids", action="store_true", help="drop hits whose id equals the query id")
+    s.add_argument("--out", help="write the JSON result here")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("info", help="what a collection holds")
+    s.add_argument("path")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("check", help="verify a collection's integrity (exit 1 on problems)")
+    s.add_argument("path")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("models", help="list named experts and how to install them")
+    s.set_defaults(func=cmd_models)
+
+    s = sub.add_parser("demo", help="build a collection over the built-in sample, evaluate, search")
+    s.add_argument("--path", default=None, help="where to keep the demo collection (default: a temp folder)")
+    s.add_argument("--experts", type=_experts_arg, default=["minilm", "bm25"])
+    s.add_argument("--data", default=None, help="BEIR folder (default: the built-in SciFact sample)")
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except EmbedrouteError as exc:
+        print(f"embedroute {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Evaluate experts on a BEIR dataset through the same collection code path users deploy."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..collection import Collection
+from ..encoders.versions import library_versions
+from ..storage.cache import default_cache
+from .beir import BeirDataset, load_beir
+from .metrics import DEFAULT_METRICS, evaluate_run, mean_metrics
+
+
+@dataclass
+class ExpertEval:
+    metrics: dict[str, float]
+    per_query: dict[str, dict[str, float]]
+    config: dict[str, Any]
+    ms_per_query: float = 0.0
+
+
+@dataclass
+class EvalResult:
+    dataset: str
+    split: str
+    experts: dict[str, ExpertEval]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "split": self.split,
+            "experts": {
+                n: {"metrics": e.metrics, "per_query": e.per_query, "config": e.config,
+                    "ms_per_query": e.ms_per_query}
+                for n, e in self.experts.items()
+            },
+            "stats": self.stats,
+        }
+
+    def table(self, metrics: tuple[str, ...] = DEFAULT_METRICS) -> str:
+        head = f"{'expert':<14}" + "".join(f"{m:>12}" for m in metrics) + f"{'ms/query':>10}"
+        lines = [f"{self.dataset} ({self.split}, {self.stats.get('queries', '?')} queries, "
+                 f"{self.stats.get('documents', '?')} docs)", head, "-" * len(head)]
+        for name, e in self.experts.items():
+            lines.append(f"{name:<14}" + "".join(f"{e.metrics.get(m, float('nan')):>12.4f}" for m in metrics)
+                         + f"{e.ms_per_query:>10.1f}")
+        return "\n".join(lines)
+
+
+def run_for(collection: Collection, data: BeirDataset, expert: str, k: int = 100,
+            ignore_identical_ids: bool = False) -> dict[str, dict[str, float]]:
+    qids = list(data.queries)
+    results = collection.search_batch([data.queries[q] for q in qids], k, expert=expert, fetch=False)
+    run: dict[str, dict[str, float]] = {}
+    for qid, res in zip(qids, results):
+        run[qid] = {h.id: h.score for h in res.hits if not (ignore_identical_ids and h.id == qid)}
+    return run
+
+
+def evaluate(
+    data: str | Path,
+    experts: list[str] | tuple[str, ...] = ("minilm",),
+    *,
+    split: str = "test",
+    k: int = 100,
+    collection: str | Path | None = None,
+    ignore_identical_ids: bool = False,
+    show_progress: bool = True,
+) -> EvalResult:
+    """nDCG@10, Recall@100, MRR@10 and MAP@100 of each expert on a BEIR dataset.
+
+    The corpus is loaded into a collection (a temporary one unless ``collection`` names a folder to
+    keep); encodings come from the shared embedding cache, so a second run encodes nothing.
+    """
+    t0 = time.perf_counter()
+    ds = load_beir(data, split)
+    cache = default_cache()
+    hits0, misses0 = cache.stats.hits, cache.stats.misses
+    tmp = None
+    if collection is None:
+        tmp = tempfile.TemporaryDirectory(prefix="embedroute-eval-")
+        collection = Path(tmp.name) / "collection"
+    try:
+        col = Collection.create(collection, experts=list(experts), exist_ok=True)
+        missing = [e for e in experts if e not in col.experts]
+        for e in missing:
+            col.add_expert(e, show_progress=show_progress)
+        if len(col) == 0:
+            col.add(ds.corpus(), batch_size=2048, show_progress=show_progress)
+        out: dict[str, ExpertEval] = {}
+        for name in experts:
+            ts = time.perf_counter()
+            run = run_for(col, ds, name, k, ignore_identical_ids)
+            ms = (time.perf_counter() - ts) * 1000 / max(len(ds.queries), 1)
+            per_query = evaluate_run(ds.qrels, run)
+            config = col.expert(name).config() | {
+                "dataset": ds.name, "dataset_checksum": ds.checksum, "split": split, "k": k,
+                "ignore_identical_ids": ignore_identical_ids,
+                "versions": library_versions(("torch", "transformers", "sentence-transformers")),
+            }
+            out[name] = ExpertEval(mean_metrics(per_query), per_query, config, ms)
+        stats = {"queries": len(ds.queries), "documents": len(col),
+                 "texts_encoded": cache.stats.misses - misses0, "cache_hits": cache.stats.hits - hits0,
+                 "seconds": round(time.perf_counter() - t0, 2)}
+        col.close()
+        return EvalResult(ds.name, split, out, stats)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
