@@ -1,8 +1,11 @@
 """embedroute: one collection, several embedding experts, each query sent to the expert that fits it.
 
->>> import embedroute
->>> sorted(embedroute.__all__)[:3]
-['CheckReport', 'Collection', 'Document']
+>>> import tempfile, embedroute
+>>> col = embedroute.Collection.create(tempfile.mkdtemp() + "/notes", experts=["bm25"])
+>>> col.add([{"id": "1", "text": "BM25 ranks by term frequency"}]).added
+1
+>>> col.search("term frequency").hits[0].id
+'1'
 """
 
 from __future__ import annotations

@@ -162,7 +162,8 @@ class TransformerEncoder(DenseEncoder):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import transformers
-            from sentence_transformers import SentenceTransformer, models
+            from sentence_transformers import SentenceTransformer
+            from sentence_transformers.sentence_transformer.modules import Pooling
 
             transformers.logging.set_verbosity_error()
             transformers.logging.disable_progress_bar()
@@ -170,7 +171,7 @@ class TransformerEncoder(DenseEncoder):
             model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
             if self._pooling_override is not None:
                 transformer = model[0]
-                pool = models.Pooling(self.native_dim, pooling_mode=self._pooling_override)
+                pool = Pooling(self.native_dim, pooling_mode=self._pooling_override)
                 model = SentenceTransformer(modules=[transformer, pool], device="cpu")
             model.max_seq_length = self.max_seq_length
             model.eval()

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embedroute.encoders import ENCODERS, get_encoder
+from embedroute.errors import ModelNotAvailableError, UnknownNameError
+
+PAIR = ["A cat sits on the mat.", "A kitten is sitting on a rug.", "Quarterly tax filings are due in April."]
+
+
+@pytest.mark.parametrize("name", ["minilm-int8", "minilm-l3", "static64", "sre-minilm"])
+def test_named_encoders_load_offline_and_embed_sensibly(name):
+    enc = get_encoder(name)
+    v = enc.encode(PAIR, cache=False)
+    assert v.shape == (3, enc.dim)
+    assert np.isfinite(v).all()
+    assert v[0] @ v[1] > v[0] @ v[2]
+    cfg = enc.config()
+    assert cfg["weight_hash"] and cfg["dim"] == enc.dim
+
+
+def test_onnx_int8_tracks_the_fp32_model(minilm):
+    ref = minilm.encode(PAIR, cache=False)
+    int8 = get_encoder("minilm-int8").encode(PAIR, cache=False)
+    assert (ref * int8).sum(1).min() > 0.9
+
+
+@pytest.mark.slow
+def test_mpnet_unpacks_from_split_zip_and_embeds():
+    enc = get_encoder("mpnet")
+    v = enc.encode(PAIR, cache=False)
+    assert v.shape == (3, 768) and v[0] @ v[1] > v[0] @ v[2] + 0.3
+
+
+def test_every_registered_name_is_listed():
+    assert {"minilm", "mpnet", "minilm-int8", "minilm-l3", "static64", "sre-minilm"} <= set(ENCODERS.names())
+
+
+def test_unknown_name_lists_known_ones():
+    with pytest.raises(UnknownNameError, match="known: .*minilm"):
+        get_encoder("no-such-model")
+
+
+def test_uncached_hub_id_offline_fails_fast_with_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    with pytest.raises(ModelNotAvailableError, match="no local copy"):
+        get_encoder("someorg/not-a-real-model")
+
+
+def test_not_a_model_folder(tmp_path):
+    with pytest.raises(ModelNotAvailableError, match="not a model folder"):
+        get_encoder(str(tmp_path))
