@@ -9,7 +9,7 @@ from embedroute.errors import ModelNotAvailableError, UnknownNameError
 PAIR = ["A cat sits on the mat.", "A kitten is sitting on a rug.", "Quarterly tax filings are due in April."]
 
 
-@pytest.mark.parametrize("name", ["minilm-int8", "minilm-l3", "static64", "sre-minilm"])
+@pytest.mark.parametrize("name", ["minilm-int8", "minilm-l3", "static64", "sre-minilm", "e5-small"])
 def test_named_encoders_load_offline_and_embed_sensibly(name):
     enc = get_encoder(name)
     v = enc.encode(PAIR, cache=False)
@@ -52,3 +52,12 @@ def test_uncached_hub_id_offline_fails_fast_with_a_clear_message(monkeypatch, tm
 def test_not_a_model_folder(tmp_path):
     with pytest.raises(ModelNotAvailableError, match="not a model folder"):
         get_encoder(str(tmp_path))
+
+
+def test_e5_small_is_role_aware_and_caches_roles_apart(fresh_cache):
+    enc = get_encoder("e5-small")
+    q = enc.encode_queries(["how much protein per day"])
+    d = enc.encode_documents(["how much protein per day"])
+    assert float(q[0] @ d[0]) < 0.999  # query: / passage: prefixes differ
+    assert enc.fingerprint("query") != enc.fingerprint("document")
+    assert fresh_cache.stats.misses == 2

@@ -32,6 +32,8 @@ class DenseEncoder(ABC):
     prompts: dict[str, str]
     normalize: bool = True
     truncate_dim: int | None = None
+    #: the model itself treats queries and documents differently (beyond ``prompts``)
+    role_aware: bool = False
 
     @property
     @abstractmethod
@@ -43,7 +45,7 @@ class DenseEncoder(ABC):
         return self.truncate_dim or self.native_dim
 
     @abstractmethod
-    def _encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+    def _encode(self, texts: list[str], *, role: Role = "document", show_progress: bool = False) -> np.ndarray:
         """Raw (un-truncated, un-normalised) vectors for texts that already carry their prompt."""
 
     @abstractmethod
@@ -57,6 +59,8 @@ class DenseEncoder(ABC):
 
     def fingerprint(self, role: Role) -> str:
         ident = self.identity() | {"role_prompt": self.prompts.get(role, "")}
+        if self.role_aware:
+            ident["role"] = role
         return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
     def _finish(self, raw: np.ndarray) -> np.ndarray:
@@ -81,7 +85,7 @@ class DenseEncoder(ABC):
         def compute(batch: list[str]) -> np.ndarray:
             if not batch:
                 return np.zeros((0, self.dim), dtype=np.float32)
-            return self._finish(self._encode([prompt + t for t in batch], show_progress=show_progress))
+            return self._finish(self._encode([prompt + t for t in batch], role=role, show_progress=show_progress))
 
         if cache is False:
             return compute(list(texts))

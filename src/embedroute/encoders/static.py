@@ -56,7 +56,7 @@ class StaticEncoder(DenseEncoder):
             "versions": library_versions(("model2vec",)),
         }
 
-    def _encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+    def _encode(self, texts: list[str], *, role: str = "document", show_progress: bool = False) -> np.ndarray:
         model = self._load()
         with EncodeProgress(len(texts), desc=f"encode {self.name}", enabled=show_progress) as bar:
             vecs = model.encode(texts, max_length=self.max_seq_length, show_progress_bar=False)

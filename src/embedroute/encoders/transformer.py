@@ -220,7 +220,7 @@ class TransformerEncoder(DenseEncoder):
                 progress.update(len(idx), int(lengths[idx].sum()))
         return out
 
-    def _encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+    def _encode(self, texts: list[str], *, role: str = "document", show_progress: bool = False) -> np.ndarray:
         from .progress import EncodeProgress
 
         precision = self.precision

@@ -64,7 +64,7 @@ def run_for(collection: Collection, data: BeirDataset, expert: str, k: int = 100
 
 def evaluate(
     data: str | Path,
-    experts: list[str] | tuple[str, ...] = ("minilm",),
+    experts: list[str | dict[str, Any]] | tuple[str, ...] = ("minilm",),
     *,
     split: str = "test",
     k: int = 100,
@@ -87,18 +87,20 @@ def evaluate(
         collection = Path(tmp.name) / "collection"
     try:
         col = Collection.create(collection, experts=list(experts), exist_ok=True)
-        missing = [e for e in experts if e not in col.experts]
-        for e in missing:
-            col.add_expert(e, show_progress=show_progress)
+        names = [e if isinstance(e, str) else e.get("name") or e["source"] for e in experts]
+        for spec, name in zip(experts, names):
+            if name not in col.experts:
+                col.add_expert(spec, show_progress=show_progress)
         if len(col) == 0:
             col.add(ds.corpus(), batch_size=2048, show_progress=show_progress)
         out: dict[str, ExpertEval] = {}
-        for name in experts:
+        for name in names:
             ts = time.perf_counter()
             run = run_for(col, ds, name, k, ignore_identical_ids)
             ms = (time.perf_counter() - ts) * 1000 / max(len(ds.queries), 1)
             per_query = evaluate_run(ds.qrels, run)
-            config = col.expert(name).config() | {
+            cfg = col.expert(name).config()
+            config = {**cfg.get("encoder", {}), **{k: v for k, v in cfg.items() if k != "encoder"}} | {
                 "dataset": ds.name, "dataset_checksum": ds.checksum, "split": split, "k": k,
                 "ignore_identical_ids": ignore_identical_ids,
                 "versions": library_versions(("torch", "transformers", "sentence-transformers")),

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from embedroute.cli.main import build_parser, main
+
+COMMANDS = ["create", "add", "search", "eval", "info", "check", "models", "demo"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert "usage: embedroute " + command in capsys.readouterr().out
+
+
+def test_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "embedroute.cli.main", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and all(c in out.stdout for c in COMMANDS)
+
+
+def test_create_add_search_info_check(tmp_path, capsys, sample_dir):
+    col = str(tmp_path / "c")
+    assert main(["create", col, "--experts", "minilm,bm25", "--attributes", '{"year": "int"}']) == 0
+    assert main(["add", col, str(sample_dir), "--quiet"]) == 0
+    assert "collection now holds 500 documents" in capsys.readouterr().out
+    assert main(["search", col, "vitamin D and bone fractures", "-k", "3", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["expert"] == "minilm" and len(res["hits"]) == 3
+    assert main(["search", col, "vitamin D", "--expert", "bm25"]) == 0
+    assert "expert bm25" in capsys.readouterr().out
+    assert main(["info", col]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["documents"] == 500 and set(info["experts"]) == {"minilm", "bm25"}
+    assert main(["check", col]) == 0
+    assert capsys.readouterr().out.strip().endswith("ok")
+
+
+def test_bad_input_exits_2_naming_file_line_field(tmp_path, capsys):
+    col = str(tmp_path / "c")
+    main(["create", col, "--experts", "bm25"])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "ok"}\n{"id": "a", "text": "dup"}\n')
+    assert main(["add", col, str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "line 2" in err and 'field "id"' in err
+    assert main(["search", col, "x", "--expert", "nope"]) == 2
+    assert "no expert 'nope'" in capsys.readouterr().err
+    assert main(["create", str(tmp_path / "d"), "--experts", "nope"]) == 2
+
+
+def test_eval_writes_json(tmp_path, sample_dir, capsys):
+    out = tmp_path / "r.json"
+    assert main(["eval", "--data", str(sample_dir), "--experts", "bm25", "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "ndcg@10" in text and "bm25" in text
+    data = json.loads(out.read_text())
+    assert data["experts"]["bm25"]["metrics"]["ndcg@10"] > 0.5
+
+
+def test_parser_rejects_empty_expert_list():
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["create", "x", "--experts", ","])
