@@ -66,7 +66,8 @@ def test_precomputed_vectors_are_used(col):
     vec = np.zeros(384, dtype=np.float32)
     vec[0] = 1.0
     col.add([{"id": "v", "text": "a document with its own vector", "vectors": {"minilm": vec.tolist()}}])
-    rids, stored = col._store.vectors("minilm", 384)
+    rids, blobs = col._store.blobs("minilm")
+    stored = col.expert("minilm").from_blobs(blobs)
     rid = col._store.existing_ids(["v"])["v"]
     np.testing.assert_array_equal(stored[list(rids).index(rid)], vec)
     assert col.check().ok

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from ..storage.documents import coerce
 from ..storage.store import Store, doc_checksum
@@ -53,19 +52,18 @@ def run_check(path: Path, store: Store, experts: dict[str, Any]) -> CheckReport:
     for name, expert in experts.items():
         if not expert.stores_vectors:
             continue
-        n_vec, bad_crc, bad_dim, bad_val = 0, 0, 0, 0
+        n_vec = 0
+        bad: Counter[str] = Counter()
         for blob, crc in conn.execute("SELECT vec, crc FROM vectors WHERE expert = ?", (name,)):
             n_vec += 1
             if zlib.crc32(blob) != crc:
-                bad_crc += 1
-            if len(blob) != 4 * expert.dim:
-                bad_dim += 1
-            elif not np.isfinite(np.frombuffer(blob, dtype=np.float32)).all():
-                bad_val += 1
+                bad["CRC mismatch"] += 1
+            problem = expert.check_blob(blob)
+            if problem:
+                bad[problem] += 1
         counts[f"vectors.{name}"] = n_vec
         if n_vec != n_docs:
             problems.append(f"expert {name!r}: {n_vec} vectors for {n_docs} documents")
-        for what, n in (("CRC mismatch", bad_crc), ("wrong dimension", bad_dim), ("NaN/inf", bad_val)):
-            if n:
-                problems.append(f"expert {name!r}: {n} vectors with {what}")
+        for what, n in sorted(bad.items()):
+            problems.append(f"expert {name!r}: {n} vectors with {what}")
     return CheckReport(counts, problems)

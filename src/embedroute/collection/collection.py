@@ -166,7 +166,8 @@ class Collection:
     def _write(self, items: Iterable[tuple[int, Any]], *, upsert: bool, source: str = "<input>",
                batch_size: int = 256, show_progress: bool = False, on_commit: Any = None) -> WriteReport:
         t0 = time.perf_counter()
-        dims = {n: e.dim for n, e in self._experts.items() if e.stores_vectors}
+        dims = {n: e.dim for n, e in self._experts.items() if e.kind == "dense"}
+        stored = [n for n, e in self._experts.items() if e.stores_vectors]
         docs, new_types = validate(items, source=source, schema=self._store.schema(), vector_dims=dims)
         existing = self._store.existing_ids([d.id for d in docs])
         if existing and not upsert:
@@ -183,13 +184,14 @@ class Collection:
             bar = tqdm(total=len(docs), desc="add", unit="doc")
         for start in range(0, len(docs), batch_size):
             batch = docs[start : start + batch_size]
-            vectors = {name: self._batch_vectors(name, batch, report) for name in dims}
+            reps = {name: self._batch_reps(name, batch, report) for name in stored}
+            blobs = {name: self._experts[name].to_blobs(rep) for name, rep in reps.items()}
             with self._store.transaction() as conn:
                 gen_before = self._store.generation()
                 if start == 0 and new_types:
                     self._store.add_attribute_types(conn, new_types)
-                rids = self._store.write_docs(conn, batch, vectors, upsert=upsert, source=source)
-            self._sync_after_write(gen_before, rids, batch, vectors, replaced=bool(existing))
+                rids = self._store.write_docs(conn, batch, blobs, upsert=upsert, source=source)
+            self._sync_after_write(gen_before, rids, batch, reps, replaced=bool(existing))
             n_upd = sum(1 for d in batch if d.id in existing)
             report.updated += n_upd
             report.added += len(batch) - n_upd
@@ -205,8 +207,13 @@ class Collection:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _batch_vectors(self, name: str, batch: list[Document], report: WriteReport) -> np.ndarray:
+    def _batch_reps(self, name: str, batch: list[Document], report: WriteReport) -> Any:
         expert = self._experts[name]
+        if expert.kind != "dense":  # sparse and other stored representations: always encoded here
+            misses0 = default_cache().stats.misses
+            reps = expert.embed_documents([d.embed_text for d in batch])
+            report.encoded += default_cache().stats.misses - misses0
+            return reps
         out = np.empty((len(batch), expert.dim), dtype=np.float32)
         todo = [i for i, d in enumerate(batch) if name not in d.vectors]
         for i, d in enumerate(batch):
@@ -234,14 +241,14 @@ class Collection:
         return WriteReport(deleted=len(rids), seconds=time.perf_counter() - t0)
 
     def _sync_after_write(self, gen_before: int, rids: np.ndarray, batch: list[Document],
-                          vectors: dict[str, np.ndarray], *, replaced: bool) -> None:
+                          reps: dict[str, Any], *, replaced: bool) -> None:
         for name, expert in self._experts.items():
             if self._loaded.get(name) != gen_before:
                 self._loaded.pop(name, None)
                 continue
             if replaced:
                 expert.remove(rids)
-            expert.add(rids, [d.embed_text for d in batch], vectors.get(name))
+            expert.add(rids, [d.embed_text for d in batch], reps.get(name))
             self._loaded[name] = gen_before + 1
 
     def add_expert(self, source: ExpertSpec, *, show_progress: bool = False) -> Expert:
@@ -250,16 +257,11 @@ class Collection:
         if expert.name in self._experts:
             raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
         rids, texts = self._store.all_texts()
-        vecs = expert.embed_documents(texts, show_progress=show_progress) if expert.stores_vectors else None
+        reps = expert.embed_documents(texts, show_progress=show_progress) if expert.stores_vectors else None
         with self._store.transaction() as conn:
             self._store.put_expert(conn, expert.name, expert.spec(), expert.config())
-            if vecs is not None:
-                import zlib
-
-                conn.executemany(
-                    "INSERT INTO vectors(expert, rid, vec, crc) VALUES (?, ?, ?, ?)",
-                    [(expert.name, int(r), v.tobytes(), zlib.crc32(v.tobytes())) for r, v in zip(rids, vecs)],
-                )
+            if reps is not None:
+                self._store.put_blobs(conn, expert.name, rids, expert.to_blobs(reps))
         self._experts[expert.name] = expert
         self._write_manifest()
         return expert
@@ -281,8 +283,8 @@ class Collection:
         if self._loaded.get(expert.name) == gen:
             return
         if expert.stores_vectors:
-            rids, vecs = self._store.vectors(expert.name, expert.dim)
-            expert.load(rids, [], vecs)
+            rids, blobs = self._store.blobs(expert.name)
+            expert.load(rids, [], expert.from_blobs(blobs))
         else:
             rids, texts = self._store.all_texts()
             expert.load(rids, texts, None)

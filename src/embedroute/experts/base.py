@@ -31,16 +31,27 @@ class Expert(ABC):
     source: str = ""
     options: dict[str, Any] = {}
 
-    def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray | None:
-        """Document vectors for a dense expert; ``None`` for experts that keep no vectors."""
+    def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> Any:
+        """Document representations to store (``None`` for experts that keep none)."""
+        return None
+
+    # -- how stored representations are serialised (experts with ``stores_vectors``) -------------
+    def to_blobs(self, reps: Any) -> list[bytes]:
+        raise NotImplementedError
+
+    def from_blobs(self, blobs: Sequence[bytes]) -> Any:
+        raise NotImplementedError
+
+    def check_blob(self, blob: bytes) -> str | None:
+        """A problem with one stored blob (wrong size, NaN, ...), or ``None``."""
         return None
 
     @abstractmethod
-    def load(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
+    def load(self, ids: np.ndarray, texts: Sequence[str], reps: Any) -> None:
         """Build the search structure from everything stored (replaces what was there)."""
 
     @abstractmethod
-    def add(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None: ...
+    def add(self, ids: np.ndarray, texts: Sequence[str], reps: Any) -> None: ...
 
     @abstractmethod
     def remove(self, ids: np.ndarray) -> None: ...

@@ -33,6 +33,22 @@ class DenseExpert(Expert):
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         return self.encoder.encode_documents(texts, show_progress=show_progress)
 
+    def to_blobs(self, reps: np.ndarray) -> list[bytes]:
+        reps = np.ascontiguousarray(reps, dtype=np.float32)
+        return [row.tobytes() for row in reps]
+
+    def from_blobs(self, blobs: Sequence[bytes]) -> np.ndarray:
+        if not blobs:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), self.dim)
+
+    def check_blob(self, blob: bytes) -> str | None:
+        if len(blob) != 4 * self.dim:
+            return "wrong dimension"
+        if not np.isfinite(np.frombuffer(blob, dtype=np.float32)).all():
+            return "NaN/inf"
+        return None
+
     def load(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
         self._index = INDEXES.get(self.index_kind)(self.dim)
         self.add(ids, texts, vectors)

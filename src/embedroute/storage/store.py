@@ -99,12 +99,10 @@ class Store:
         rids = np.array([r[0] for r in rows], dtype=np.int64)
         return rids, [Document("", r[2], r[1]).embed_text for r in rows]
 
-    def vectors(self, expert: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    def blobs(self, expert: str) -> tuple[np.ndarray, list[bytes]]:
+        """Row ids and stored representation blobs of one expert, in row-id order."""
         rows = self.conn.execute("SELECT rid, vec FROM vectors WHERE expert = ? ORDER BY rid", (expert,)).fetchall()
-        rids = np.array([r[0] for r in rows], dtype=np.int64)
-        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim) \
-            if rows else np.zeros((0, dim), dtype=np.float32)
-        return rids, vecs
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
 
     def get(self, rids: Sequence[int]) -> dict[int, Document]:
         out: dict[int, Document] = {}
@@ -130,12 +128,12 @@ class Store:
         self,
         conn: Any,
         docs: Sequence[Document],
-        vectors: Mapping[str, np.ndarray],
+        blobs: Mapping[str, Sequence[bytes]],
         *,
         upsert: bool,
         source: str,
     ) -> np.ndarray:
-        """Insert (or, with ``upsert``, replace) docs with their vectors; returns their row ids."""
+        """Insert (or, with ``upsert``, replace) docs with each expert's blobs; returns their row ids."""
         existing = self.existing_ids([d.id for d in docs])
         if existing and not upsert:
             first = next(d for d in docs if d.id in existing)
@@ -156,14 +154,13 @@ class Store:
                     (d.id, d.title, d.text, attrs, checksum),
                 ).lastrowid
             rids[i] = rid
-        for expert, mat in vectors.items():
-            mat = np.ascontiguousarray(mat, dtype=np.float32)
-            rows = []
-            for i, rid in enumerate(rids):
-                blob = mat[i].tobytes()
-                rows.append((expert, int(rid), blob, zlib.crc32(blob)))
-            conn.executemany("INSERT INTO vectors(expert, rid, vec, crc) VALUES (?, ?, ?, ?)", rows)
+        for expert, expert_blobs in blobs.items():
+            self.put_blobs(conn, expert, rids, expert_blobs)
         return rids
+
+    def put_blobs(self, conn: Any, expert: str, rids: np.ndarray, blobs: Sequence[bytes]) -> None:
+        rows = [(expert, int(rid), blob, zlib.crc32(blob)) for rid, blob in zip(rids, blobs, strict=True)]
+        conn.executemany("INSERT INTO vectors(expert, rid, vec, crc) VALUES (?, ?, ?, ?)", rows)
 
     def add_attribute_types(self, conn: Any, types: Mapping[str, str]) -> None:
         conn.executemany("INSERT INTO attributes(name, type) VALUES (?, ?)", list(types.items()))
