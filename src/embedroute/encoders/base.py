@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..storage.cache import EmbeddingCache, default_cache
+from ..storage.cache import EmbeddingCache, cache_enabled, default_cache
 
 Role = Literal["query", "document"]
 
@@ -87,7 +87,7 @@ class DenseEncoder(ABC):
                 return np.zeros((0, self.dim), dtype=np.float32)
             return self._finish(self._encode([prompt + t for t in batch], role=role, show_progress=show_progress))
 
-        if cache is False:
+        if cache is False or not cache_enabled():
             return compute(list(texts))
         store = cache if cache is not None else default_cache()
         return store.embed(self.fingerprint(role), list(texts), self.dim, compute)

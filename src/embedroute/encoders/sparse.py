@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..storage.cache import EmbeddingCache, default_cache
+from ..storage.cache import EmbeddingCache, cache_enabled, default_cache
 from .batching import token_budget_batches
 from .hashing import weight_hash
 from .progress import EncodeProgress
@@ -106,7 +106,7 @@ class SpladeEncoder:
 
     def encode(self, texts: Sequence[str], role: str = "document", *,
                cache: EmbeddingCache | None | bool = None, show_progress: bool = False) -> list[SparseVec]:
-        if cache is False:
+        if cache is False or not cache_enabled():
             blobs = self._compute(list(texts), show_progress)
         else:
             store = cache if isinstance(cache, EmbeddingCache) else default_cache()

@@ -8,7 +8,8 @@ in WAL mode, so several processes can read and write it at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +148,22 @@ class EmbeddingCache:
 
 
 _default: EmbeddingCache | None = None
+_disabled = 0
+
+
+@contextmanager
+def caching_disabled() -> Iterator[None]:
+    """Within this block encoders bypass the cache (for honest latency measurements)."""
+    global _disabled
+    _disabled += 1
+    try:
+        yield
+    finally:
+        _disabled -= 1
+
+
+def cache_enabled() -> bool:
+    return _disabled == 0
 
 
 def default_cache() -> EmbeddingCache:

@@ -1,0 +1,234 @@
+"""Routing evaluation in RouterRetriever's Table-1 layout (arXiv 2409.02685).
+
+Each dataset is searched on its own corpus by every expert once (runs cached by the embedding cache);
+routers are fitted on training queries of the ``train_from`` datasets and route each test query without
+its dataset label. Rows: routers, single experts, the dataset and instance oracles; columns: datasets
+and their average; each row also carries a paired randomisation p-value against the best single
+expert and the mean cost per query (encoder passes, milliseconds).
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..collection import Collection
+from ..experts.registry import make_expert
+from ..routing import RoutingData, make_router, rrf
+from ..storage.cache import caching_disabled
+from .beir import BeirDataset, load_beir
+from .metrics import evaluate_run
+from .runner import run_for
+from .significance import paired_randomization
+
+
+@dataclass
+class DatasetRuns:
+    name: str
+    test: BeirDataset
+    train: BeirDataset | None
+    runs: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # expert -> qid -> doc -> s
+    ndcg: dict[str, dict[str, float]] = field(default_factory=dict)  # expert -> qid -> nDCG@10
+    train_ndcg: dict[str, dict[str, float]] = field(default_factory=dict)
+    latency_ms: dict[str, float] = field(default_factory=dict)  # uncached single-query search, per expert
+
+
+def split_queries(ds: BeirDataset, fraction: float = 0.5, seed: int = 0) -> tuple[BeirDataset, BeirDataset]:
+    """A reproducible train/test split of a dataset's judged queries (for sets with no train split)."""
+    qids = sorted(ds.queries)
+    random.Random(seed).shuffle(qids)
+    cut = int(len(qids) * fraction)
+
+    def part(ids: list[str], split: str) -> BeirDataset:
+        keep = set(ids)
+        return BeirDataset(ds.name, ds.path, split, {q: ds.queries[q] for q in ids},
+                           {q: r for q, r in ds.qrels.items() if q in keep}, ds.corpus_path)
+
+    return part(qids[:cut], "train-half"), part(qids[cut:], "test-half")
+
+
+def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {q: v["ndcg@10"] for q, v in evaluate_run(ds.qrels, run, ("ndcg@10",)).items()}
+
+
+def prepare(path: str | Path, experts: list[str], *, want_train: bool, workdir: Path,
+            latency_sample: int = 30, show_progress: bool = True) -> DatasetRuns:
+    """Index one dataset with every expert, run its test (and train) queries, time single queries."""
+    test = load_beir(path, "test")
+    train = None
+    if want_train:
+        if (Path(path) / "qrels" / "train.tsv").exists():
+            train = load_beir(path, "train")
+        else:
+            train, test = split_queries(test)
+    col = Collection.create(workdir / test.name, experts=experts, exist_ok=True)
+    if len(col) == 0:
+        col.add(test.corpus(), batch_size=2048, show_progress=show_progress)
+    out = DatasetRuns(test.name, test, train)
+    sample = list(test.queries.values())[:latency_sample]
+    for e in experts:
+        out.runs[e] = run_for(col, test, e)
+        out.ndcg[e] = _ndcg(test, out.runs[e])
+        if train is not None:
+            out.train_ndcg[e] = _ndcg(train, run_for(col, train, e))
+        with caching_disabled():
+            col.search_batch(["warm-up query"], 100, expert=e, fetch=False)  # loads the model
+            t0 = time.perf_counter()
+            for q in sample:
+                col.search_batch([q], 100, expert=e, fetch=False)
+            out.latency_ms[e] = (time.perf_counter() - t0) * 1000 / max(len(sample), 1)
+    col.close()
+    return out
+
+
+def routing_data(prepared: list[DatasetRuns], experts: list[str], encoder: Any) -> RoutingData:
+    embs, sets, scores, qids = [], [], [], []
+    for d in prepared:
+        if d.train is None:
+            continue
+        ids = list(d.train.queries)
+        embs.append(encoder.encode_queries([d.train.queries[q] for q in ids]))
+        sets.extend([d.name] * len(ids))
+        scores.append(np.array([[d.train_ndcg[e][q] for e in experts] for q in ids], dtype=np.float32))
+        qids.extend(ids)
+    if not embs:
+        raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")
+    return RoutingData(list(experts), np.vstack(embs), sets, np.vstack(scores), qids)
+
+
+def evaluate_routing(
+    data: list[str | Path],
+    experts: list[str],
+    routers: list[str],
+    *,
+    train_from: list[str | Path] | None = None,
+    routing_expert: str | None = None,
+    workdir: str | Path | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Table-1 style comparison; returns ``{"datasets": [...], "rows": [...], ...}`` (JSON-able)."""
+    train_from = [str(Path(p).resolve()) for p in (train_from or [])]
+    eval_paths = [str(Path(p).resolve()) for p in data]
+    all_paths = list(dict.fromkeys(eval_paths + train_from))
+    tmp = None
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")
+        workdir = tmp.name
+    try:
+        prepared = {p: prepare(p, experts, want_train=p in train_from, workdir=Path(workdir),
+                               show_progress=show_progress) for p in all_paths}
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    dense = [e for e in experts if make_expert(e).kind == "dense"]
+    routing_name = routing_expert or (dense[0] if dense else experts[0])
+    encoder = make_expert(routing_name).encoder
+    train = routing_data([prepared[p] for p in train_from], experts, encoder)
+    evals = [prepared[p] for p in eval_paths]
+    names = [d.name for d in evals]
+    test_emb = {d.name: encoder.encode_queries(list(d.test.queries.values())) for d in evals}
+    with caching_disabled():
+        probe = [q for d in evals for q in list(d.test.queries.values())[:10]]
+        encoder.encode_queries(["warm-up query"])
+        t0 = time.perf_counter()
+        for q in probe:
+            encoder.encode_queries([q])
+        route_encode_ms = (time.perf_counter() - t0) * 1000 / max(len(probe), 1)
+
+    rows: list[dict[str, Any]] = []
+    per_query: dict[str, np.ndarray] = {}
+
+    def add_row(name: str, kind: str, by_ds: dict[str, dict[str, float]], ms: float, passes: float,
+                extra: dict[str, Any] | None = None) -> None:
+        vals = {d: float(np.mean(list(by_ds[d].values()))) for d in names}
+        vals["avg"] = float(np.mean([vals[d] for d in names]))
+        per_query[name] = np.concatenate([[by_ds[d][q] for q in sorted(by_ds[d])] for d in names])
+        rows.append({"name": name, "kind": kind, "ndcg@10": vals, "ms_per_query": round(ms, 3),
+                     "encoder_passes": round(passes, 3), **(extra or {})})
+
+    for e in experts:
+        lat = float(np.mean([d.latency_ms[e] for d in evals]))
+        add_row(e, "single", {d.name: d.ndcg[e] for d in evals}, lat, 0.0 if e == "bm25" else 1.0)
+
+    for rname in routers:
+        router = make_router(rname).fit(train)
+        by_ds: dict[str, dict[str, float]] = {}
+        ms_total, passes_total, n_total, chosen = 0.0, 0.0, 0, {e: 0 for e in experts}
+        for d in evals:
+            qids = list(d.test.queries)
+            t0 = time.perf_counter()
+            routes = router.route(test_emb[d.name])
+            decide_ms = (time.perf_counter() - t0) * 1000 / max(len(qids), 1)
+            if router.fused:
+                fused = {q: rrf([d.runs[e][q] for e in r.experts]) for q, r in zip(qids, routes)}
+                by_ds[d.name] = _ndcg(d.test, fused)
+            else:
+                by_ds[d.name] = {q: d.ndcg[r.experts[0]][q] for q, r in zip(qids, routes)}
+            for r in routes:
+                for e in r.experts:
+                    chosen[e] += 1
+                needs_route = rname not in ("fusion",) and not rname.startswith("single:")
+                extra_pass = needs_route and routing_name not in r.experts
+                ms_total += decide_ms + (route_encode_ms if extra_pass else 0.0) + \
+                    sum(d.latency_ms[e] for e in r.experts)
+                passes_total += float(extra_pass) + sum(0.0 if e == "bm25" else 1.0 for e in r.experts)
+            n_total += len(qids)
+        add_row(rname, "router", by_ds, ms_total / n_total, passes_total / n_total,
+                {"chosen": {e: c for e, c in chosen.items() if c}})
+
+    ds_best = {d.name: max(experts, key=lambda e, d=d: np.mean(list(d.ndcg[e].values()))) for d in evals}
+    add_row("dataset-oracle", "oracle", {d.name: d.ndcg[ds_best[d.name]] for d in evals},
+            float(np.mean([d.latency_ms[ds_best[d.name]] for d in evals])), 1.0, {"chosen": ds_best})
+    add_row("instance-oracle", "oracle",
+            {d.name: {q: max(d.ndcg[e][q] for e in experts) for q in d.test.queries} for d in evals}, 0.0, 1.0)
+
+    singles = [r for r in rows if r["kind"] == "single"]
+    best_single = max(singles, key=lambda r: r["ndcg@10"]["avg"])["name"]
+    for r in rows:
+        r["p_value_vs_best_single"] = None if r["name"] == best_single else \
+            round(paired_randomization(per_query[r["name"]], per_query[best_single]), 4)
+    return {
+        "datasets": names,
+        "experts": experts,
+        "train_from": [Path(p).name for p in train_from],
+        "routing_expert": routing_name,
+        "route_encode_ms": round(route_encode_ms, 3),
+        "best_single": best_single,
+        "training_queries": len(train.datasets),
+        "rows": rows,
+    }
+
+
+def format_table(result: dict[str, Any]) -> str:
+    names = result["datasets"]
+    head = f"{'row':<18}{'kind':<8}" + "".join(f"{n[:12]:>13}" for n in names) + \
+        f"{'avg':>8}{'p vs best':>11}{'passes':>8}{'ms/q':>8}"
+    lines = [head, "-" * len(head)]
+    for r in result["rows"]:
+        p = r["p_value_vs_best_single"]
+        lines.append(f"{r['name']:<18}{r['kind']:<8}" + "".join(f"{r['ndcg@10'][n]:>13.4f}" for n in names)
+                     + f"{r['ndcg@10']['avg']:>8.4f}" + (f"{p:>11.4f}" if p is not None else f"{'(best)':>11}")
+                     + f"{r['encoder_passes']:>8.2f}{r['ms_per_query']:>8.1f}")
+    return "\n".join(lines)
+
+
+def build_routing_data(train_from: list[str | Path], experts: list[str], *, routing_expert: str,
+                       workdir: str | Path | None = None, show_progress: bool = True) -> RoutingData:
+    """Routing training data from BEIR folders: each expert's per-query nDCG@10 on their training queries."""
+    tmp = None
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")
+        workdir = tmp.name
+    try:
+        prepared = [prepare(p, experts, want_train=True, workdir=Path(workdir), latency_sample=0,
+                            show_progress=show_progress) for p in train_from]
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    return routing_data(prepared, experts, make_expert(routing_expert).encoder)

@@ -1,0 +1,101 @@
+"""The router interface: given a query's routing embedding, score every expert and pick some.
+
+Routers are fitted on :class:`RoutingData` (training queries with each expert's per-query nDCG@10)
+and looked up by name in ``ROUTERS``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..registry import Registry
+
+
+@dataclass
+class RoutingData:
+    """Training queries for routers.
+
+    ``embeddings[i]`` is query ``i`` under the routing encoder (L2-normalised), ``datasets[i]`` its
+    dataset, and ``scores[i, j]`` the per-query nDCG@10 of expert ``experts[j]`` on it.
+    """
+
+    experts: list[str]
+    embeddings: np.ndarray
+    datasets: list[str]
+    scores: np.ndarray
+    query_ids: list[str] = field(default_factory=list)
+
+    def without(self, expert: str) -> RoutingData:
+        j = self.experts.index(expert)
+        keep = [i for i in range(len(self.experts)) if i != j]
+        return RoutingData([self.experts[i] for i in keep], self.embeddings, self.datasets,
+                           self.scores[:, keep], self.query_ids)
+
+    def dataset_best(self) -> dict[str, str]:
+        """Each training dataset's best expert by mean per-query nDCG@10."""
+        out = {}
+        for d in sorted(set(self.datasets)):
+            rows = np.array([x == d for x in self.datasets])
+            out[d] = self.experts[int(np.argmax(self.scores[rows].mean(0)))]
+        return out
+
+    def winners(self) -> np.ndarray:
+        """Winning expert index per query (paper's e_max); -1 where every expert scores 0.
+
+        Ties go to the expert with the higher mean on the query's dataset.
+        """
+        best = self.dataset_best()
+        order = {d: self.experts.index(e) for d, e in best.items()}
+        out = np.full(len(self.scores), -1, dtype=np.int64)
+        for i, row in enumerate(self.scores):
+            if row.max() <= 0:
+                continue
+            top = np.flatnonzero(row == row.max())
+            pref = order[self.datasets[i]]
+            out[i] = pref if pref in top else int(top[0])
+        return out
+
+
+@dataclass
+class Route:
+    """A routing decision: the experts to use (best first) and every expert's score."""
+
+    experts: list[str]
+    scores: dict[str, float]
+
+
+class Router(ABC):
+    name: str = ""
+    #: how many experts this router sends a query to (fusion routers: several)
+    fused: bool = False
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        self.experts: list[str] = []
+
+    @abstractmethod
+    def fit(self, data: RoutingData) -> Router: ...
+
+    @abstractmethod
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """``(n_queries, n_experts)`` routing scores (higher is better)."""
+
+    def route(self, embeddings: np.ndarray) -> list[Route]:
+        s = self.scores(np.atleast_2d(embeddings))
+        k = int(self.params.get("k", 1)) if self.fused else 1
+        out = []
+        for row in s:
+            order = np.argsort(-row, kind="stable")[:k]
+            out.append(Route([self.experts[j] for j in order], {e: float(v) for e, v in zip(self.experts, row)}))
+        return out
+
+    def state(self) -> dict[str, Any]:
+        """JSON-able fitted state (vectors as lists), for saving beside a collection."""
+        return {"name": self.name, "params": self.params, "experts": self.experts}
+
+
+ROUTERS: Registry[Router] = Registry("router")

@@ -1,0 +1,132 @@
+"""Baseline routers from RouterRetriever's Table 1 (arXiv 2409.02685).
+
+``dataset`` (DatasetRouter): the nearest of ``n_per_dataset`` (100) sampled training queries gives a
+dataset; route to that dataset's best expert. ``classifier`` (ClassificationHeadRouter): one T-way
+logistic-regression head (scikit-learn) on the routing embedding, trained on the pilot labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import ROUTERS, Router, RoutingData
+
+
+class DatasetRouter(Router):
+    name = "dataset"
+
+    def fit(self, data: RoutingData) -> DatasetRouter:
+        n = int(self.params.get("n_per_dataset", 100))
+        rng = np.random.default_rng(int(self.params.get("seed", 0)))
+        self.experts = list(data.experts)
+        best = data.dataset_best()
+        idx, labels = [], []
+        for d in sorted(set(data.datasets)):
+            rows = np.flatnonzero(np.array([x == d for x in data.datasets]))
+            pick = rng.choice(rows, size=min(n, len(rows)), replace=False)
+            idx.extend(pick.tolist())
+            labels.extend([self.experts.index(best[d])] * len(pick))
+        self.samples = data.embeddings[np.array(idx)]
+        self.labels = np.array(labels, dtype=np.int64)
+        return self
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        sims = np.asarray(embeddings, dtype=np.float32) @ self.samples.T
+        out = np.full((len(sims), len(self.experts)), -np.inf, dtype=np.float32)
+        for j in range(len(self.experts)):
+            mine = self.labels == j
+            if mine.any():
+                out[:, j] = sims[:, mine].max(1)
+        return out
+
+    def state(self) -> dict[str, Any]:
+        return super().state() | {"samples": self.samples.tolist(), "labels": self.labels.tolist()}
+
+
+class ClassifierRouter(Router):
+    name = "classifier"
+
+    def fit(self, data: RoutingData) -> ClassifierRouter:
+        from sklearn.linear_model import LogisticRegression
+
+        self.experts = list(data.experts)
+        winners = data.winners()
+        keep = winners >= 0
+        self.classes = sorted(set(winners[keep].tolist()))
+        if len(self.classes) < 2:  # one label: always that expert
+            self.model = None
+            return self
+        self.model = LogisticRegression(max_iter=2000, C=float(self.params.get("C", 1.0)),
+                                        class_weight="balanced")
+        self.model.fit(data.embeddings[keep], winners[keep])
+        return self
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        out = np.full((len(embeddings), len(self.experts)), -np.inf, dtype=np.float32)
+        if self.model is None:
+            out[:, self.classes[0] if self.classes else 0] = 1.0
+            return out
+        proba = self.model.predict_proba(np.asarray(embeddings, dtype=np.float32))
+        for col, j in enumerate(self.model.classes_):
+            out[:, int(j)] = proba[:, col]
+        return out
+
+
+class SingleRouter(Router):
+    """``single:NAME``: always the named expert (the single-expert rows of Table 1)."""
+
+    name = "single"
+
+    def fit(self, data: RoutingData) -> SingleRouter:
+        self.experts = list(data.experts)
+        target = self.params.get("expert")
+        if target not in self.experts:
+            raise ValueError(f"single router: unknown expert {target!r}; experts: {', '.join(self.experts)}")
+        return self
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(embeddings), len(self.experts)), dtype=np.float32)
+        out[:, self.experts.index(self.params["expert"])] = 1.0
+        return out
+
+
+class FusionRouter(Router):
+    """``fusion``: every expert, fused by reciprocal-rank fusion (Cormack et al., SIGIR 2009)."""
+
+    name = "fusion"
+    fused = True
+
+    def fit(self, data: RoutingData) -> FusionRouter:
+        self.experts = list(data.experts)
+        self.params.setdefault("k", len(self.experts))
+        return self
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        return np.ones((len(embeddings), len(self.experts)), dtype=np.float32)
+
+
+class FusionTopKRouter(Router):
+    """``fusion-topk``: the pilot router's top ``k`` (default 2) experts, fused by RRF."""
+
+    name = "fusion-topk"
+    fused = True
+
+    def fit(self, data: RoutingData) -> FusionTopKRouter:
+        from .pilot import PilotRouter
+
+        self.params.setdefault("k", 2)
+        self.inner = PilotRouter().fit(data)
+        self.experts = self.inner.experts
+        return self
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        return self.inner.scores(embeddings)
+
+
+ROUTERS.register("dataset", DatasetRouter)
+ROUTERS.register("classifier", ClassifierRouter)
+ROUTERS.register("single", SingleRouter)
+ROUTERS.register("fusion", FusionRouter)
+ROUTERS.register("fusion-topk", FusionTopKRouter)

@@ -1,0 +1,76 @@
+"""Pilot-embedding routers (RouterRetriever, Lee et al., AAAI 2025, arXiv 2409.02685, Algorithm 1).
+
+Hand-written: no library implements pilot routing. For each training dataset and each expert, the
+centroid of the routing embeddings of the queries that expert wins is a pilot vector (at most T x T).
+``pilot`` (the paper) scores an expert by the mean similarity of the query to its pilots;
+``pilot-nearest`` (the released code) takes the expert owning the single most similar pilot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import ROUTERS, Router, RoutingData
+
+
+def build_pilots(data: RoutingData) -> tuple[np.ndarray, list[str], list[str], list[int]]:
+    """Pilot vectors with their expert, dataset and group size."""
+    winners = data.winners()
+    vecs, owners, sets, sizes = [], [], [], []
+    for d in sorted(set(data.datasets)):
+        in_d = np.array([x == d for x in data.datasets])
+        for j, expert in enumerate(data.experts):
+            group = in_d & (winners == j)
+            if group.any():
+                c = data.embeddings[group].mean(0)
+                vecs.append(c / max(np.linalg.norm(c), 1e-12))
+                owners.append(expert)
+                sets.append(d)
+                sizes.append(int(group.sum()))
+    dim = data.embeddings.shape[1]
+    return (np.array(vecs, dtype=np.float32).reshape(-1, dim), owners, sets, sizes)
+
+
+class PilotRouter(Router):
+    name = "pilot"
+
+    def fit(self, data: RoutingData) -> PilotRouter:
+        self.experts = list(data.experts)
+        self.pilots, self.owners, self.pilot_datasets, self.sizes = build_pilots(data)
+        self._owner_idx = np.array([self.experts.index(o) for o in self.owners], dtype=np.int64)
+        return self
+
+    def _similarities(self, embeddings: np.ndarray) -> np.ndarray:
+        return np.asarray(embeddings, dtype=np.float32) @ self.pilots.T
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        sims = self._similarities(embeddings)
+        out = np.full((len(sims), len(self.experts)), -np.inf, dtype=np.float32)
+        for j in range(len(self.experts)):
+            mine = self._owner_idx == j
+            if mine.any():
+                out[:, j] = sims[:, mine].mean(1)
+        return out
+
+    def state(self) -> dict[str, Any]:
+        return super().state() | {"pilots": self.pilots.tolist(), "owners": self.owners,
+                                  "pilot_datasets": self.pilot_datasets, "sizes": self.sizes}
+
+
+class PilotNearestRouter(PilotRouter):
+    name = "pilot-nearest"
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        sims = self._similarities(embeddings)
+        out = np.full((len(sims), len(self.experts)), -np.inf, dtype=np.float32)
+        for j in range(len(self.experts)):
+            mine = self._owner_idx == j
+            if mine.any():
+                out[:, j] = sims[:, mine].max(1)
+        return out
+
+
+ROUTERS.register("pilot", PilotRouter)
+ROUTERS.register("pilot-nearest", PilotNearestRouter)

@@ -1,0 +1,36 @@
+"""Routers saved beside a collection: the training data (npz) and what was fitted (JSON).
+
+Only the routing data is stored; routers are re-fitted from it on load (centroids and a small
+logistic regression take milliseconds), so removing an expert recomputes the pilots from the stored
+scores and embeddings alone, with no re-encoding and no retraining of anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import RoutingData
+
+
+def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, embeddings=data.embeddings, scores=data.scores, datasets=np.array(data.datasets),
+             experts=np.array(data.experts), query_ids=np.array(data.query_ids))
+    os.replace(tmp, folder / f"{name}.npz")
+    jtmp = folder / f".{name}.{os.getpid()}.tmp.json"
+    jtmp.write_text(json.dumps(meta | {"experts": data.experts, "training_queries": len(data.datasets)},
+                               indent=2))
+    os.replace(jtmp, folder / f"{name}.json")
+
+
+def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
+    z = np.load(folder / f"{name}.npz")
+    data = RoutingData([str(e) for e in z["experts"]], z["embeddings"], [str(d) for d in z["datasets"]],
+                       z["scores"], [str(q) for q in z["query_ids"]])
+    return data, json.loads((folder / f"{name}.json").read_text())

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embedroute import Collection
+from embedroute.evaluation.routing import build_routing_data, evaluate_routing
+from embedroute.routing import ROUTERS, RoutingData, make_router
+from embedroute.routing.pilot import build_pilots
+
+EXPERTS = ["minilm", "bm25", "static64"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> RoutingData:
+    from embedroute.demo import sample_path
+
+    return build_routing_data([sample_path()], EXPERTS, routing_expert="minilm",
+                              workdir=tmp_path_factory.mktemp("r"), show_progress=False)
+
+
+def test_routing_data_holds_per_query_scores(data):
+    assert data.experts == EXPERTS and data.scores.shape == (25, 3)
+    assert data.embeddings.shape == (25, 384)
+    assert ((data.scores >= 0) & (data.scores <= 1)).all() and data.scores.max() > 0
+
+
+def test_pilots_are_group_centroids_at_most_t_squared(data):
+    pilots, owners, sets, sizes = build_pilots(data)
+    assert len(pilots) <= len(set(data.datasets)) * len(data.experts)
+    winners = data.winners()
+    for vec, owner, size in zip(pilots, owners, sizes):
+        group = data.embeddings[winners == data.experts.index(owner)]
+        assert len(group) == size
+        centroid = group.mean(0)
+        np.testing.assert_allclose(vec, centroid / np.linalg.norm(centroid), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", [*[n for n in ROUTERS.names() if n != "single"], "single:bm25"])
+def test_every_router_routes_to_known_experts(data, name, minilm):
+    router = make_router(name).fit(data)
+    queries = ["vitamin D and bone fractures", "zzqx 9931 qwfp lorem",  # the second is near nothing seen
+               "mitochondrial DNA mutations in ageing"]
+    routes = router.route(minilm.encode_queries(queries))
+    assert len(routes) == 3
+    for r in routes:
+        assert r.experts and set(r.experts) <= set(EXPERTS)
+        assert set(r.scores) == set(EXPERTS)
+        assert all(np.isfinite(v) or v == -np.inf for v in r.scores.values())
+        if name == "fusion":
+            assert sorted(r.experts) == sorted(EXPERTS)
+        elif name == "fusion-topk":
+            assert len(r.experts) == 2
+        else:
+            assert len(r.experts) == 1
+    if name == "single:bm25":
+        assert all(r.experts == ["bm25"] for r in routes)
+    again = make_router(name).fit(data).route(minilm.encode_queries(queries))
+    assert [r.experts for r in again] == [r.experts for r in routes]
+
+
+def test_pilot_follows_the_winning_experts(data, minilm):
+    router = make_router("pilot").fit(data)
+    # a training query routes to the expert owning the pilot built from its own group, when that
+    # group's pilot is its most similar one
+    winners = data.winners()
+    routed = [r.experts[0] for r in router.route(data.embeddings)]
+    agree = np.mean([routed[i] == data.experts[w] for i, w in enumerate(winners) if w >= 0])
+    assert agree > 0.5
+
+
+def test_removing_an_expert_recomputes_pilots_without_it(data):
+    fewer = data.without("static64")
+    router = make_router("pilot").fit(fewer)
+    assert "static64" not in router.owners and router.experts == ["minilm", "bm25"]
+    assert all(r.experts[0] != "static64" for r in router.route(data.embeddings))
+
+
+def test_collection_routed_search_and_expert_changes(tmp_path, data, sample_dir):
+    col = Collection.create(tmp_path / "c", experts=EXPERTS)
+    col.add_file(sample_dir)
+    col.fit_router("pilot", data)
+    col.fit_router("fusion-topk", data)
+    res = col.routed_search("vitamin D and bone fractures", k=5, router="pilot")
+    assert res.routing["router"] == "pilot" and res.routing["experts"][0] == res.expert
+    assert set(res.routing["scores"]) == set(EXPERTS) and len(res.hits) == 5
+    fused = col.routed_search("vitamin D and bone fractures", k=5, router="fusion-topk")
+    assert "+" in fused.expert and len(fused.hits) == 5
+    queries = ["vitamin D and bone fractures", "stem cells", "antibiotic resistance"]
+    before = {e: [col.search(q, k=10, expert=e).ids for q in queries] for e in EXPERTS}
+    col.add_expert("minilm-l3")  # a fifth... fourth expert: nothing retrained, nothing else changes
+    col.remove_expert("static64")
+    after = {e: [col.search(q, k=10, expert=e).ids for q in queries] for e in ("minilm", "bm25")}
+    assert after == {e: before[e] for e in ("minilm", "bm25")}
+    res = col.routed_search("vitamin D and bone fractures", k=5, router="pilot")
+    assert set(res.routing["scores"]) == {"minilm", "bm25"}  # pilots recomputed without static64
+    col.close()
+    again = Collection.open(tmp_path / "c")
+    assert again.routed_search("stem cells", router="pilot").routing["experts"][0] in ("minilm", "bm25")
+
+
+def test_routing_evaluation_table(tmp_path, sample_dir):
+    res = evaluate_routing([sample_dir], EXPERTS, ["pilot", "dataset", "fusion"], train_from=[sample_dir],
+                           workdir=tmp_path, show_progress=False)
+    rows = {r["name"]: r for r in res["rows"]}
+    assert res["datasets"] == ["scifact-sample"] and set(rows) >= {*EXPERTS, "pilot", "dataset", "fusion",
+                                                                    "dataset-oracle", "instance-oracle"}
+    inst = rows["instance-oracle"]["ndcg@10"]["avg"]
+    for r in res["rows"]:
+        assert r["ndcg@10"]["avg"] <= inst + 1e-9 or r["kind"] == "router" and "fusion" in r["name"]
+        assert set(r) >= {"name", "kind", "ndcg@10", "p_value_vs_best_single", "ms_per_query"}
+    best_single = max(rows[e]["ndcg@10"]["avg"] for e in EXPERTS)
+    assert rows["dataset-oracle"]["ndcg@10"]["avg"] == pytest.approx(best_single)
+    assert rows[res["best_single"]]["p_value_vs_best_single"] is None
