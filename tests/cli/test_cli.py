@@ -8,7 +8,7 @@ import pytest
 
 from embedroute.cli.main import build_parser, main
 
-COMMANDS = ["create", "add", "search", "eval", "info", "check", "models", "demo"]
+COMMANDS = ["create", "add", "search", "route", "eval", "info", "check", "models", "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -66,3 +66,17 @@ def test_eval_writes_json(tmp_path, sample_dir, capsys):
 def test_parser_rejects_empty_expert_list():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["create", "x", "--experts", ","])
+
+
+def test_route_then_routed_search(tmp_path, capsys, sample_dir):
+    col = str(tmp_path / "c")
+    main(["create", col, "--experts", "minilm,bm25"])
+    main(["add", col, str(sample_dir), "--quiet"])
+    assert main(["route", col, "--router", "pilot", "--train-from", str(sample_dir), "--quiet"]) == 0
+    assert "fitted router pilot on 25 training queries" in capsys.readouterr().out
+    assert main(["search", col, "vitamin D and bone fractures", "--router", "pilot", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["routing"]["router"] == "pilot" and res["expert"] in ("minilm", "bm25")
+    assert set(res["routing"]["scores"]) == {"minilm", "bm25"}
+    assert main(["search", col, "x", "--router", "nope"]) == 2
+    assert "no fitted router 'nope'" in capsys.readouterr().err

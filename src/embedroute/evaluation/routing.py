@@ -159,7 +159,8 @@ def evaluate_routing(
     for rname in routers:
         router = make_router(rname).fit(train)
         by_ds: dict[str, dict[str, float]] = {}
-        ms_total, passes_total, n_total, chosen = 0.0, 0.0, 0, {e: 0 for e in experts}
+        ms_total, route_total, passes_total, n_total = 0.0, 0.0, 0.0, 0
+        chosen = {e: 0 for e in experts}
         for d in evals:
             qids = list(d.test.queries)
             t0 = time.perf_counter()
@@ -175,12 +176,15 @@ def evaluate_routing(
                     chosen[e] += 1
                 needs_route = rname not in ("fusion",) and not rname.startswith("single:")
                 extra_pass = needs_route and routing_name not in r.experts
-                ms_total += decide_ms + (route_encode_ms if extra_pass else 0.0) + \
-                    sum(d.latency_ms[e] for e in r.experts)
+                route_ms = decide_ms + (route_encode_ms if extra_pass else 0.0)
+                route_total += route_ms
+                ms_total += route_ms + sum(d.latency_ms[e] for e in r.experts)
                 passes_total += float(extra_pass) + sum(0.0 if e == "bm25" else 1.0 for e in r.experts)
             n_total += len(qids)
         add_row(rname, "router", by_ds, ms_total / n_total, passes_total / n_total,
-                {"chosen": {e: c for e, c in chosen.items() if c}})
+                {"chosen": {e: c for e, c in chosen.items() if c},
+                 "routing_ms_per_query": round(route_total / n_total, 3),
+                 "routing_overhead": round(route_total / max(ms_total - route_total, 1e-9), 4)})
 
     ds_best = {d.name: max(experts, key=lambda e, d=d: np.mean(list(d.ndcg[e].values()))) for d in evals}
     add_row("dataset-oracle", "oracle", {d.name: d.ndcg[ds_best[d.name]] for d in evals},

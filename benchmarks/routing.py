@@ -1,0 +1,100 @@
+"""Routing benchmark in RouterRetriever's Table-1 layout (arXiv 2409.02685), plus a cross-domain check.
+
+Every dataset is searched on its own corpus by every expert; routers are fitted on training queries
+(the train splits; Climate-FEVER's claims are split 50/50 with seed 0 because it has none) and route
+each test query without its dataset label. The cross-domain rows fit pilots on all but one dataset
+and evaluate on the one left out.
+
+    python benchmarks/routing.py [--data D1,D2,...] [--train-from T1,T2,...] [--experts A,B,...]
+                                 [--routers R1,R2,...] [--out benchmarks/results/routing.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from embedroute.evaluation.routing import evaluate_routing, format_table
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+DEFAULT_DATA = "scifact,nfcorpus,climate-fever-sentences"
+ROUTERS = "pilot,pilot-nearest,dataset,classifier,fusion,fusion-topk"
+
+
+def resolve(names: str) -> list[str]:
+    return [str(SHARED / n) if not Path(n).exists() else n for n in names.split(",") if n]
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = result["datasets"] + ["avg"]
+    rows = result["rows"]
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4.5), sharey=False)
+    colours = {"single": "#7a9cc6", "router": "#e08a3c", "oracle": "#9a9a9a"}
+    for ax, name in zip(np.atleast_1d(axes), names):
+        vals = [r["ndcg@10"][name] for r in rows]
+        ax.barh([r["name"] for r in rows], vals, color=[colours[r["kind"]] for r in rows])
+        ax.set_title(name)
+        ax.set_xlabel("nDCG@10")
+        ax.invert_yaxis()
+        lo = min(vals)
+        ax.set_xlim(max(0.0, lo - 0.05), max(vals) + 0.02)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    ap.add_argument("--train-from", default=None, help="default: the same datasets as --data")
+    ap.add_argument("--experts", default="minilm,bm25,splade-tiny,sre-minilm,minilm-l3")
+    ap.add_argument("--routers", default=ROUTERS)
+    ap.add_argument("--routing-expert", default=None)
+    ap.add_argument("--no-cross-domain", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "routing.json"))
+    args = ap.parse_args()
+    data = resolve(args.data)
+    train = resolve(args.train_from or args.data)
+    experts = args.experts.split(",")
+    routers = args.routers.split(",")
+    with tempfile.TemporaryDirectory(prefix="embedroute-routing-bench-") as work:
+        result = evaluate_routing(data, experts, routers, train_from=train, routing_expert=args.routing_expert,
+                                  workdir=work)
+        print(format_table(result), flush=True)
+        if not args.no_cross_domain and len(data) > 1:
+            cross = {}
+            for held in data:
+                others = [t for t in train if t != held]
+                if not others:
+                    continue
+                res = evaluate_routing([held], experts, ["pilot"], train_from=others,
+                                       routing_expert=args.routing_expert, workdir=work, show_progress=False)
+                rows = {r["name"]: r for r in res["rows"]}
+                name = res["datasets"][0]
+                cross[name] = {"pilot": rows["pilot"]["ndcg@10"][name],
+                               "best_single": rows[res["best_single"]]["ndcg@10"][name],
+                               "best_single_name": res["best_single"],
+                               "dataset_oracle": rows["dataset-oracle"]["ndcg@10"][name],
+                               "trained_on": res["train_from"],
+                               "chosen": rows["pilot"].get("chosen", {})}
+                print(f"cross-domain {name}: pilot {cross[name]['pilot']:.4f} vs best single "
+                      f"{cross[name]['best_single']:.4f} ({cross[name]['best_single_name']})", flush=True)
+            result["cross_domain"] = cross
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    plot(result, out.with_suffix(".png"))
+    print(f"wrote {out} and {out.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()
