@@ -56,7 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--train-from", default=None, help="default: the same datasets as --data")
-    ap.add_argument("--experts", default="minilm,bm25,splade-tiny,sre-minilm,minilm-l3")
+    ap.add_argument("--experts", default="minilm,bm25,splade-tiny,minilm-l3")
     ap.add_argument("--routers", default=ROUTERS)
     ap.add_argument("--routing-expert", default=None)
     ap.add_argument("--no-cross-domain", action="store_true")

@@ -18,13 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..collection import Collection
 from ..experts.registry import make_expert
 from ..routing import RoutingData, make_router, rrf
 from ..storage.cache import caching_disabled
 from .beir import BeirDataset, load_beir
 from .metrics import evaluate_run
-from .runner import run_for
+from .runner import corpus_collection, run_for
 from .significance import paired_randomization
 
 
@@ -67,9 +66,7 @@ def prepare(path: str | Path, experts: list[str], *, want_train: bool, workdir: 
             train = load_beir(path, "train")
         else:
             train, test = split_queries(test)
-    col = Collection.create(workdir / test.name, experts=experts, exist_ok=True)
-    if len(col) == 0:
-        col.add(test.corpus(), batch_size=2048, show_progress=show_progress)
+    col, _ = corpus_collection(workdir / test.name, experts, test, show_progress=show_progress)
     out = DatasetRuns(test.name, test, train)
     sample = list(test.queries.values())[:latency_sample]
     for e in experts:

@@ -52,6 +52,19 @@ class EvalResult:
         return "\n".join(lines)
 
 
+def corpus_collection(path: str | Path, experts: list[Any], ds: BeirDataset, *,
+                      show_progress: bool = True) -> tuple[Collection, list[str]]:
+    """Open (or create) a collection over ``ds``'s corpus holding every expert in ``experts``."""
+    col = Collection.create(path, experts=list(experts), exist_ok=True)
+    names = [e if isinstance(e, str) else e.get("name") or e["source"] for e in experts]
+    for spec, name in zip(experts, names):
+        if name not in col.experts:
+            col.add_expert(spec, show_progress=show_progress)
+    if len(col) == 0:
+        col.add(ds.corpus(), batch_size=2048, show_progress=show_progress)
+    return col, names
+
+
 def run_for(collection: Collection, data: BeirDataset, expert: str, k: int = 100,
             ignore_identical_ids: bool = False) -> dict[str, dict[str, float]]:
     qids = list(data.queries)
@@ -86,13 +99,7 @@ def evaluate(
         tmp = tempfile.TemporaryDirectory(prefix="embedroute-eval-")
         collection = Path(tmp.name) / "collection"
     try:
-        col = Collection.create(collection, experts=list(experts), exist_ok=True)
-        names = [e if isinstance(e, str) else e.get("name") or e["source"] for e in experts]
-        for spec, name in zip(experts, names):
-            if name not in col.experts:
-                col.add_expert(spec, show_progress=show_progress)
-        if len(col) == 0:
-            col.add(ds.corpus(), batch_size=2048, show_progress=show_progress)
+        col, names = corpus_collection(collection, list(experts), ds, show_progress=show_progress)
         out: dict[str, ExpertEval] = {}
         for name in names:
             ts = time.perf_counter()
