@@ -77,7 +77,7 @@ def test_removing_an_expert_recomputes_pilots_without_it(data):
 
 
 def test_collection_routed_search_and_expert_changes(tmp_path, data, sample_dir):
-    col = Collection.create(tmp_path / "c", experts=EXPERTS)
+    col = Collection.create(tmp_path / "c", experts=[*EXPERTS, "minilm-l3"])
     col.add_file(sample_dir)
     col.fit_router("pilot", data)
     col.fit_router("fusion-topk", data)
@@ -87,13 +87,23 @@ def test_collection_routed_search_and_expert_changes(tmp_path, data, sample_dir)
     fused = col.routed_search("vitamin D and bone fractures", k=5, router="fusion-topk")
     assert "+" in fused.expert and len(fused.hits) == 5
     queries = ["vitamin D and bone fractures", "stem cells", "antibiotic resistance"]
-    before = {e: [col.search(q, k=10, expert=e).ids for q in queries] for e in EXPERTS}
-    col.add_expert("minilm-l3")  # a fifth... fourth expert: nothing retrained, nothing else changes
-    col.remove_expert("static64")
-    after = {e: [col.search(q, k=10, expert=e).ids for q in queries] for e in ("minilm", "bm25")}
-    assert after == {e: before[e] for e in ("minilm", "bm25")}
+    four = col.experts
+
+    def snapshot_results():
+        plain = {e: [col.search(q, k=10, expert=e).ids for q in queries] for e in four}
+        routed = [(r.expert, r.ids) for r in (col.routed_search(q, k=10, router="pilot") for q in queries)]
+        return plain, routed
+
+    before = snapshot_results()
+    col.add_expert("splade-tiny")  # a fifth expert: nothing is retrained, nothing else changes
+    assert col.experts == [*four, "splade-tiny"] and col.check().ok
+    assert col.search("stem cells", k=3, expert="splade-tiny").hits
+    assert snapshot_results() == before
+    col.remove_expert("splade-tiny")
+    assert snapshot_results() == before and col.check().ok
+    col.remove_expert("static64")  # an expert the router knows: pilots recomputed without it
     res = col.routed_search("vitamin D and bone fractures", k=5, router="pilot")
-    assert set(res.routing["scores"]) == {"minilm", "bm25"}  # pilots recomputed without static64
+    assert set(res.routing["scores"]) == {"minilm", "bm25"}
     col.close()
     again = Collection.open(tmp_path / "c")
     assert again.routed_search("stem cells", router="pilot").routing["experts"][0] in ("minilm", "bm25")
