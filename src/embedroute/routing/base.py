@@ -98,4 +98,19 @@ class Router(ABC):
         return {"name": self.name, "params": self.params, "experts": self.experts}
 
 
+def reduce_by_owner(sims: np.ndarray, owners: np.ndarray, n_experts: int, how: str = "mean") -> np.ndarray:
+    """Per-expert score from similarities to reference vectors owned by experts (-inf: owns none).
+
+    >>> reduce_by_owner(np.array([[0.2, 0.6, 0.9]]), np.array([0, 0, 1]), 3, "max").tolist()
+    [[0.6000000238418579, 0.8999999761581421, -inf]]
+    """
+    out = np.full((len(sims), n_experts), -np.inf, dtype=np.float32)
+    fn = np.mean if how == "mean" else np.max
+    for j in range(n_experts):
+        mine = owners == j
+        if mine.any():
+            out[:, j] = fn(sims[:, mine], axis=1)
+    return out
+
+
 ROUTERS: Registry[Router] = Registry("router")

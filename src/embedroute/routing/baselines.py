@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ROUTERS, Router, RoutingData
+from .base import ROUTERS, Router, RoutingData, reduce_by_owner
 
 
 class DatasetRouter(Router):
@@ -34,12 +34,7 @@ class DatasetRouter(Router):
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         sims = np.asarray(embeddings, dtype=np.float32) @ self.samples.T
-        out = np.full((len(sims), len(self.experts)), -np.inf, dtype=np.float32)
-        for j in range(len(self.experts)):
-            mine = self.labels == j
-            if mine.any():
-                out[:, j] = sims[:, mine].max(1)
-        return out
+        return reduce_by_owner(sims, self.labels, len(self.experts), "max")
 
     def state(self) -> dict[str, Any]:
         return super().state() | {"samples": self.samples.tolist(), "labels": self.labels.tolist()}

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ROUTERS, Router, RoutingData
+from .base import ROUTERS, Router, RoutingData, reduce_by_owner
 
 
 def build_pilots(data: RoutingData) -> tuple[np.ndarray, list[str], list[str], list[int]]:
@@ -46,13 +46,7 @@ class PilotRouter(Router):
         return np.asarray(embeddings, dtype=np.float32) @ self.pilots.T
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        sims = self._similarities(embeddings)
-        out = np.full((len(sims), len(self.experts)), -np.inf, dtype=np.float32)
-        for j in range(len(self.experts)):
-            mine = self._owner_idx == j
-            if mine.any():
-                out[:, j] = sims[:, mine].mean(1)
-        return out
+        return reduce_by_owner(self._similarities(embeddings), self._owner_idx, len(self.experts), "mean")
 
     def state(self) -> dict[str, Any]:
         return super().state() | {"pilots": self.pilots.tolist(), "owners": self.owners,
@@ -63,13 +57,7 @@ class PilotNearestRouter(PilotRouter):
     name = "pilot-nearest"
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        sims = self._similarities(embeddings)
-        out = np.full((len(sims), len(self.experts)), -np.inf, dtype=np.float32)
-        for j in range(len(self.experts)):
-            mine = self._owner_idx == j
-            if mine.any():
-                out[:, j] = sims[:, mine].max(1)
-        return out
+        return reduce_by_owner(self._similarities(embeddings), self._owner_idx, len(self.experts), "max")
 
 
 ROUTERS.register("pilot", PilotRouter)
