@@ -122,3 +122,13 @@ def test_routing_evaluation_table(tmp_path, sample_dir):
     best_single = max(rows[e]["ndcg@10"]["avg"] for e in EXPERTS)
     assert rows["dataset-oracle"]["ndcg@10"]["avg"] == pytest.approx(best_single)
     assert rows[res["best_single"]]["p_value_vs_best_single"] is None
+
+
+def test_more_pilots_per_group(data):
+    one = make_router("pilot").fit(data)
+    three = make_router("pilot@per_group=3").fit(data)
+    assert len(one.pilots) <= len(three.pilots) <= 3 * len(one.pilots)
+    assert set(three.owners) == set(one.owners)
+    np.testing.assert_allclose(np.linalg.norm(three.pilots, axis=1), 1.0, atol=1e-5)
+    topk = make_router("fusion-topk@per_group=3").fit(data)
+    assert len(topk.inner.pilots) == len(three.pilots)

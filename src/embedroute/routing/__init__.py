@@ -8,11 +8,18 @@ from .fusion import rrf
 
 
 def make_router(name: str, **params: object) -> Router:
-    """A router by name; ``single:NAME`` pins one expert.
+    """A router by name; ``single:NAME`` pins one expert; ``NAME@key=value,...`` sets parameters.
 
     >>> make_router("single:bm25").params
     {'expert': 'bm25'}
+    >>> make_router("pilot@per_group=3").params
+    {'per_group': 3}
     """
+    if "@" in name:
+        name, _, spec = name.partition("@")
+        for item in spec.split(";"):
+            key, _, value = item.partition("=")
+            params[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value.strip()
     if name.startswith("single:"):
         return ROUTERS.get("single")(expert=name.split(":", 1)[1], **params)
     return ROUTERS.get(name)(**params)

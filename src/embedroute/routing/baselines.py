@@ -112,7 +112,7 @@ class FusionTopKRouter(Router):
         from .pilot import PilotRouter
 
         self.params.setdefault("k", 2)
-        self.inner = PilotRouter().fit(data)
+        self.inner = PilotRouter(**{k: v for k, v in self.params.items() if k != "k"}).fit(data)
         self.experts = self.inner.experts
         return self
 

@@ -15,8 +15,21 @@ import numpy as np
 from .base import ROUTERS, Router, RoutingData, reduce_by_owner
 
 
-def build_pilots(data: RoutingData) -> tuple[np.ndarray, list[str], list[str], list[int]]:
-    """Pilot vectors with their expert, dataset and group size."""
+def _centroids(group: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]:
+    if k <= 1 or len(group) <= k:
+        return [group.mean(0)]
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(group)
+    return list(km.cluster_centers_)
+
+
+def build_pilots(data: RoutingData, per_group: int = 1) -> tuple[np.ndarray, list[str], list[str], list[int]]:
+    """Pilot vectors with their expert, dataset and group size.
+
+    ``per_group`` > 1 clusters each (dataset, expert) group with k-means into that many pilots (the
+    paper found one centroid best, App. C.1).
+    """
     winners = data.winners()
     vecs, owners, sets, sizes = [], [], [], []
     for d in sorted(set(data.datasets)):
@@ -24,11 +37,11 @@ def build_pilots(data: RoutingData) -> tuple[np.ndarray, list[str], list[str], l
         for j, expert in enumerate(data.experts):
             group = in_d & (winners == j)
             if group.any():
-                c = data.embeddings[group].mean(0)
-                vecs.append(c / max(np.linalg.norm(c), 1e-12))
-                owners.append(expert)
-                sets.append(d)
-                sizes.append(int(group.sum()))
+                for c in _centroids(data.embeddings[group], per_group):
+                    vecs.append(c / max(np.linalg.norm(c), 1e-12))
+                    owners.append(expert)
+                    sets.append(d)
+                    sizes.append(int(group.sum()))
     dim = data.embeddings.shape[1]
     return (np.array(vecs, dtype=np.float32).reshape(-1, dim), owners, sets, sizes)
 
@@ -38,7 +51,8 @@ class PilotRouter(Router):
 
     def fit(self, data: RoutingData) -> PilotRouter:
         self.experts = list(data.experts)
-        self.pilots, self.owners, self.pilot_datasets, self.sizes = build_pilots(data)
+        self.pilots, self.owners, self.pilot_datasets, self.sizes = build_pilots(
+            data, int(self.params.get("per_group", 1)))
         self._owner_idx = np.array([self.experts.index(o) for o in self.owners], dtype=np.int64)
         return self
 
