@@ -73,6 +73,8 @@ class Collection:
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise InputError(f"expert name {sorted(dupes)[0]!r} given twice", field="experts")
+        for e in built:
+            _check_shared({x.name: x for x in built}, e)
         path.mkdir(parents=True, exist_ok=True)
         store = Store(path / STORE)
         with store.transaction() as conn:
@@ -167,7 +169,7 @@ class Collection:
     def _write(self, items: Iterable[tuple[int, Any]], *, upsert: bool, source: str = "<input>",
                batch_size: int = 256, show_progress: bool = False, on_commit: Any = None) -> WriteReport:
         t0 = time.perf_counter()
-        dims = {n: e.dim for n, e in self._experts.items() if e.kind == "dense"}
+        dims = {n: e.dim for n, e in self._experts.items() if e.kind == "dense" and e.stores_vectors}
         stored = [n for n, e in self._experts.items() if e.stores_vectors]
         docs, new_types = validate(items, source=source, schema=self._store.schema(), vector_dims=dims)
         existing = self._store.existing_ids([d.id for d in docs])
@@ -249,7 +251,7 @@ class Collection:
                 continue
             if replaced:
                 expert.remove(rids)
-            expert.add(rids, [d.embed_text for d in batch], reps.get(name))
+            expert.add(rids, [d.embed_text for d in batch], reps.get(getattr(expert, "documents_from", None) or name))
             self._loaded[name] = gen_before + 1
 
     def add_expert(self, source: ExpertSpec, *, show_progress: bool = False) -> Expert:
@@ -257,6 +259,7 @@ class Collection:
         expert = _expert_from_spec(source)
         if expert.name in self._experts:
             raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
+        _check_shared(self._experts, expert)
         rids, texts = self._store.all_texts()
         reps = expert.embed_documents(texts, show_progress=show_progress) if expert.stores_vectors else None
         with self._store.transaction() as conn:
@@ -273,6 +276,10 @@ class Collection:
         self.expert(name)
         if len(self._experts) == 1:
             raise InputError("cannot remove the only expert", field="experts")
+        users = [n for n, e in self._experts.items() if getattr(e, "documents_from", None) == name]
+        if users:
+            raise InputError(f"expert {users[0]!r} searches {name!r}'s document vectors; remove it first",
+                             field="experts")
         with self._store.transaction() as conn:
             self._store.drop_expert(conn, name)
         del self._experts[name]
@@ -285,8 +292,9 @@ class Collection:
         gen = self._store.generation()
         if self._loaded.get(expert.name) == gen:
             return
-        if expert.stores_vectors:
-            rids, blobs = self._store.blobs(expert.name)
+        shared = getattr(expert, "documents_from", None)
+        if expert.stores_vectors or shared:
+            rids, blobs = self._store.blobs(shared or expert.name)
             expert.load(rids, [], expert.from_blobs(blobs))
         else:
             rids, texts = self._store.all_texts()
@@ -404,6 +412,19 @@ class Collection:
     def check(self) -> CheckReport:
         """Verify counts, checksums and vectors against documents; see :func:`run_check`."""
         return run_check(self.path, self._store, self._experts)
+
+
+def _check_shared(experts: dict[str, Expert], expert: Expert) -> None:
+    base_name = getattr(expert, "documents_from", None)
+    if not base_name:
+        return
+    base = experts.get(base_name)
+    if base is None or base.kind != "dense" or not base.stores_vectors:
+        raise InputError(f"expert {expert.name!r} takes its document vectors from {base_name!r}, which is not a "
+                         f"dense expert with its own vectors in this collection", field="documents_from")
+    if base.dim != expert.dim:
+        raise InputError(f"expert {expert.name!r} makes {expert.dim}-d queries but {base_name!r} stores "
+                         f"{base.dim}-d document vectors", field="documents_from")
 
 
 def _check_same_model(name: str, stored: dict[str, Any], current: dict[str, Any]) -> None:

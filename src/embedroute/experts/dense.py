@@ -14,12 +14,19 @@ from .base import Expert, SearchBatch
 
 
 class DenseExpert(Expert):
+    """An encoder with its own document vectors, or (``documents_from``) a query-side expert that
+    searches another dense expert's document vectors with its own query encoder — the shape of
+    RouterRetriever's LoRA experts, which change only the query encoder (arXiv 2409.02685)."""
+
     kind = "dense"
     stores_vectors = True
 
     def __init__(self, encoder: DenseEncoder, *, name: str | None = None, source: str | None = None,
-                 options: dict[str, Any] | None = None, index: str = "flat") -> None:
+                 options: dict[str, Any] | None = None, index: str = "flat",
+                 documents_from: str | None = None) -> None:
         self.encoder = encoder
+        self.documents_from = documents_from
+        self.stores_vectors = documents_from is None
         self.name = name or encoder.name
         self.source = source or self.name
         self.options = dict(options or {})
@@ -28,7 +35,10 @@ class DenseExpert(Expert):
         self._index: VectorIndex = INDEXES.get(index)(self.dim)
 
     def config(self) -> dict[str, Any]:
-        return {"kind": self.kind, "encoder": self.encoder.config(), "index": self._index.config()}
+        cfg = {"kind": self.kind, "encoder": self.encoder.config(), "index": self._index.config()}
+        if self.documents_from:
+            cfg["documents_from"] = self.documents_from
+        return cfg
 
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         return self.encoder.encode_documents(texts, show_progress=show_progress)

@@ -36,7 +36,8 @@ def expert_names() -> list[str]:
 def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expert:
     """An expert by name (``minilm``, ``bm25``, ...), local model folder or hub id.
 
-    ``options`` go to the encoder (``pooling``, ``prompts``, ``truncate_dim``, ``precision``, ...).
+    ``options`` go to the encoder (``pooling``, ``prompts``, ``truncate_dim``, ``precision``, ...),
+    except ``documents_from=NAME``: a query-side expert searching dense expert NAME's document vectors.
 
     >>> make_expert("bm25").kind
     'lexical'
@@ -51,9 +52,10 @@ def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expe
             expert.name = name
         return expert
     if source in ENCODERS or "/" in source or source.startswith((".", "~")):
-        encoder = get_encoder(source, **options)
+        enc_options = {k: v for k, v in options.items() if k != "documents_from"}
+        encoder = get_encoder(source, **enc_options)
         return DenseExpert(encoder, name=name or (source if source in ENCODERS else encoder.name),
-                           source=source, options=options)
+                           source=source, options=options, documents_from=options.get("documents_from"))
     raise UnknownNameError(
         f"unknown expert {source!r}; known: {', '.join(expert_names())} "
         "(or a local model folder, or a hub id org/name)"
