@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..encoders.base import DenseEncoder
-from ..index.base import INDEXES, VectorIndex
+from ..index.base import VectorIndex
+from ..index.compressed import make_index
 from .base import Expert, SearchBatch
 
 
@@ -22,7 +23,7 @@ class DenseExpert(Expert):
     stores_vectors = True
 
     def __init__(self, encoder: DenseEncoder, *, name: str | None = None, source: str | None = None,
-                 options: dict[str, Any] | None = None, index: str = "flat",
+                 options: dict[str, Any] | None = None, index: str = "flat", rescore: int = 0,
                  documents_from: str | None = None) -> None:
         self.encoder = encoder
         self.documents_from = documents_from
@@ -32,7 +33,8 @@ class DenseExpert(Expert):
         self.options = dict(options or {})
         self.dim = encoder.dim
         self.index_kind = index
-        self._index: VectorIndex = INDEXES.get(index)(self.dim)
+        self.rescore = rescore
+        self._index: VectorIndex = make_index(index, self.dim, rescore)
 
     def config(self) -> dict[str, Any]:
         cfg = {"kind": self.kind, "encoder": self.encoder.config(), "index": self._index.config()}
@@ -60,7 +62,7 @@ class DenseExpert(Expert):
         return None
 
     def load(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
-        self._index = INDEXES.get(self.index_kind)(self.dim)
+        self._index = make_index(self.index_kind, self.dim, self.rescore)
         self.add(ids, texts, vectors)
 
     def add(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:

@@ -29,6 +29,10 @@ def _splade_tiny(**options: Any) -> Expert:
 EXPERTS.register("splade-tiny", _splade_tiny)
 
 
+#: options that shape a dense expert rather than its encoder
+EXPERT_OPTIONS = ("documents_from", "index", "rescore")
+
+
 def expert_names() -> list[str]:
     return sorted({*EXPERTS.names(), *ENCODERS.names()})
 
@@ -37,7 +41,9 @@ def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expe
     """An expert by name (``minilm``, ``bm25``, ...), local model folder or hub id.
 
     ``options`` go to the encoder (``pooling``, ``prompts``, ``truncate_dim``, ``precision``, ...),
-    except ``documents_from=NAME``: a query-side expert searching dense expert NAME's document vectors.
+    except ``documents_from=NAME`` (a query-side expert searching dense expert NAME's document vectors),
+    ``index`` (``flat``, ``fp16``, ``int8``, ``binary``, ``pq``, ``pq-M``, ``mrl-N``) and ``rescore`` (re-rank
+    the top ``k x rescore`` compressed candidates with full-precision vectors).
 
     >>> make_expert("bm25").kind
     'lexical'
@@ -52,10 +58,11 @@ def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expe
             expert.name = name
         return expert
     if source in ENCODERS or "/" in source or source.startswith((".", "~")):
-        enc_options = {k: v for k, v in options.items() if k != "documents_from"}
+        enc_options = {k: v for k, v in options.items() if k not in EXPERT_OPTIONS}
         encoder = get_encoder(source, **enc_options)
         return DenseExpert(encoder, name=name or (source if source in ENCODERS else encoder.name),
-                           source=source, options=options, documents_from=options.get("documents_from"))
+                           source=source, options=options,
+                           **{k: v for k, v in options.items() if k in EXPERT_OPTIONS})
     raise UnknownNameError(
         f"unknown expert {source!r}; known: {', '.join(expert_names())} "
         "(or a local model folder, or a hub id org/name)"

@@ -1,0 +1,212 @@
+"""Compressed indexes (FAISS) with optional exact rescoring from full-precision vectors.
+
+``fp16`` and ``int8`` are FAISS scalar quantisers (int8 ranges are trained once, on the first vectors
+the index sees, and kept with it: never re-fitted per batch); ``binary`` keeps sign bits and searches
+by Hamming distance (``IndexBinaryFlat``); ``pq`` is product quantisation (``IndexPQ``, ``m``
+sub-vectors of 8 bits); ``mrl-N`` keeps the first N dimensions, re-normalised (Matryoshka truncation,
+Kusupati et al., NeurIPS 2022). With ``rescore=R`` the top ``k x R`` candidates are re-ranked by exact
+inner product with the full-precision vectors, as in the binary-then-rescore recipe of
+sentence-transformers' quantisation guide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import INDEXES, VectorIndex
+
+
+def _as_f32(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+class CompressedIndex(VectorIndex):
+    """Base: keeps the full vectors (for rescoring and re-training) and a compressed FAISS index."""
+
+    kind = "compressed"
+
+    def __init__(self, dim: int, *, rescore: int = 0, **params: Any) -> None:
+        super().__init__(dim, rescore=rescore, **params)
+        self.rescore = int(rescore)
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._full = np.zeros((0, dim), dtype=np.float32)
+        self._index: Any = None
+
+    # subclasses -------------------------------------------------------------------------------
+    def _make(self, train: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def _codes_query(self, queries: np.ndarray) -> np.ndarray:
+        return queries
+
+    def bytes_per_vector(self) -> float:
+        raise NotImplementedError
+
+    # VectorIndex ------------------------------------------------------------------------------
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = _as_f32(vectors)
+        if self._index is None:
+            self._index = self._make(vectors)
+        self._add_codes(np.asarray(ids, dtype=np.int64), vectors)
+        self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
+        self._full = np.vstack([self._full, vectors])
+
+    def _add_codes(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self._index.add_with_ids(self._prepare(vectors), ids)
+
+    def _prepare(self, vectors: np.ndarray) -> np.ndarray:
+        return vectors
+
+    def remove(self, ids: np.ndarray) -> None:
+        import faiss
+
+        if len(ids) == 0 or self._index is None:
+            return
+        ids = np.asarray(ids, dtype=np.int64)
+        self._index.remove_ids(faiss.IDSelectorBatch(ids))
+        keep = ~np.isin(self._ids, ids)
+        self._ids, self._full = self._ids[keep], self._full[keep]
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def _raw_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._index.search(self._prepare(queries), k)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = _as_f32(queries)
+        n = len(queries)
+        if len(self) == 0:
+            return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
+        k = min(k, len(self))
+        depth = min(len(self), k * self.rescore) if self.rescore else k
+        scores, ids = self._raw_search(queries, depth)
+        if not self.rescore:
+            return scores.astype(np.float32), ids
+        pos = {int(i): j for j, i in enumerate(self._ids)}
+        out_s = np.full((n, k), -np.inf, dtype=np.float32)
+        out_i = np.full((n, k), -1, dtype=np.int64)
+        for qi in range(n):
+            cand = ids[qi][ids[qi] >= 0]
+            rows = np.array([pos[int(c)] for c in cand], dtype=np.int64)
+            exact = self._full[rows] @ queries[qi]
+            order = np.argsort(-exact, kind="stable")[:k]
+            out_s[qi, : len(order)] = exact[order]
+            out_i[qi, : len(order)] = cand[order]
+        return out_s, out_i
+
+
+class Float16Index(CompressedIndex):
+    kind = "fp16"
+
+    def _make(self, train: np.ndarray) -> Any:
+        import faiss
+
+        return faiss.IndexIDMap2(faiss.IndexScalarQuantizer(self.dim, faiss.ScalarQuantizer.QT_fp16,
+                                                            faiss.METRIC_INNER_PRODUCT))
+
+    def bytes_per_vector(self) -> float:
+        return 2.0 * self.dim
+
+
+class Int8Index(CompressedIndex):
+    kind = "int8"
+
+    def _make(self, train: np.ndarray) -> Any:
+        import faiss
+
+        sq = faiss.IndexScalarQuantizer(self.dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        sq.train(train)  # per-dimension ranges, fitted once and kept
+        return faiss.IndexIDMap2(sq)
+
+    def bytes_per_vector(self) -> float:
+        return 1.0 * self.dim
+
+
+class BinaryIndex(CompressedIndex):
+    kind = "binary"
+
+    def _make(self, train: np.ndarray) -> Any:
+        import faiss
+
+        return faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(self.dim))
+
+    def _prepare(self, vectors: np.ndarray) -> np.ndarray:
+        return np.packbits(vectors > 0, axis=1)
+
+    def _raw_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        dist, ids = self._index.search(self._prepare(queries), k)
+        return -dist.astype(np.float32), ids  # fewer differing bits = more similar
+
+    def bytes_per_vector(self) -> float:
+        return self.dim / 8.0
+
+
+class PQIndex(CompressedIndex):
+    kind = "pq"
+
+    def __init__(self, dim: int, *, m: int | None = None, rescore: int = 0) -> None:
+        m = int(m or max(1, dim // 8))
+        if dim % m:
+            raise ValueError(f"pq: m={m} must divide the dimension {dim}")
+        super().__init__(dim, rescore=rescore, m=m)
+        self.m = m
+
+    def _make(self, train: np.ndarray) -> Any:
+        import faiss
+
+        if len(train) < 256:
+            raise ValueError(f"pq needs at least 256 vectors to train its codebooks, got {len(train)}")
+        pq = faiss.IndexPQ(self.dim, self.m, 8, faiss.METRIC_INNER_PRODUCT)
+        pq.train(train)
+        return faiss.IndexIDMap2(pq)
+
+    def bytes_per_vector(self) -> float:
+        return float(self.m)
+
+
+class MatryoshkaIndex(CompressedIndex):
+    kind = "mrl"
+
+    def __init__(self, dim: int, *, keep: int, rescore: int = 0) -> None:
+        if not 0 < keep <= dim:
+            raise ValueError(f"mrl: keep={keep} outside 1..{dim}")
+        super().__init__(dim, rescore=rescore, keep=keep)
+        self.keep = keep
+
+    def _make(self, train: np.ndarray) -> Any:
+        import faiss
+
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.keep))
+
+    def _prepare(self, vectors: np.ndarray) -> np.ndarray:
+        head = vectors[:, : self.keep]
+        return _as_f32(head / np.maximum(np.linalg.norm(head, axis=1, keepdims=True), 1e-12))
+
+    def bytes_per_vector(self) -> float:
+        return 4.0 * self.keep
+
+
+def make_index(spec: str, dim: int, rescore: int = 0) -> VectorIndex:
+    """An index from a spec string: ``flat``, ``fp16``, ``int8``, ``binary``, ``pq`` / ``pq-M``, ``mrl-N``.
+
+    >>> make_index("mrl-128", 384, rescore=4).config()
+    {'kind': 'mrl', 'dim': 384, 'rescore': 4, 'keep': 128}
+    """
+    name, _, arg = spec.partition("-")
+    if name == "flat":
+        return INDEXES.get("flat")(dim)
+    if name == "pq":
+        return PQIndex(dim, m=int(arg) if arg else None, rescore=rescore)
+    if name == "mrl":
+        return MatryoshkaIndex(dim, keep=int(arg), rescore=rescore)
+    return INDEXES.get(name)(dim, rescore=rescore)
+
+
+for _cls in (Float16Index, Int8Index, BinaryIndex):
+    INDEXES.register(_cls.kind, _cls)
+INDEXES.register("pq", PQIndex)
