@@ -80,3 +80,19 @@ def test_route_then_routed_search(tmp_path, capsys, sample_dir):
     assert set(res["routing"]["scores"]) == {"minilm", "bm25"}
     assert main(["search", col, "x", "--router", "nope"]) == 2
     assert "no fitted router 'nope'" in capsys.readouterr().err
+
+
+def test_search_with_filter(tmp_path, capsys):
+    col = str(tmp_path / "c")
+    main(["create", col, "--experts", "bm25", "--attributes", '{"year": "int"}'])
+    docs = tmp_path / "d.jsonl"
+    docs.write_text('{"id": "a", "text": "dogs bark", "attributes": {"year": 2019}}\n'
+                    '{"id": "b", "text": "dogs bark loudly", "attributes": {"year": 2021}}\n')
+    main(["add", col, str(docs), "--quiet"])
+    capsys.readouterr()
+    assert main(["search", col, "dogs", "--filter", '{"year": {"$gte": 2020}}', "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert [h["id"] for h in res["hits"]] == ["b"] and res["plan"]["allowed"] == 1
+    assert main(["search", col, "dogs", "--filter", '{"colour": "red"}']) == 2
+    assert 'field "filter.colour"' in capsys.readouterr().err
+    assert main(["search", col, "dogs", "--filter", "{not json"]) == 2

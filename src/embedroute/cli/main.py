@@ -51,14 +51,25 @@ def cmd_search(a: argparse.Namespace) -> int:
     col = Collection.open(a.path)
     if a.router and a.expert:
         raise EmbedrouteError("give --expert or --router, not both")
+    flt = None
+    if a.filter:
+        try:
+            flt = json.loads(a.filter)
+        except json.JSONDecodeError as exc:
+            raise EmbedrouteError(f"--filter is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if a.router and flt is not None:
+        raise EmbedrouteError("--filter with --router is not supported yet")
     res = col.routed_search(a.query, k=a.k, router=a.router) if a.router else \
-        col.search(a.query, k=a.k, expert=a.expert)
+        col.search(a.query, k=a.k, expert=a.expert, filter=flt)
     if a.json:
-        print(json.dumps({"query": res.query, "expert": res.expert, "routing": res.routing,
+        print(json.dumps({"query": res.query, "expert": res.expert, "routing": res.routing, "plan": res.plan,
                           "timings": res.timings, "hits": [h.__dict__ for h in res.hits]},
                          indent=2, ensure_ascii=False))
         return 0
     print(f"expert {res.expert}, {res.timings['total_ms']:.1f} ms")
+    if res.plan:
+        print(f"plan {res.plan['kind']}: {res.plan['allowed']} documents allowed "
+              f"(estimated selectivity {res.plan['selectivity_estimate']:.4f}), {res.plan['candidates']} candidates")
     if res.routing:
         scores = ", ".join(f"{e} {s:.3f}" for e, s in sorted(res.routing["scores"].items(), key=lambda kv: -kv[1]))
         print(f"router {res.routing['router']} chose {'+'.join(res.routing['experts'])} ({scores})")
@@ -177,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-k", type=int, default=10)
     s.add_argument("--expert", help="expert to search with (default: the first)")
     s.add_argument("--router", help="route the query with this fitted router instead (see `route`)")
+    s.add_argument("--filter", help='attribute filter as JSON, e.g. \'{"year": {"$gte": 2020}}\'')
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
 

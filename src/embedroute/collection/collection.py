@@ -54,6 +54,7 @@ class Collection:
         self._loaded: dict[str, int] = {}
         self._created = created
         self._routers: dict[str, Any] = {}
+        self._attr_index: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -301,12 +302,23 @@ class Collection:
             expert.load(rids, texts, None)
         self._loaded[expert.name] = gen
 
-    def search(self, query: str, k: int = 10, *, expert: str | None = None) -> SearchResult:
-        """Top-``k`` documents for ``query`` from one expert (default: the first)."""
-        return self.search_batch([query], k, expert=expert)[0]
+    def search(self, query: str, k: int = 10, *, expert: str | None = None,
+               filter: dict[str, Any] | None = None) -> SearchResult:  # noqa: A002 - the API's word
+        """Top-``k`` documents for ``query`` from one expert (default: the first), optionally filtered
+        by attributes (see :mod:`embedroute.index.filters`)."""
+        return self.search_batch([query], k, expert=expert, filter=filter)[0]
+
+    def _attribute_index(self) -> Any:
+        from ..index.attributes import AttributeIndex
+
+        gen = self._store.generation()
+        if self._attr_index is None or self._attr_index[0] != gen:
+            rids, attrs = self._store.all_attributes()
+            self._attr_index = (gen, AttributeIndex(rids, attrs, self._store.schema()))
+        return self._attr_index[1]
 
     def search_batch(self, queries: Sequence[str], k: int = 10, *, expert: str | None = None,
-                     fetch: bool = True) -> list[SearchResult]:
+                     fetch: bool = True, filter: dict[str, Any] | None = None) -> list[SearchResult]:  # noqa: A002
         """Search many queries at once; ``fetch=False`` returns ids and scores without texts."""
         if isinstance(queries, str):
             raise InputError("search_batch takes a list of queries, not one string", field="queries")
@@ -317,9 +329,17 @@ class Collection:
             raise InputError("empty query", source="<queries>", line=bad + 1, field="query")
         t0 = time.perf_counter()
         ex = self.expert(expert)
+        allowed = estimate = None
+        if filter is not None:
+            from ..index.filters import parse
+
+            tree = parse(filter, self._store.schema())
+            attr_index = self._attribute_index()
+            estimate = attr_index.estimate(tree)
+            allowed = attr_index.allowed(tree)
         self._ensure_loaded(ex)
         t1 = time.perf_counter()
-        batch = ex.search(list(queries), k)
+        batch = ex.search(list(queries), k, allowed=allowed, estimate=estimate)
         t2 = time.perf_counter()
         all_rids = np.unique(np.concatenate(batch.ids)) if batch.ids else np.zeros(0, dtype=np.int64)
         docs = self._store.get(all_rids.tolist()) if fetch else None
@@ -338,7 +358,7 @@ class Collection:
                     hits.append(Hit(d.id, float(score), rank, d.title, d.text, d.attributes))
                 else:
                     hits.append(Hit(names[rid], float(score), rank))
-            results.append(SearchResult(q, ex.name, hits, dict(timings)))
+            results.append(SearchResult(q, ex.name, hits, dict(timings), plan=batch.plan))
         return results
 
     # -- routing ---------------------------------------------------------------------------------

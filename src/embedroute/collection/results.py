@@ -26,6 +26,8 @@ class SearchResult:
     timings: dict[str, float]
     #: for routed searches: the router, the experts it chose (best first) and every expert's score
     routing: dict[str, Any] | None = None
+    #: for filtered searches: the plan that ran, estimated selectivity, allowed and candidate counts
+    plan: dict[str, Any] | None = None
 
     @property
     def ids(self) -> list[str]:

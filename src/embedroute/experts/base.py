@@ -57,17 +57,35 @@ class Expert(ABC):
     def remove(self, ids: np.ndarray) -> None: ...
 
     @abstractmethod
-    def search(self, queries: Sequence[str], k: int) -> SearchBatch:
-        """Top-``k`` document row ids and scores per query."""
+    def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
+               estimate: float | None = None) -> SearchBatch:
+        """Top-``k`` document row ids and scores per query, among the sorted row ids ``allowed`` if given
+        (``estimate``: the filter's estimated selectivity, for planning)."""
 
 
 class SearchBatch:
     """Per-query ``ids``/``scores`` arrays plus timings in milliseconds (``encode_ms``, ``search_ms``)."""
 
-    __slots__ = ("ids", "scores", "encode_ms", "search_ms")
+    __slots__ = ("ids", "scores", "encode_ms", "search_ms", "plan")
 
-    def __init__(self, ids: list[np.ndarray], scores: list[np.ndarray], encode_ms: float, search_ms: float):
+    def __init__(self, ids: list[np.ndarray], scores: list[np.ndarray], encode_ms: float, search_ms: float,
+                 plan: dict[str, Any] | None = None):
         self.ids = ids
         self.scores = scores
         self.encode_ms = encode_ms
         self.search_ms = search_ms
+        self.plan = plan
+
+
+def top_k_masked(scores: np.ndarray, ids: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[
+        np.ndarray, np.ndarray]:
+    """Best ``k`` positive scores of one query over all documents (``ids`` aligned), within ``allowed``."""
+    if allowed is not None:
+        scores = np.where(np.isin(ids, allowed), scores, 0.0)
+    k = min(k, len(scores))
+    if k == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    top = top[scores[top] > 0]
+    return ids[top], scores[top].astype(np.float32)

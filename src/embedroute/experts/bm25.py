@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..encoders.versions import library_versions
-from .base import Expert, SearchBatch
+from .base import Expert, SearchBatch, top_k_masked
 
 
 class BM25Expert(Expert):
@@ -67,7 +67,8 @@ class BM25Expert(Expert):
         self._retriever.index(tokens, show_progress=False)
         self._dirty = False
 
-    def search(self, queries: Sequence[str], k: int) -> SearchBatch:
+    def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
+               estimate: float | None = None) -> SearchBatch:
         t0 = time.perf_counter()
         if len(self._ids) == 0:
             empty = [np.zeros(0, dtype=np.int64) for _ in queries]
@@ -83,11 +84,10 @@ class BM25Expert(Expert):
                 out_ids.append(np.zeros(0, dtype=np.int64))
                 out_scores.append(np.zeros(0, dtype=np.float32))
                 continue
-            scores = self._retriever.get_scores(q)
-            top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-            top = top[np.argsort(-scores[top], kind="stable")]
-            top = top[scores[top] > 0]
-            out_ids.append(self._ids[top])
-            out_scores.append(scores[top].astype(np.float32))
+            ids, scores = top_k_masked(self._retriever.get_scores(q), self._ids, k, allowed)
+            out_ids.append(ids)
+            out_scores.append(scores)
         t2 = time.perf_counter()
-        return SearchBatch(out_ids, out_scores, (t1 - t0) * 1000, (t2 - t1) * 1000)
+        plan = None if allowed is None else {"kind": "exact-scan", "allowed": len(allowed),
+                                             "selectivity_estimate": estimate, "candidates": len(self._ids)}
+        return SearchBatch(out_ids, out_scores, (t1 - t0) * 1000, (t2 - t1) * 1000, plan)

@@ -11,6 +11,7 @@ import numpy as np
 from ..encoders.base import DenseEncoder
 from ..index.base import VectorIndex
 from ..index.compressed import make_index
+from ..index.planner import Thresholds, choose
 from .base import Expert, SearchBatch
 
 
@@ -34,6 +35,7 @@ class DenseExpert(Expert):
         self.dim = encoder.dim
         self.index_kind = index
         self.rescore = rescore
+        self.thresholds = Thresholds()
         self._index: VectorIndex = make_index(index, self.dim, rescore)
 
     def config(self) -> dict[str, Any]:
@@ -76,17 +78,27 @@ class DenseExpert(Expert):
     def __len__(self) -> int:
         return len(self._index)
 
-    def search(self, queries: Sequence[str], k: int) -> SearchBatch:
+    def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
+               estimate: float | None = None) -> SearchBatch:
         t0 = time.perf_counter()
         qv = self.encoder.encode_queries(queries)
         t1 = time.perf_counter()
-        batch = self.search_vectors(qv, k)
+        batch = self.search_vectors(qv, k, allowed=allowed, estimate=estimate)
         batch.encode_ms = (t1 - t0) * 1000
         return batch
 
-    def search_vectors(self, query_vectors: np.ndarray, k: int) -> SearchBatch:
+    def search_vectors(self, query_vectors: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
+                       estimate: float | None = None) -> SearchBatch:
         t0 = time.perf_counter()
-        scores, ids = self._index.search(query_vectors, k)
+        plan = None
+        if allowed is None:
+            scores, ids = self._index.search(query_vectors, k)
+        else:
+            p = choose(len(self._index), len(allowed), estimate if estimate is not None else
+                       len(allowed) / max(len(self._index), 1), k, index_kind=self._index.kind,
+                       thresholds=self.thresholds)
+            scores, ids = self._index.search_filtered(query_vectors, k, allowed, p)
+            plan = p.to_json()
         ms = (time.perf_counter() - t0) * 1000
         keep = [row >= 0 for row in ids]
-        return SearchBatch([i[m] for i, m in zip(ids, keep)], [s[m] for s, m in zip(scores, keep)], 0.0, ms)
+        return SearchBatch([i[m] for i, m in zip(ids, keep)], [s[m] for s, m in zip(scores, keep)], 0.0, ms, plan)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..encoders.sparse import SparseVec, SpladeEncoder, pack, unpack
-from .base import Expert, SearchBatch
+from .base import Expert, SearchBatch, top_k_masked
 
 
 class SparseExpert(Expert):
@@ -79,7 +79,8 @@ class SparseExpert(Expert):
             self._matrix = sparse.csr_matrix((vals, cols, indptr), shape=(len(self._reps), self.dim))
         return self._matrix
 
-    def search(self, queries: Sequence[str], k: int) -> SearchBatch:
+    def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
+               estimate: float | None = None) -> SearchBatch:
         from scipy import sparse
 
         t0 = time.perf_counter()
@@ -93,14 +94,13 @@ class SparseExpert(Expert):
             vals = np.concatenate([q[1] for q in qreps]) if qreps else np.zeros(0, np.float32)
             qm = sparse.csr_matrix((vals, (rows, cols)), shape=(len(qreps), self.dim))
             scores = (qm @ matrix.T).toarray()
-            kk = min(k, len(self._ids))
             for row in scores:
-                top = np.argpartition(-row, kk - 1)[:kk] if kk < len(row) else np.arange(len(row))
-                top = top[np.argsort(-row[top], kind="stable")]
-                top = top[row[top] > 0]
-                out_ids.append(self._ids[top])
-                out_scores.append(row[top].astype(np.float32))
+                ids, vals = top_k_masked(row, self._ids, k, allowed)
+                out_ids.append(ids)
+                out_scores.append(vals)
         else:
             out_ids = [np.zeros(0, dtype=np.int64) for _ in queries]
             out_scores = [np.zeros(0, dtype=np.float32) for _ in queries]
-        return SearchBatch(out_ids, out_scores, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)
+        plan = None if allowed is None else {"kind": "exact-scan", "allowed": len(allowed),
+                                             "selectivity_estimate": estimate, "candidates": len(self._ids)}
+        return SearchBatch(out_ids, out_scores, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000, plan)

@@ -35,5 +35,51 @@ class VectorIndex(ABC):
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "dim": self.dim, **self.params}
 
+    # -- filtered search (plans from ``planner.choose``) ----------------------------------------
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        """Full-precision vectors of the given ids (for exact search over an allowed set)."""
+        raise NotImplementedError
+
+    def _search_with_selector(self, queries: np.ndarray, k: int, allowed: np.ndarray,
+                              params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Filtering during the index's own traversal; indexes without it search exactly."""
+        return self._exact(queries, k, allowed)
+
+    def _exact(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        vecs = self.vectors_of(allowed)
+        scores = np.asarray(queries, dtype=np.float32) @ vecs.T
+        k = min(k, len(allowed))
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(allowed) else \
+            np.tile(np.arange(len(allowed)), (len(queries), 1))
+        part = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-part, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        return np.take_along_axis(scores, top, axis=1), allowed[top]
+
+    def search_filtered(self, queries: np.ndarray, k: int, allowed: np.ndarray, plan: Any) -> tuple[
+            np.ndarray, np.ndarray]:
+        """Top-``k`` among ``allowed`` ids (sorted) following ``plan``; -1 ids pad missing slots."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        n = len(queries)
+        if plan.kind == "empty" or len(allowed) == 0:
+            return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
+        if plan.kind == "unfiltered":
+            return self.search(queries, k)
+        if plan.kind == "exact-allowed":
+            return self._exact(queries, k, allowed)
+        if plan.kind == "index-filtered":
+            return self._search_with_selector(queries, k, allowed, plan.params)
+        scores, ids = self.search(queries, plan.params["depth"])  # post-filter
+        keep = np.isin(ids, allowed)
+        out_s = np.full((n, k), -np.inf, dtype=np.float32)
+        out_i = np.full((n, k), -1, dtype=np.int64)
+        for q in range(n):
+            s, i = scores[q][keep[q]][:k], ids[q][keep[q]][:k]
+            if len(i) < min(k, len(allowed)):  # oversampling fell short: exact for this query
+                s, i = (a[0] for a in self._exact(queries[q : q + 1], k, allowed))
+                plan.params["fallbacks"] = plan.params.get("fallbacks", 0) + 1
+            out_s[q, : len(i)], out_i[q, : len(i)] = s, i
+        return out_s, out_i
+
 
 INDEXES: Registry[VectorIndex] = Registry("index")

@@ -74,6 +74,11 @@ class CompressedIndex(VectorIndex):
     def __len__(self) -> int:
         return len(self._ids)
 
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        order = np.argsort(self._ids, kind="stable")
+        pos = order[np.searchsorted(self._ids[order], np.asarray(ids, dtype=np.int64))]
+        return self._full[pos]
+
     def _raw_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self._index.search(self._prepare(queries), k)
 
@@ -191,8 +196,48 @@ class MatryoshkaIndex(CompressedIndex):
         return 4.0 * self.keep
 
 
+class HNSWIndex(CompressedIndex):
+    """FAISS HNSW (Malkov & Yashunin, TPAMI 2018) over float32 vectors, filtering during traversal."""
+
+    kind = "hnsw"
+
+    def __init__(self, dim: int, *, m: int = 32, ef_construction: int = 200, ef_search: int = 128,
+                 rescore: int = 0) -> None:
+        super().__init__(dim, rescore=rescore, m=m, ef_construction=ef_construction, ef_search=ef_search)
+        self.m, self.ef_construction, self.ef_search = m, ef_construction, ef_search
+
+    def _make(self, train: np.ndarray) -> Any:
+        import faiss
+
+        hnsw = faiss.IndexHNSWFlat(self.dim, self.m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = self.ef_construction
+        return faiss.IndexIDMap2(hnsw)
+
+    def _params(self, ef: int, allowed: np.ndarray | None = None) -> Any:
+        import faiss
+
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = int(max(ef, 1))
+        if allowed is not None:
+            self._selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))  # keep alive
+            params.sel = self._selector
+        return params
+
+    def _raw_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._index.search(queries, k, params=self._params(max(self.ef_search, k)))
+
+    def _search_with_selector(self, queries: np.ndarray, k: int, allowed: np.ndarray,
+                              params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        ef = max(int(params.get("efSearch", self.ef_search)), k)
+        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k,
+                                  params=self._params(ef, allowed))
+
+    def bytes_per_vector(self) -> float:
+        return 4.0 * self.dim + 8.0 * self.m
+
+
 def make_index(spec: str, dim: int, rescore: int = 0) -> VectorIndex:
-    """An index from a spec string: ``flat``, ``fp16``, ``int8``, ``binary``, ``pq`` / ``pq-M``, ``mrl-N``.
+    """An index from a spec string: ``flat``, ``hnsw``, ``fp16``, ``int8``, ``binary``, ``pq``/``pq-M``, ``mrl-N``.
 
     >>> make_index("mrl-128", 384, rescore=4).config()
     {'kind': 'mrl', 'dim': 384, 'rescore': 4, 'keep': 128}
@@ -207,6 +252,6 @@ def make_index(spec: str, dim: int, rescore: int = 0) -> VectorIndex:
     return INDEXES.get(name)(dim, rescore=rescore)
 
 
-for _cls in (Float16Index, Int8Index, BinaryIndex):
+for _cls in (Float16Index, Int8Index, BinaryIndex, HNSWIndex):
     INDEXES.register(_cls.kind, _cls)
 INDEXES.register("pq", PQIndex)

@@ -50,5 +50,8 @@ class FlatIndex(VectorIndex):
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+
 
 INDEXES.register("flat", FlatIndex)

@@ -104,6 +104,10 @@ class Store:
         rows = self.conn.execute("SELECT rid, vec FROM vectors WHERE expert = ? ORDER BY rid", (expert,)).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
 
+    def all_attributes(self) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        rows = self.conn.execute("SELECT rid, attrs FROM docs ORDER BY rid").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), [json.loads(r[1]) for r in rows]
+
     def get(self, rids: Sequence[int]) -> dict[int, Document]:
         out: dict[int, Document] = {}
         for i in range(0, len(rids), 500):
