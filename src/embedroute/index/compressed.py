@@ -201,7 +201,7 @@ class HNSWIndex(CompressedIndex):
 
     kind = "hnsw"
 
-    def __init__(self, dim: int, *, m: int = 32, ef_construction: int = 200, ef_search: int = 128,
+    def __init__(self, dim: int, *, m: int = 32, ef_construction: int = 200, ef_search: int = 256,
                  rescore: int = 0) -> None:
         super().__init__(dim, rescore=rescore, m=m, ef_construction=ef_construction, ef_search=ef_search)
         self.m, self.ef_construction, self.ef_search = m, ef_construction, ef_search

@@ -22,8 +22,8 @@ class Thresholds:
     #: at least this selectivity: post-filter (search k / s x oversample, then drop)
     post_filter_min_selectivity: float = 0.5
     oversample: float = 2.0
-    #: efSearch for in-index filtering: max(ef_base, k / selectivity), capped
-    ef_base: int = 128
+    #: efSearch for in-index filtering: max(ef_base, 2 k / selectivity), capped
+    ef_base: int = 256
     ef_cap: int = 4096
 
     def to_json(self) -> dict[str, Any]:
@@ -64,5 +64,53 @@ def choose(n_total: int, n_allowed: int, estimate: float, k: int, *, index_kind:
     if s >= t.post_filter_min_selectivity:
         depth = min(n_total, int(k / s * t.oversample) + k)
         return Plan("post-filter", estimate, n_allowed, {"depth": depth}, candidates=depth)
-    ef = int(min(t.ef_cap, max(t.ef_base, k / s)))
+    ef = int(min(t.ef_cap, max(t.ef_base, 2 * k / s)))
     return Plan("index-filtered", estimate, n_allowed, {"efSearch": ef}, candidates=ef)
+
+
+def calibrate(index: Any, queries: Any, *, k: int = 10, sizes: tuple[int, ...] = (1000, 10000, 50000),
+              selectivities: tuple[float, ...] = (0.5, 0.3, 0.2, 0.1, 0.05), seed: int = 0) -> Thresholds:
+    """Measure this index on these queries and return thresholds that follow the measurements.
+
+    Every plan is timed through ``index.search_filtered`` exactly as searches run it.
+    ``exact_max_allowed`` is where exact search over the allowed set stops being faster than the
+    index's filtered traversal; ``post_filter_min_selectivity`` is the lowest measured selectivity from
+    which post-filtering beats filtered traversal at every higher selectivity measured.
+    """
+    import time
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    ids = np.sort(np.asarray(index._ids if hasattr(index, "_ids") else np.arange(len(index)), dtype=np.int64))
+    n = len(ids)
+    q = np.ascontiguousarray(queries[: min(len(queries), 50)], dtype=np.float32)
+    base = Thresholds()
+
+    def per_query(allowed: np.ndarray, plan: Plan) -> float:
+        index.search_filtered(q[:1], k, allowed, plan)  # warm-up
+        t0 = time.perf_counter()
+        for i in range(len(q)):
+            index.search_filtered(q[i : i + 1], k, allowed, plan)
+        return (time.perf_counter() - t0) / len(q)
+
+    exact_cost = []
+    for size in sizes:
+        if size <= n:
+            allowed = np.sort(rng.choice(ids, size, replace=False))
+            exact_cost.append((size, per_query(allowed, Plan("exact-allowed", size / n, size))))
+    per_vector = float(np.mean([t / s for s, t in exact_cost])) if exact_cost else 1e-7
+    traversal, post = {}, {}
+    for s in selectivities:
+        allowed = np.sort(rng.choice(ids, max(k, int(s * n)), replace=False))
+        ef = int(min(base.ef_cap, max(base.ef_base, 2 * k / s)))
+        traversal[s] = per_query(allowed, Plan("index-filtered", s, len(allowed), {"efSearch": ef}))
+        depth = min(n, int(k / s * base.oversample) + k)
+        post[s] = per_query(allowed, Plan("post-filter", s, len(allowed), {"depth": depth}))
+    exact_max = int(float(np.median(list(traversal.values()))) / per_vector)
+    post_min = 1.01  # the lowest selectivity from which post-filtering wins at every higher one measured
+    for s in sorted(selectivities, reverse=True):
+        if post[s] > traversal[s]:
+            break
+        post_min = s
+    return Thresholds(exact_max_allowed=max(exact_max, k), post_filter_min_selectivity=post_min)
