@@ -138,9 +138,9 @@ def cmd_info(a: argparse.Namespace) -> int:
 def cmd_check(a: argparse.Namespace) -> int:
     from ..collection import Collection
 
-    rep = Collection.open(a.path).check()
+    rep = Collection.open(a.path).check(recall=a.recall)
     for k, v in rep.counts.items():
-        print(f"{k}: {v}")
+        print(f"{k}: {v / 1000:.3f}" if k.startswith("recall@") else f"{k}: {v}")
     for p in rep.problems:
         print(f"PROBLEM: {p}")
     print("ok" if rep.ok else f"{len(rep.problems)} problem(s)")
@@ -222,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("check", help="verify a collection's integrity (exit 1 on problems)")
     s.add_argument("path")
+    s.add_argument("--recall", action="store_true", help="also measure each dense index's recall@10 vs exact")
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("models", help="list named experts and how to install them")

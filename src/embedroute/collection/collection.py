@@ -107,6 +107,12 @@ class Collection:
         return col
 
     def close(self) -> None:
+        """Save built ANN indexes that are current (so the next open skips the build), then close."""
+        gen = self._store.generation()
+        for name, expert in self._experts.items():
+            if self._loaded.get(name) == gen and hasattr(expert, "save_persisted") and \
+                    not getattr(expert, "documents_from", None):
+                expert.save_persisted(self.path / "indexes", gen)
         self._store.close()
 
     def __enter__(self) -> Collection:
@@ -296,7 +302,11 @@ class Collection:
         shared = getattr(expert, "documents_from", None)
         if expert.stores_vectors or shared:
             rids, blobs = self._store.blobs(shared or expert.name)
-            expert.load(rids, [], expert.from_blobs(blobs))
+            if hasattr(expert, "load_persisted") and not shared:
+                if not expert.load_persisted(rids, expert.from_blobs(blobs), self.path / "indexes", gen):
+                    expert.save_persisted(self.path / "indexes", gen)
+            else:
+                expert.load(rids, [], expert.from_blobs(blobs))
         else:
             rids, texts = self._store.all_texts()
             expert.load(rids, texts, None)
@@ -429,9 +439,20 @@ class Collection:
         return res
 
     # -- integrity -------------------------------------------------------------------------------
-    def check(self) -> CheckReport:
-        """Verify counts, checksums and vectors against documents; see :func:`run_check`."""
-        return run_check(self.path, self._store, self._experts)
+    def check(self, *, recall: bool = False, k: int = 10, sample: int = 100) -> CheckReport:
+        """Verify counts, checksums and vectors against documents; see :func:`run_check`.
+
+        ``recall=True`` also measures each dense expert's index recall@k against exact search on
+        ``sample`` stored vectors (``counts["recall@k.NAME"]``, per mille).
+        """
+        report = run_check(self.path, self._store, self._experts)
+        if recall:
+            for name, expert in self._experts.items():
+                if expert.kind == "dense" and expert.stores_vectors:
+                    self._ensure_loaded(expert)
+                    value = expert._index.recall_at(k, sample)
+                    report.counts[f"recall@{k}.{name}"] = round(1000 * value)
+        return report
 
 
 def _check_shared(experts: dict[str, Expert], expert: Expert) -> None:

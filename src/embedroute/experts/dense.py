@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +39,7 @@ class DenseExpert(Expert):
         self.index_kind = index
         self.rescore = rescore
         self.thresholds = Thresholds()
+        self._unsaved = True
         self._index: VectorIndex = make_index(index, self.dim, rescore)
 
     def config(self) -> dict[str, Any]:
@@ -67,13 +71,51 @@ class DenseExpert(Expert):
         self._index = make_index(self.index_kind, self.dim, self.rescore)
         self.add(ids, texts, vectors)
 
+    # -- a built ANN index kept beside the collection ---------------------------------------------
+    def _files(self, folder: Path) -> tuple[Path, Path]:
+        return folder / f"{self.name}.faiss", folder / f"{self.name}.json"
+
+    def load_persisted(self, ids: np.ndarray, vectors: np.ndarray, folder: Path, generation: int) -> bool:
+        """Load a saved index if it was built at this store generation; else build it. True if loaded."""
+        blob_path, meta_path = self._files(folder)
+        fresh = make_index(self.index_kind, self.dim, self.rescore)
+        if fresh.persist and meta_path.exists() and blob_path.exists():
+            meta = json.loads(meta_path.read_text())
+            if meta.get("generation") == generation and meta.get("count") == len(ids) and \
+                    meta.get("config") == fresh.config():
+                try:
+                    fresh.restore(blob_path.read_bytes(), ids, vectors)
+                    self._index = fresh
+                    self._unsaved = False
+                    return True
+                except (ValueError, RuntimeError):
+                    pass  # unreadable or inconsistent: rebuild below
+        self.load(ids, [], vectors)
+        return False
+
+    def save_persisted(self, folder: Path, generation: int) -> None:
+        if not self._index.persist or not self._unsaved:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        blob_path, meta_path = self._files(folder)
+        tmp = blob_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(self._index.dump())
+        os.replace(tmp, blob_path)
+        meta = {"generation": generation, "count": len(self._index), "config": self._index.config()}
+        tmp = meta_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(meta, indent=2))
+        os.replace(tmp, meta_path)
+        self._unsaved = False
+
     def add(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
         if vectors is None:
             raise ValueError(f"dense expert {self.name!r} needs vectors")
         self._index.add(ids, vectors)
+        self._unsaved = True
 
     def remove(self, ids: np.ndarray) -> None:
         self._index.remove(ids)
+        self._unsaved = True
 
     def __len__(self) -> int:
         return len(self._index)

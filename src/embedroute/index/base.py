@@ -35,6 +35,32 @@ class VectorIndex(ABC):
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "dim": self.dim, **self.params}
 
+    #: whether rebuilding is costly enough to keep a built copy on disk (ANN graphs, trained codebooks)
+    persist: bool = False
+
+    def dump(self) -> bytes:
+        """The built structure, serialised (for indexes with ``persist``)."""
+        raise NotImplementedError
+
+    def restore(self, blob: bytes, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Reinstate a dumped structure built over exactly ``ids``/``vectors``."""
+        raise NotImplementedError
+
+    def recall_at(self, k: int = 10, sample: int = 100, seed: int = 0) -> float:
+        """recall@k of this index against exact search, for ``sample`` stored vectors used as queries."""
+        ids = self._all_ids()
+        if len(ids) == 0:
+            return 1.0
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(ids, min(sample, len(ids)), replace=False))
+        queries = self.vectors_of(pick)
+        _, truth = self._exact(queries, k, ids)
+        _, found = self.search(queries, k)
+        return float(np.mean([len(set(f[f >= 0]) & set(t)) / len(t) for f, t in zip(found, truth)]))
+
+    def _all_ids(self) -> np.ndarray:
+        raise NotImplementedError
+
     # -- filtered search (plans from ``planner.choose``) ----------------------------------------
     def vectors_of(self, ids: np.ndarray) -> np.ndarray:
         """Full-precision vectors of the given ids (for exact search over an allowed set)."""

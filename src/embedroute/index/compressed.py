@@ -74,6 +74,31 @@ class CompressedIndex(VectorIndex):
     def __len__(self) -> int:
         return len(self._ids)
 
+    persist = True
+
+    def _all_ids(self) -> np.ndarray:
+        return np.sort(self._ids)
+
+    def dump(self) -> bytes:
+        import faiss
+
+        if self._index is None:
+            return b""
+        if isinstance(self, BinaryIndex):
+            return faiss.serialize_index_binary(self._index).tobytes()
+        return faiss.serialize_index(self._index).tobytes()
+
+    def restore(self, blob: bytes, ids: np.ndarray, vectors: np.ndarray) -> None:
+        import faiss
+
+        arr = np.frombuffer(blob, dtype=np.uint8)
+        self._index = faiss.deserialize_index_binary(arr) if isinstance(self, BinaryIndex) else \
+            faiss.deserialize_index(arr)
+        self._ids = np.asarray(ids, dtype=np.int64)
+        self._full = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self._index.ntotal != len(self._ids):
+            raise ValueError(f"stored index holds {self._index.ntotal} vectors, the store {len(self._ids)}")
+
     def vectors_of(self, ids: np.ndarray) -> np.ndarray:
         order = np.argsort(self._ids, kind="stable")
         pos = order[np.searchsorted(self._ids[order], np.asarray(ids, dtype=np.int64))]

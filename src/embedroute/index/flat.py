@@ -50,6 +50,11 @@ class FlatIndex(VectorIndex):
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def _all_ids(self) -> np.ndarray:
+        import faiss
+
+        return np.sort(faiss.vector_to_array(self._index.id_map).astype(np.int64))
+
     def vectors_of(self, ids: np.ndarray) -> np.ndarray:
         return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 

@@ -1,0 +1,51 @@
+"""Built ANN indexes are kept beside the collection, reused while current, rebuilt when stale."""
+
+from __future__ import annotations
+
+import json
+
+from embedroute import Collection
+from embedroute.cli.main import main
+
+QUERIES = ["vitamin D and bone fractures", "stem cell reprogramming", "antibiotic resistance genes"]
+
+
+def test_hnsw_index_round_trip(tmp_path, sample_dir):
+    path = tmp_path / "c"
+    spec = {"source": "minilm", "name": "ann", "options": {"index": "hnsw"}}
+    col = Collection.create(path, experts=[spec])
+    col.add_file(sample_dir)
+    before = [col.search(q, k=10).ids for q in QUERIES]
+    col.close()
+    blob, meta = path / "indexes" / "ann.faiss", path / "indexes" / "ann.json"
+    assert blob.exists() and json.loads(meta.read_text())["count"] == 500
+    stamp = blob.stat().st_mtime_ns
+
+    col = Collection.open(path)
+    assert [col.search(q, k=10).ids for q in QUERIES] == before
+    assert blob.stat().st_mtime_ns == stamp  # loaded, not rebuilt
+    col.close()
+    assert blob.stat().st_mtime_ns == stamp  # nothing changed: not written again
+    col = Collection.open(path)
+    col.add([{"id": "new", "text": "A new abstract on vitamin D receptor signalling in bone."}])
+    assert "new" in col.search("vitamin D receptor in bone", k=5).ids  # updated in memory
+    col.close()
+    assert json.loads(meta.read_text())["count"] == 501  # saved again at the new generation
+
+    blob.write_bytes(b"not a faiss index")  # a damaged copy is rebuilt, never trusted
+    col = Collection.open(path)
+    assert [h for h in col.search(QUERIES[0], k=10).ids if h != "new"][:9] == before[0][:9]
+    report = col.check(recall=True)
+    assert report.ok and report.counts["recall@10.ann"] >= 900
+    col.close()
+
+
+def test_check_recall_cli(tmp_path, sample_dir, capsys):
+    path = str(tmp_path / "c")
+    Collection.create(path, experts=[{"source": "minilm", "name": "m", "options": {"index": "int8"}}]).close()
+    main(["add", path, str(sample_dir), "--quiet"])
+    capsys.readouterr()
+    assert main(["check", path, "--recall"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("recall@10.m"))
+    assert float(line.split(":")[1]) >= 0.9
