@@ -55,6 +55,7 @@ class Collection:
         self._created = created
         self._routers: dict[str, Any] = {}
         self._attr_index: Any = None
+        self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -108,6 +109,9 @@ class Collection:
 
     def close(self) -> None:
         """Save built ANN indexes that are current (so the next open skips the build), then close."""
+        if self._closed:
+            return
+        self._closed = True
         gen = self._store.generation()
         for name, expert in self._experts.items():
             if self._loaded.get(name) == gen and hasattr(expert, "save_persisted") and \
