@@ -33,6 +33,7 @@ class CompressedIndex(VectorIndex):
         self._ids = np.zeros(0, dtype=np.int64)
         self._full = np.zeros((0, dim), dtype=np.float32)
         self._index: Any = None
+        self._order: np.ndarray | None = None  # argsort of _ids, rebuilt after changes
 
     # subclasses -------------------------------------------------------------------------------
     def _make(self, train: np.ndarray) -> Any:
@@ -54,6 +55,7 @@ class CompressedIndex(VectorIndex):
         self._add_codes(np.asarray(ids, dtype=np.int64), vectors)
         self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
         self._full = np.vstack([self._full, vectors])
+        self._order = None
 
     def _add_codes(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         self._index.add_with_ids(self._prepare(vectors), ids)
@@ -70,6 +72,7 @@ class CompressedIndex(VectorIndex):
         self._index.remove_ids(faiss.IDSelectorBatch(ids))
         keep = ~np.isin(self._ids, ids)
         self._ids, self._full = self._ids[keep], self._full[keep]
+        self._order = None
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -96,13 +99,18 @@ class CompressedIndex(VectorIndex):
             faiss.deserialize_index(arr)
         self._ids = np.asarray(ids, dtype=np.int64)
         self._full = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._order = None
         if self._index.ntotal != len(self._ids):
             raise ValueError(f"stored index holds {self._index.ntotal} vectors, the store {len(self._ids)}")
 
+    def _positions(self, ids: np.ndarray) -> np.ndarray:
+        """Rows of ``_full`` holding ``ids`` (one cached argsort, not a lookup table per query)."""
+        if self._order is None:
+            self._order = np.argsort(self._ids, kind="stable")
+        return self._order[np.searchsorted(self._ids[self._order], np.asarray(ids, dtype=np.int64))]
+
     def vectors_of(self, ids: np.ndarray) -> np.ndarray:
-        order = np.argsort(self._ids, kind="stable")
-        pos = order[np.searchsorted(self._ids[order], np.asarray(ids, dtype=np.int64))]
-        return self._full[pos]
+        return self._full[self._positions(ids)]
 
     def _raw_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self._index.search(self._prepare(queries), k)
@@ -117,13 +125,11 @@ class CompressedIndex(VectorIndex):
         scores, ids = self._raw_search(queries, depth)
         if not self.rescore:
             return scores.astype(np.float32), ids
-        pos = {int(i): j for j, i in enumerate(self._ids)}
         out_s = np.full((n, k), -np.inf, dtype=np.float32)
         out_i = np.full((n, k), -1, dtype=np.int64)
         for qi in range(n):
             cand = ids[qi][ids[qi] >= 0]
-            rows = np.array([pos[int(c)] for c in cand], dtype=np.int64)
-            exact = self._full[rows] @ queries[qi]
+            exact = self._full[self._positions(cand)] @ queries[qi]
             order = np.argsort(-exact, kind="stable")[:k]
             out_s[qi, : len(order)] = exact[order]
             out_i[qi, : len(order)] = cand[order]
