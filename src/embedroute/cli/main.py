@@ -1,4 +1,4 @@
-"""``embedroute``: create | add | search | route | eval | info | check | models | demo."""
+"""``embedroute``: create | add | search | route | eval | info | check | models | demo | serve."""
 
 from __future__ import annotations
 
@@ -57,9 +57,7 @@ def cmd_search(a: argparse.Namespace) -> int:
             flt = json.loads(a.filter)
         except json.JSONDecodeError as exc:
             raise EmbedrouteError(f"--filter is not valid JSON: {exc.msg} at column {exc.colno}") from None
-    if a.router and flt is not None:
-        raise EmbedrouteError("--filter with --router is not supported yet")
-    res = col.routed_search(a.query, k=a.k, router=a.router) if a.router else \
+    res = col.routed_search(a.query, k=a.k, router=a.router, filter=flt) if a.router else \
         col.search(a.query, k=a.k, expert=a.expert, filter=flt)
     if a.json:
         print(json.dumps({"query": res.query, "expert": res.expert, "routing": res.routing, "plan": res.plan,
@@ -163,6 +161,26 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(a: argparse.Namespace) -> int:
+    from ..demo import sample_path
+    from ..server import Settings, serve
+    from ..server.sample import ensure_sample
+
+    settings = Settings.from_env(path=a.path, host=a.host, port=a.port, api_key=a.api_key,
+                                 data_roots=a.data_root, results_dir=a.results,
+                                 max_body_bytes=a.max_body_bytes, max_batch=a.max_batch)
+    if a.with_sample is not None:
+        data = Path(a.with_sample) if a.with_sample else sample_path()
+        name = ensure_sample(settings.root, data)
+        print(f"sample collection {name!r} ready in {settings.root}", flush=True)
+        if not settings.data_roots:
+            settings.data_roots = [data.resolve().parent]
+    print(f"serving {settings.root} on http://{settings.host}:{settings.port}/ "
+          f"(API key {'required' if settings.api_key else 'off: loopback only'})", flush=True)
+    serve(settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="embedroute", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -233,6 +251,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--experts", type=_experts_arg, default=["minilm", "bm25"])
     s.add_argument("--data", default=None, help="BEIR folder (default: the built-in SciFact sample)")
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("serve", help="HTTP API and web page over a folder of collections",
+                       description="Every flag can also be set by its environment variable (shown).")
+    s.add_argument("path", nargs="?", default=None,
+                   help="folder of collections, or one collection folder [EMBEDROUTE_SERVE_PATH]")
+    s.add_argument("--host", default=None, help="bind address, default 127.0.0.1 [EMBEDROUTE_HOST]")
+    s.add_argument("--port", type=int, default=None, help="default 8000 [EMBEDROUTE_PORT]")
+    s.add_argument("--api-key", default=None,
+                   help="required on every API call when set; needed off loopback [EMBEDROUTE_API_KEY]")
+    s.add_argument("--data-root", action="append", default=None,
+                   help="folder whose BEIR datasets evaluation runs may read; repeatable [EMBEDROUTE_DATA_ROOTS]")
+    s.add_argument("--results", default=None, help="stored benchmark results to show [EMBEDROUTE_RESULTS_DIR]")
+    s.add_argument("--max-body-bytes", type=int, default=None, help="default 16 MiB [EMBEDROUTE_MAX_BODY_BYTES]")
+    s.add_argument("--max-batch", type=int, default=None, help="documents per request, default 1000 "
+                   "[EMBEDROUTE_MAX_BATCH]")
+    s.add_argument("--with-sample", nargs="?", const="", default=None, metavar="BEIR_DIR",
+                   help="first build a collection over BEIR_DIR (default: the built-in SciFact sample)")
+    s.set_defaults(func=cmd_serve)
     return p
 
 

@@ -30,10 +30,21 @@ ExpertSpec = str | dict[str, Any]
 
 
 def _expert_from_spec(spec: ExpertSpec) -> Expert:
+    """An expert from a name or ``{"source": ..., "name": ..., "options": {...}}``; bad specs are InputErrors."""
     if isinstance(spec, str):
         return make_expert(spec)
+    if not isinstance(spec, dict) or not isinstance(spec.get("source"), str):
+        raise InputError('an expert is a name or an object with a string "source"', field="experts")
     spec = dict(spec)
-    return make_expert(spec.pop("source"), name=spec.pop("name", None), **spec.pop("options", {}), **spec)
+    source, name, options = spec.pop("source"), spec.pop("name", None), spec.pop("options", {})
+    if name is not None and not isinstance(name, str):
+        raise InputError('an expert\'s "name" must be a string', field="experts")
+    if not isinstance(options, dict) or not all(isinstance(k, str) for k in {**options, **spec}):
+        raise InputError('an expert\'s "options" must be an object', field="experts")
+    try:
+        return make_expert(source, name=name, **options, **spec)
+    except TypeError as exc:  # an option the expert does not take
+        raise InputError(f"expert {source!r}: {exc}", field="experts") from None
 
 
 class Collection:
@@ -154,6 +165,22 @@ class Collection:
             "experts": {n: e.config() for n, e in self._experts.items()},
             "attributes": self.attributes,
         }
+
+    @property
+    def routers(self) -> list[str]:
+        """Names of the routers fitted for this collection (see :meth:`fit_router`)."""
+        folder = self.path / "routers"
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.exists() else []
+
+    def attribute_summary(self, top: int = 50) -> dict[str, dict[str, Any]]:
+        """Each attribute's type with its most frequent values or its range (to build filter controls)."""
+        return self._attribute_index().summary(top)
+
+    def get(self, ids: Sequence[str]) -> dict[str, Document]:
+        """Stored documents by id; ids not in the collection are left out of the answer."""
+        found = self._store.existing_ids(list(ids))
+        docs = self._store.get(list(found.values()))
+        return {d: docs[r] for d, r in found.items()}
 
     def _write_manifest(self) -> None:
         entries = [{"name": n, "spec": s, "config": c} for n, s, c in self._store.experts()]
@@ -416,8 +443,10 @@ class Collection:
             self._routers[name] = (make_router(meta["router"]).fit(data), meta["routing_expert"])
         return self._routers[name]
 
-    def routed_search(self, query: str, k: int = 10, *, router: str = "pilot") -> SearchResult:
-        """Route ``query`` with a fitted router, search the chosen expert(s) (RRF when several)."""
+    def routed_search(self, query: str, k: int = 10, *, router: str = "pilot",
+                      filter: dict[str, Any] | None = None) -> SearchResult:  # noqa: A002
+        """Route ``query`` with a fitted router, search the chosen expert(s) (RRF when several),
+        optionally filtered by attributes like :meth:`search`."""
         from ..routing import rrf
 
         t0 = time.perf_counter()
@@ -426,16 +455,17 @@ class Collection:
         route = fitted.route(qv)[0]
         t1 = time.perf_counter()
         if len(route.experts) == 1:
-            res = self.search(query, k, expert=route.experts[0])
+            res = self.search(query, k, expert=route.experts[0], filter=filter)
         else:
-            parts = [self.search_batch([query], 100, expert=e, fetch=False)[0] for e in route.experts]
+            parts = [self.search_batch([query], 100, expert=e, fetch=False, filter=filter)[0]
+                     for e in route.experts]
             fused = rrf([{h.id: h.score for h in p.hits} for p in parts])
             top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
             ids = self._store.existing_ids([d for d, _ in top])
             docs = self._store.get(list(ids.values()))
             hits = [Hit(d, s, r, docs[ids[d]].title, docs[ids[d]].text, docs[ids[d]].attributes)
                     for r, (d, s) in enumerate(top, start=1)]
-            res = SearchResult(query, "+".join(route.experts), hits, {})
+            res = SearchResult(query, "+".join(route.experts), hits, {}, plan=parts[0].plan)
         res.timings = dict(res.timings) | {"route_ms": (t1 - t0) * 1000,
                                            "total_ms": (time.perf_counter() - t0) * 1000}
         res.routing = {"router": router, "routing_expert": routing_expert, "experts": route.experts,

@@ -53,7 +53,7 @@ class EvalResult:
 
 
 def corpus_collection(path: str | Path, experts: list[Any], ds: BeirDataset, *,
-                      show_progress: bool = True) -> tuple[Collection, list[str]]:
+                      show_progress: bool = True, on_commit: Any = None) -> tuple[Collection, list[str]]:
     """Open (or create) a collection over ``ds``'s corpus holding every expert in ``experts``."""
     col = Collection.create(path, experts=list(experts), exist_ok=True)
     names = [e if isinstance(e, str) else e.get("name") or e["source"] for e in experts]
@@ -61,7 +61,7 @@ def corpus_collection(path: str | Path, experts: list[Any], ds: BeirDataset, *,
         if name not in col.experts:
             col.add_expert(spec, show_progress=show_progress)
     if len(col) == 0:
-        col.add(ds.corpus(), batch_size=2048, show_progress=show_progress)
+        col.add(ds.corpus(), batch_size=2048, show_progress=show_progress, on_commit=on_commit)
     return col, names
 
 
@@ -84,11 +84,13 @@ def evaluate(
     collection: str | Path | None = None,
     ignore_identical_ids: bool = False,
     show_progress: bool = True,
+    progress: Any = None,
 ) -> EvalResult:
     """nDCG@10, Recall@100, MRR@10 and MAP@100 of each expert on a BEIR dataset.
 
     The corpus is loaded into a collection (a temporary one unless ``collection`` names a folder to
     keep); encodings come from the shared embedding cache, so a second run encodes nothing.
+    ``progress(stage, done, total)`` is called as documents are indexed and experts are searched.
     """
     t0 = time.perf_counter()
     ds = load_beir(data, split)
@@ -99,9 +101,13 @@ def evaluate(
         tmp = tempfile.TemporaryDirectory(prefix="embedroute-eval-")
         collection = Path(tmp.name) / "collection"
     try:
-        col, names = corpus_collection(collection, list(experts), ds, show_progress=show_progress)
+        on_commit = (lambda n, _ids: progress("index", n, None)) if progress else None
+        col, names = corpus_collection(collection, list(experts), ds, show_progress=show_progress,
+                                       on_commit=on_commit)
         out: dict[str, ExpertEval] = {}
-        for name in names:
+        for i, name in enumerate(names):
+            if progress:
+                progress(f"search {name}", i, len(names))
             ts = time.perf_counter()
             run = run_for(col, ds, name, k, ignore_identical_ids)
             ms = (time.perf_counter() - ts) * 1000 / max(len(ds.queries), 1)
@@ -113,6 +119,8 @@ def evaluate(
                 "versions": library_versions(("torch", "transformers", "sentence-transformers")),
             }
             out[name] = ExpertEval(mean_metrics(per_query), per_query, config, ms)
+        if progress:
+            progress("done", len(names), len(names))
         stats = {"queries": len(ds.queries), "documents": len(col),
                  "texts_encoded": cache.stats.misses - misses0, "cache_hits": cache.stats.hits - hits0,
                  "seconds": round(time.perf_counter() - t0, 2)}

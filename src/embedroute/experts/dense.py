@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,21 @@ class DenseExpert(Expert):
 
     def __len__(self) -> int:
         return len(self._index)
+
+    @contextmanager
+    def rescoring(self, multiplier: int | None) -> Iterator[None]:
+        """Within the block, rescore a compressed index's top ``k x multiplier`` candidates with the
+        full-precision vectors (0: no rescoring); ``None`` or an exact index leaves things as they are.
+        Not thread-safe: callers serialise searches of one expert (the server holds a lock)."""
+        if multiplier is None or not hasattr(self._index, "rescore"):
+            yield
+            return
+        before = self._index.rescore
+        self._index.rescore = int(multiplier)
+        try:
+            yield
+        finally:
+            self._index.rescore = before
 
     def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
                estimate: float | None = None) -> SearchBatch:

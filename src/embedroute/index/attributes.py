@@ -80,6 +80,23 @@ class AttributeIndex:
             int(np.searchsorted(vals, leaf.high, "right" if leaf.high_inclusive else "left"))
         return lo, max(lo, hi)
 
+    def summary(self, top: int = 50) -> dict[str, dict[str, Any]]:
+        """Per attribute: its type, and its most frequent values (str) or its range (ordered types)."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, typ in self.schema.items():
+            entry: dict[str, Any] = {"type": typ}
+            if name in self.postings:
+                counts = sorted(((len(p), v) for v, p in self.postings[name].items()), key=lambda t: (-t[0], t[1]))
+                entry["values"] = [{"value": v, "count": c} for c, v in counts[:top]]
+                entry["distinct"] = len(counts)
+            elif name in self.sorted and len(self.sorted[name][0]):
+                vals = self.sorted[name][0]
+                lo, hi = vals[0], vals[-1]
+                entry["min"], entry["max"] = (lo.item() if hasattr(lo, "item") else lo,
+                                              hi.item() if hasattr(hi, "item") else hi)
+            out[name] = entry
+        return out
+
     # -- estimate ------------------------------------------------------------------------------
     def estimate(self, tree: Any) -> float:
         """Estimated fraction of documents matching ``tree`` (0..1), without building a mask."""

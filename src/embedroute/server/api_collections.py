@@ -1,0 +1,133 @@
+"""Collections and documents: list, create, info, check; add, upsert, get, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse
+
+from ..errors import InputError, UnknownNameError
+from .pool import Pool
+from .schemas import (
+    AddDocuments,
+    CheckResult,
+    CollectionInfo,
+    CollectionSummary,
+    CreateCollection,
+    DeleteDocuments,
+    DocumentOut,
+    WriteResult,
+)
+
+router = APIRouter(prefix="/api/collections", tags=["collections"])
+
+
+def _pool(request: Request) -> Pool:
+    return request.app.state.pool
+
+
+def _info(name: str, col: Any) -> CollectionInfo:
+    return CollectionInfo(name=name, documents=len(col), created=col.info()["created"],
+                          experts={n: col.expert(n).config() for n in col.experts}, routers=col.routers,
+                          attributes=col.attribute_summary())
+
+
+def only_named(source: Any) -> None:
+    """Over HTTP, experts come from the registry by name: never a model folder or hub id, which would
+    let a caller make the server read arbitrary paths or reach the network."""
+    from ..encoders.catalog import ENCODERS
+    from ..experts.registry import EXPERTS
+
+    src = source.get("source") if isinstance(source, dict) else source
+    if not isinstance(src, str) or not (src in EXPERTS or src in ENCODERS):
+        known = sorted(set(EXPERTS.names()) | set(ENCODERS.names()))
+        raise InputError(f"unknown expert {src!r}; the server offers: {', '.join(known)}", field="experts")
+
+
+@router.get("", response_model=list[CollectionSummary], summary="List collections")
+def list_collections(request: Request) -> list[CollectionSummary]:
+    out = []
+    for name in _pool(request).names():
+        with _pool(request).use(name) as col:
+            out.append(CollectionSummary(name=name, documents=len(col), experts=col.experts, routers=col.routers))
+    return out
+
+
+@router.post("", response_model=CollectionInfo, status_code=201, summary="Create a collection")
+def create_collection(body: CreateCollection, request: Request) -> CollectionInfo:
+    experts = [e if isinstance(e, str) else e.model_dump(exclude_none=True) for e in body.experts]
+    for e in experts:
+        only_named(e)
+    try:
+        _pool(request).create(body.name, experts, body.attributes or None)
+    except UnknownNameError as exc:  # an unknown expert name is bad input here, not a missing resource
+        raise InputError(str(exc), field="experts") from None
+    except (TypeError, ValueError, KeyError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"bad expert options: {exc}", field="experts") from None
+    with _pool(request).use(body.name) as col:
+        return _info(body.name, col)
+
+
+@router.get("/{name}", response_model=CollectionInfo, summary="What a collection holds")
+def collection_info(name: str, request: Request) -> CollectionInfo:
+    with _pool(request).use(name) as col:
+        return _info(name, col)
+
+
+@router.post("/{name}/check", response_model=CheckResult, summary="Verify integrity (and index recall)")
+def check_collection(name: str, request: Request, recall: bool = False) -> CheckResult:
+    with _pool(request).use(name) as col:
+        rep = col.check(recall=recall)
+    return CheckResult(ok=rep.ok, counts=rep.counts, problems=rep.problems)
+
+
+def _write(name: str, body: AddDocuments, request: Request, *, upsert: bool) -> WriteResult | JSONResponse:
+    limit = request.app.state.settings.max_batch
+    if len(body.documents) > limit:
+        return JSONResponse({"error": "batch_too_large",
+                             "detail": f"{len(body.documents)} documents in one request; the limit is {limit}"},
+                            status_code=413)
+    docs = [d.model_dump() for d in body.documents]
+    with _pool(request).use(name) as col:
+        rep = col.upsert(docs) if upsert else col.add(docs)
+        n = len(col)
+    request.app.state.metrics.documents.inc(rep.added + rep.updated)
+    return WriteResult(added=rep.added, updated=rep.updated, deleted=rep.deleted, encoded=rep.encoded,
+                       cache_hits=rep.cache_hits, seconds=rep.seconds, documents=n)
+
+
+_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {413: {"description": "batch or body too large"}}
+
+
+@router.post("/{name}/documents", response_model=WriteResult, responses=_WRITE_RESPONSES,
+             summary="Add documents (an existing id is an error); answered once they are durable")
+def add_documents(name: str, body: AddDocuments, request: Request) -> Any:
+    return _write(name, body, request, upsert=False)
+
+
+@router.put("/{name}/documents", response_model=WriteResult, responses=_WRITE_RESPONSES,
+            summary="Add or replace documents by id")
+def upsert_documents(name: str, body: AddDocuments, request: Request) -> Any:
+    return _write(name, body, request, upsert=True)
+
+
+@router.post("/{name}/documents/delete", response_model=WriteResult, summary="Delete documents by id")
+def delete_documents(name: str, body: DeleteDocuments, request: Request) -> WriteResult:
+    with _pool(request).use(name) as col:
+        rep = col.delete(body.ids)
+        n = len(col)
+    return WriteResult(added=0, updated=0, deleted=rep.deleted, encoded=0, cache_hits=0, seconds=rep.seconds,
+                       documents=n)
+
+
+@router.get("/{name}/documents/{doc_id}", response_model=DocumentOut, summary="One document by id")
+def get_document(name: str, doc_id: str, request: Request) -> DocumentOut:
+    with _pool(request).use(name) as col:
+        found = col.get([doc_id])
+    if doc_id not in found:
+        raise UnknownNameError(f"collection {name!r} has no document {doc_id!r}")
+    d = found[doc_id]
+    return DocumentOut(id=d.id, text=d.text, title=d.title, attributes=d.attributes)

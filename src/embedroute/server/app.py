@@ -1,0 +1,98 @@
+"""The HTTP app: JSON API, Prometheus metrics and the web page, built with FastAPI.
+
+Errors are JSON ``{"error": ..., "detail": ...}`` with a 4xx status that names the problem; anything
+unexpected is logged and answered with a bare 500 (never a stack trace).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from .. import __version__
+from ..errors import CollectionError, EmbedrouteError, InputError, ModelNotAvailableError, UnknownNameError
+from . import api_collections, api_eval, api_search
+from .jobs import EvalJobs
+from .metrics import Metrics, MetricsMiddleware
+from .pool import Pool
+from .schemas import Health
+from .security import APIKeyMiddleware, BodyLimitMiddleware
+from .settings import Settings
+
+log = logging.getLogger("embedroute.server")
+STATUS = [(InputError, 400, "bad_request"), (UnknownNameError, 404, "not_found"),
+          (ModelNotAvailableError, 400, "model_not_available"), (CollectionError, 409, "conflict"),
+          (EmbedrouteError, 400, "bad_request")]
+
+
+def static_dir() -> Path:
+    return Path(str(resources.files("embedroute") / "server" / "static"))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A FastAPI app serving the collections under ``settings.root``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        app.state.jobs.close()
+        app.state.pool.close()
+
+    app = FastAPI(title="embedroute", version=__version__, lifespan=lifespan,
+                  description="Search one collection through several embedding experts; routing explained.")
+    app.state.settings = settings
+    app.state.pool = Pool(settings.root)
+    app.state.jobs = EvalJobs(settings.root / ".evaluations" if not (settings.root / "manifest.json").exists()
+                              else settings.root / "evaluations")
+    app.state.metrics = Metrics()
+
+    @app.exception_handler(EmbedrouteError)
+    async def known_error(request: Request, exc: EmbedrouteError) -> JSONResponse:
+        for cls, code, name in STATUS:
+            if isinstance(exc, cls):
+                return JSONResponse({"error": name, "detail": str(exc)}, status_code=code)
+        return JSONResponse({"error": "bad_request", "detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": "internal", "detail": "internal error; see the server log"}, status_code=500)
+
+    app.include_router(api_collections.router)
+    app.include_router(api_search.router)
+    app.include_router(api_eval.router)
+
+    @app.get("/api/health", response_model=Health, tags=["service"], summary="Liveness")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "collections": len(app.state.pool.names())}
+
+    @app.get("/metrics", tags=["service"], summary="Prometheus metrics",
+             responses={200: {"content": {"text/plain": {}}}})
+    def metrics() -> Response:
+        return Response(app.state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(static_dir() / "index.html")
+
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    # outermost first: metrics see every answer, the body limit runs before auth reads anything
+    if settings.api_key:
+        app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Run the app with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

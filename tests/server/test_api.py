@@ -1,0 +1,136 @@
+"""The HTTP API against a real server process on loopback, over the SciFact sample."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+COL = "/api/collections/scifact-sample"
+
+
+def test_health_list_and_info(server):
+    assert httpx.get(server.url + "/api/health").json()["status"] == "ok"
+    listed = httpx.get(server.url + "/api/collections").json()
+    assert listed == [{"name": "scifact-sample", "documents": 500, "experts": ["minilm", "bm25"],
+                       "routers": ["fusion", "pilot", "pilot-nearest"]}]
+    info = httpx.get(server.url + COL).json()
+    assert info["experts"]["minilm"]["encoder"]["dim"] == 384
+    attrs = info["attributes"]
+    assert attrs["length"]["type"] == "str" and {v["value"] for v in attrs["length"]["values"]} <= \
+        {"short", "medium", "long"}
+    assert sum(v["count"] for v in attrs["length"]["values"]) == 500
+    assert attrs["words"]["type"] == "int" and attrs["words"]["min"] < attrs["words"]["max"]
+
+
+def test_search_expert_filter_and_router(server):
+    q = {"query": "vitamin D deficiency and bone fractures", "k": 5}
+    plain = httpx.post(server.url + COL + "/search", json=q | {"expert": "minilm"}).json()
+    assert plain["expert"] == "minilm" and len(plain["hits"]) == 5 and plain["routing"] is None
+    assert plain["index"]["kind"] == "flat"
+    assert [h["rank"] for h in plain["hits"]] == [1, 2, 3, 4, 5]
+    assert plain["hits"][0]["score"] >= plain["hits"][-1]["score"]
+
+    filt = {"$and": [{"length": "short"}, {"words": {"$gte": 100}}]}
+    filtered = httpx.post(server.url + COL + "/search", json=q | {"expert": "minilm", "filter": filt}).json()
+    assert filtered["plan"]["kind"] in ("exact-allowed", "index-filtered", "post-filter")
+    assert filtered["hits"] and all(h["attributes"]["length"] == "short" and h["attributes"]["words"] >= 100
+                                    for h in filtered["hits"])
+
+    routed = httpx.post(server.url + COL + "/search", json=q | {"router": "pilot"}).json()
+    r = routed["routing"]
+    assert r["router"] == "pilot" and set(r["scores"]) == {"minilm", "bm25"}
+    assert routed["expert"] == r["experts"][0] == max(r["scores"], key=r["scores"].get)
+    fused = httpx.post(server.url + COL + "/search", json=q | {"router": "fusion", "filter": filt}).json()
+    assert fused["expert"] == "minilm+bm25" and all(h["attributes"]["length"] == "short" for h in fused["hits"])
+
+
+def test_documents_add_get_upsert_delete(server):
+    name = "crud"
+    resp = httpx.post(server.url + "/api/collections", json={"name": name, "experts": ["bm25"],
+                                                             "attributes": {"year": "int"}})
+    assert resp.status_code == 201, resp.text
+    docs = [{"id": "a", "text": "cats purr softly", "attributes": {"year": 2020}},
+            {"id": "b", "text": "dogs bark loudly", "attributes": {"year": 2021}}]
+    base = f"{server.url}/api/collections/{name}"
+    assert httpx.post(base + "/documents", json={"documents": docs}).json()["added"] == 2
+    dup = httpx.post(base + "/documents", json={"documents": docs[:1]})
+    assert dup.status_code == 400 and "already exists" in dup.json()["detail"]
+    assert httpx.get(base + "/documents/a").json()["text"] == "cats purr softly"
+    up = httpx.put(base + "/documents", json={"documents": [{"id": "a", "text": "cats meow", "attributes":
+                                                             {"year": 2022}}]}).json()
+    assert up["updated"] == 1 and up["documents"] == 2
+    hits = httpx.post(base + "/search", json={"query": "meow", "k": 2}).json()["hits"]
+    assert hits[0]["id"] == "a"
+    assert httpx.post(base + "/documents/delete", json={"ids": ["b"]}).json()["deleted"] == 1
+    assert httpx.get(base + "/documents/b").status_code == 404
+    check = httpx.post(base + "/check").json()
+    assert check["ok"] and check["counts"]["documents"] == 1
+
+
+@pytest.mark.parametrize("method,path,body,status,words", [
+    ("get", "/api/collections/nope", None, 404, "no collection named"),
+    ("post", COL + "/search", {"query": "x", "expert": "nope"}, 404, "no expert"),
+    ("post", COL + "/search", {"query": "x", "router": "nope"}, 404, "no fitted router"),
+    ("post", COL + "/search", {"query": "x", "filter": {"colour": "red"}}, 400, "colour"),
+    ("post", COL + "/search", {"query": "x", "filter": {"words": "many"}}, 400, "words"),
+    ("post", COL + "/search", {"query": "x", "expert": "bm25", "router": "pilot"}, 400, "not both"),
+    ("post", "/api/collections", {"name": "../evil"}, 422, ""),
+    ("post", "/api/collections", {"name": "x1", "experts": ["no-such-model"]}, 400, "no-such-model"),
+    ("post", "/api/collections", {"name": "scifact-sample"}, 409, "already exists"),
+    ("post", "/api/evaluations", {"data": "../../../etc"}, 400, "outside"),
+    ("post", "/api/evaluations", {"data": "/etc"}, 400, "outside"),
+    ("post", COL + "/documents", {"documents": [{"id": "z", "text": "t", "attributes": {"words": "x"}}]},
+     400, "words"),
+])
+def test_bad_requests_get_clear_4xx(server, method, path, body, status, words):
+    resp = httpx.request(method.upper(), server.url + path, json=body)
+    assert resp.status_code == status, resp.text
+    assert "Traceback" not in resp.text
+    if words:
+        assert words in resp.json()["detail"]
+
+
+def test_batch_and_body_limits(server):
+    before = httpx.get(server.url + COL).json()["documents"]
+    many = [{"id": f"d{i}", "text": "x"} for i in range(1001)]
+    resp = httpx.post(server.url + COL + "/documents", json={"documents": many})
+    assert resp.status_code == 413 and "limit is 1000" in resp.json()["detail"]
+    big = {"documents": [{"id": "huge", "text": "word " * 4_000_000}]}
+    resp = httpx.post(server.url + COL + "/documents", json=big)
+    assert resp.status_code == 413
+    assert httpx.get(server.url + COL).json()["documents"] == before  # nothing written
+
+
+def test_evaluation_run_with_progress_and_results(server):
+    resp = httpx.post(server.url + "/api/evaluations", json={"data": "scifact-sample", "experts": ["bm25"]})
+    assert resp.status_code == 202, resp.text
+    job_id = resp.json()["id"]
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        job = httpx.get(f"{server.url}/api/evaluations/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            break
+        time.sleep(0.5)
+    assert job["status"] == "done", job
+    ndcg = job["result"]["experts"]["bm25"]["metrics"]["ndcg@10"]
+    assert 0.3 < ndcg < 1.0
+    assert job_id in [j["id"] for j in httpx.get(server.url + "/api/evaluations").json()]
+
+
+def test_metrics_openapi_and_page(server):
+    httpx.post(server.url + COL + "/search", json={"query": "cancer", "expert": "bm25"})
+    text = httpx.get(server.url + "/metrics").text
+    assert 'embedroute_searches_total{expert="bm25"}' in text
+    assert 'route="/api/collections/{name}/search"' in text
+    spec = httpx.get(server.url + "/openapi.json").json()
+    for path in ("/api/collections", "/api/collections/{name}/search", "/api/collections/{name}/documents",
+                 "/api/evaluations", "/api/health"):
+        assert path in spec["paths"]
+    page = httpx.get(server.url + "/")
+    assert page.status_code == 200 and 'id="routing-panel"' in page.text
+    for asset in ("/", "/static/app.js", "/static/style.css"):  # works offline: nothing from elsewhere
+        body = httpx.get(server.url + asset).text
+        assert "http://" not in body and "https://" not in body and "//cdn" not in body

@@ -1,0 +1,72 @@
+"""The web page in a real browser: Debian's Chromium driven by Playwright, against the real server.
+
+Searches the SciFact sample through a router, applies a filter built from the collection's attributes,
+reads the routing panel, and saves a screenshot to ``artifacts/`` (``EMBEDROUTE_ARTIFACTS`` to move it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(os.environ.get("EMBEDROUTE_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)  # a fresh profile each launch
+        pg = browser.new_page(viewport={"width": 1280, "height": 1000})
+        pg.goto(server.url + "/")
+        pg.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        yield pg
+        browser.close()
+
+
+def test_search_filter_and_routing_panel(page):
+    assert page.locator("#collection option").first.inner_text().startswith("scifact-sample")
+    page.select_option("#mode", "r:pilot")
+    page.select_option("#f-length", "short")
+    page.fill("#query", "vitamin D deficiency and bone fractures")
+    page.click("#search-btn")
+    page.wait_for_selector("#results li.hit", timeout=30_000)
+    hits = page.locator("#results li.hit")
+    assert hits.count() == 10
+    for i in range(hits.count()):  # the filter held: every hit is a short document
+        assert "length=short" in hits.nth(i).locator(".hit-id").inner_text()
+    chosen = page.locator("#chosen-expert").inner_text()
+    assert chosen in ("minilm", "bm25")
+    rows = page.locator("#routing-panel .bar-row")
+    assert rows.count() == 2  # one bar per expert, with its score
+    scores = {rows.nth(i).get_attribute("data-expert"): float(rows.nth(i).locator("span").last.inner_text())
+              for i in range(2)}
+    assert max(scores, key=scores.get) == chosen  # the panel explains the choice
+    assert page.locator("#results mark").count() > 0  # query terms highlighted
+    assert "estimated selectivity" in page.locator("#plan-panel").inner_text()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-routing.png"), full_page=True)
+    assert (ARTIFACTS / "search-routing.png").stat().st_size > 10_000
+
+
+def test_expert_choice_and_evaluation_view(page):
+    page.select_option("#mode", "e:bm25")
+    page.click("#clear-filters")
+    page.fill("#query", "cancer")
+    page.click("#search-btn")
+    page.wait_for_function("document.querySelector('#chosen-expert')?.textContent === 'bm25'", timeout=30_000)
+    assert "chosen by hand" in page.locator("#routing-panel").inner_text()
+    page.click("#tab-eval")
+    page.wait_for_selector("#stored-results .routing-table", timeout=30_000)
+    assert page.locator("#stored-results svg.plot").count() >= 3  # nDCG bars per dataset
+    page.screenshot(path=str(ARTIFACTS / "evaluation.png"), full_page=True)
