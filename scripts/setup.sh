@@ -4,6 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
+# Debian's Chromium for the browser test (Playwright drives it; a browser download of its own is impossible here)
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian's chromium for the browser test..." >&2
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >/dev/null 2>&1 \
+    || echo "note: chromium could not be installed; the browser test will be skipped" >&2
+fi
 stamp=.venv/.embedroute-setup-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ -f "$stamp" ]; then exit 0; fi
 pip() { .venv/bin/python -m pip --disable-pip-version-check "$@"; }
