@@ -29,6 +29,39 @@ def _splade_tiny(**options: Any) -> Expert:
 EXPERTS.register("splade-tiny", _splade_tiny)
 
 
+def _colbert_minilm(**options: Any) -> Expert:
+    """The ColBERT-style expert trained here (``benchmarks/train_colbert.py``): MiniLM + 128-d head."""
+    from ..errors import ModelNotAvailableError
+    from ..multivector.encoders import MultiVectorModel
+    from ..multivector.expert import MultiVectorExpert
+    from ..multivector.models import colbert_folder
+
+    path = options.pop("path", None) or colbert_folder()
+    try:
+        encoder = MultiVectorModel(path, name="colbert-minilm")
+    except ModelNotAvailableError:
+        raise ModelNotAvailableError(
+            f"colbert-minilm is trained here, not downloaded: run `python benchmarks/train_colbert.py` "
+            f"(about 15 minutes on 2 cores) to create {path}") from None
+    return MultiVectorExpert(encoder, name="colbert-minilm", source="colbert-minilm", options=options, **options)
+
+
+def _minilm_tokens(**options: Any) -> Expert:
+    """all-MiniLM-L6-v2's raw token states (384-d, or ``project_to`` dims), scored by MaxSim."""
+    from ..encoders.catalog import _minilm_folder
+    from ..multivector.encoders import RawTokens
+    from ..multivector.expert import MultiVectorExpert
+
+    enc_keys = ("project_to", "seed", "max_seq_length")
+    encoder = RawTokens(_minilm_folder(), name="minilm-tokens", **{k: options[k] for k in enc_keys if k in options})
+    return MultiVectorExpert(encoder, name="minilm-tokens", source="minilm-tokens", options=options,
+                             **{k: v for k, v in options.items() if k not in enc_keys})
+
+
+EXPERTS.register("colbert-minilm", _colbert_minilm)
+EXPERTS.register("minilm-tokens", _minilm_tokens)
+
+
 #: options that shape a dense expert rather than its encoder
 EXPERT_OPTIONS = ("documents_from", "index", "rescore")
 
