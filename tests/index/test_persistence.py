@@ -49,3 +49,22 @@ def test_check_recall_cli(tmp_path, sample_dir, capsys):
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("recall@10.m"))
     assert float(line.split(":")[1]) >= 0.9
+
+
+def test_calibrate_stores_thresholds_used_after_reopening(tmp_path, sample_dir, capsys):
+    path = tmp_path / "c"
+    spec = {"source": "minilm", "name": "ann", "options": {"index": "hnsw"}}
+    Collection.create(path, experts=[spec, "bm25"]).close()
+    main(["add", str(path), str(sample_dir), "--quiet"])
+    capsys.readouterr()
+    assert main(["calibrate", str(path), "--queries", "20"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ann: exact search up to") and "planner.json" in out
+    saved = json.loads((path / "planner.json").read_text())
+    assert set(saved) == {"ann"} and saved["ann"]["documents"] == 500 and saved["ann"]["index"]["kind"] == "hnsw"
+    with Collection.open(path) as col:
+        t = col.expert("ann").thresholds
+        assert (t.exact_max_allowed, t.post_filter_min_selectivity) == (
+            saved["ann"]["exact_max_allowed"], saved["ann"]["post_filter_min_selectivity"])
+    assert main(["calibrate", str(path), "--expert", "bm25"]) == 2  # not a dense expert: a clear error
+    assert "dense" in capsys.readouterr().err

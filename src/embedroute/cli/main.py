@@ -145,6 +145,19 @@ def cmd_check(a: argparse.Namespace) -> int:
     return 0 if rep.ok else 1
 
 
+def cmd_calibrate(a: argparse.Namespace) -> int:
+    from ..collection import Collection
+
+    with Collection.open(a.path) as col:
+        saved = col.calibrate(a.expert, k=a.k, queries=a.queries)
+    for name, t in saved.items():
+        print(f"{name}: exact search up to {t['exact_max_allowed']} allowed documents, post-filter from "
+              f"selectivity {t['post_filter_min_selectivity']:.2f} "
+              f"({t['documents']} vectors, index {t['index']['kind']})")
+    print(f"saved {Path(a.path) / 'planner.json'}")
+    return 0
+
+
 def cmd_models(a: argparse.Namespace) -> int:
     from ..encoders.catalog import describe
 
@@ -242,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path")
     s.add_argument("--recall", action="store_true", help="also measure each dense index's recall@10 vs exact")
     s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("calibrate", help="measure filtered-search plans and store the planner's thresholds")
+    s.add_argument("path")
+    s.add_argument("--expert", default=None, help="one dense expert (default: every dense expert)")
+    s.add_argument("-k", type=int, default=10)
+    s.add_argument("--queries", type=int, default=50, help="stored vectors used as timing queries")
+    s.set_defaults(func=cmd_calibrate)
 
     s = sub.add_parser("models", help="list named experts and how to install them")
     s.set_defaults(func=cmd_models)

@@ -114,6 +114,7 @@ class Collection:
             _check_same_model(name, config, expert.config())
             experts.append(expert)
         row = store.conn.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
+        _apply_thresholds(path, experts)
         col = cls(path, store, experts, row[0] if row else "")
         col._write_manifest()  # the store is the source of truth; refresh the mirror
         return col
@@ -472,6 +473,41 @@ class Collection:
                        "scores": route.scores}
         return res
 
+    # -- planner calibration -----------------------------------------------------------------------
+    def calibrate(self, expert: str | None = None, *, k: int = 10, queries: int = 50, seed: int = 0) -> dict[str, Any]:
+        """Measure the filtered-search plans on this collection's own vectors and store the thresholds.
+
+        Each dense expert (or just ``expert``) is timed with ``queries`` of its stored document vectors
+        as queries (see :func:`embedroute.index.planner.calibrate`); the thresholds are written to
+        ``planner.json`` beside the collection and used from then on, also after reopening.
+        """
+        import json
+
+        from ..index.planner import calibrate
+
+        names = [expert] if expert else [n for n, e in self._experts.items()
+                                         if e.kind == "dense" and not getattr(e, "documents_from", None)]
+        saved = _read_thresholds(self.path)
+        for name in names:
+            ex = self.expert(name)
+            if ex.kind != "dense":
+                raise InputError(f"expert {name!r} is {ex.kind}; calibration is for dense experts", field="expert")
+            self._ensure_loaded(ex)
+            if len(ex) < 2 * k:
+                raise InputError(f"expert {name!r} holds {len(ex)} vectors; calibration needs at least {2 * k}",
+                                 field="expert")
+            _, blobs = self._store.blobs(name)
+            rng = np.random.default_rng(seed)
+            pick = rng.choice(len(blobs), size=min(queries, len(blobs)), replace=False)
+            qv = ex.from_blobs([blobs[i] for i in pick])
+            sizes = tuple(s for s in (1000, 10000, 50000) if s <= len(ex)) or (len(ex) // 2,)
+            ex.thresholds = calibrate(ex._index, qv, k=k, sizes=sizes, seed=seed)
+            saved[name] = ex.thresholds.to_json() | {"index": ex._index.config(), "documents": len(ex)}
+        tmp = self.path / "planner.json.tmp"
+        tmp.write_text(json.dumps(saved, indent=1))
+        tmp.replace(self.path / "planner.json")
+        return saved
+
     # -- integrity -------------------------------------------------------------------------------
     def check(self, *, recall: bool = False, k: int = 10, sample: int = 100) -> CheckReport:
         """Verify counts, checksums and vectors against documents; see :func:`run_check`.
@@ -487,6 +523,28 @@ class Collection:
                     value = expert._index.recall_at(k, sample)
                     report.counts[f"recall@{k}.{name}"] = round(1000 * value)
         return report
+
+
+def _read_thresholds(path: Path) -> dict[str, Any]:
+    import json
+
+    f = path / "planner.json"
+    if not f.exists():
+        return {}
+    try:
+        return json.loads(f.read_text())
+    except ValueError as exc:
+        raise CollectionError(f"{f} is not valid JSON ({exc}); delete it or run calibrate again") from None
+
+
+def _apply_thresholds(path: Path, experts: list[Expert]) -> None:
+    from ..index.planner import Thresholds
+
+    saved = _read_thresholds(path)
+    for e in experts:
+        if e.name in saved and hasattr(e, "thresholds"):
+            known = {k: v for k, v in saved[e.name].items() if k in Thresholds.__dataclass_fields__}
+            e.thresholds = Thresholds(**known)
 
 
 def _check_shared(experts: dict[str, Expert], expert: Expert) -> None:
