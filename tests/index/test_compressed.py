@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,23 @@ def test_compressed_expert_in_a_collection(tmp_path, sample_dir):
     assert col.info()["experts"]["minilm-bin"]["index"] == {"kind": "binary", "dim": 384, "rescore": 10}
     col.close()
     assert Collection.open(tmp_path / "c").check().ok
+
+
+def test_tune_measures_and_recommends_within_tolerance(sample_dir, capsys, tmp_path):
+    from embedroute.cli.main import main
+    from embedroute.index.tune import recommend, tune
+
+    res = tune(sample_dir, "minilm", configs=(("flat", 0), ("int8", 0), ("binary", 0), ("binary", 10)),
+               show_progress=False)
+    rows = {(r["compression"], r["rescore"]): r for r in res.rows}
+    assert rows[("flat", 0)]["ndcg_ratio"] == 1.0 and rows[("flat", 0)]["bytes_per_vector"] == 4 * 384
+    assert rows[("binary", 10)]["bytes_per_vector"] == 48 and rows[("int8", 0)]["bytes_per_vector"] == 384
+    ok = [r for r in res.rows if r["ndcg_ratio"] >= 0.99]
+    assert res.recommended in ok and res.recommended["bytes_per_vector"] == min(r["bytes_per_vector"] for r in ok)
+    assert recommend(res.rows, 0.0)["ndcg_ratio"] >= 1.0  # zero tolerance: nothing worse than float32
+    out = tmp_path / "tune.json"
+    assert main(["tune", "--data", str(sample_dir), "--configs", "int8,binaryx4", "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "recommended:" in text and "<- recommended" in text
+    assert [r["compression"] for r in json.loads(out.read_text())["rows"]] == ["flat", "int8", "binary"]
+    assert main(["tune", "--data", str(sample_dir), "--tolerance", "2"]) == 2

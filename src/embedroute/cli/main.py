@@ -158,6 +158,31 @@ def cmd_calibrate(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(a: argparse.Namespace) -> int:
+    from ..index.tune import CONFIGS, tune
+
+    if not 0 <= a.tolerance < 1:
+        raise EmbedrouteError("--tolerance is a fraction of nDCG@10 between 0 and 1, e.g. 0.01")
+    configs = CONFIGS
+    if a.configs:
+        configs = tuple(("flat", 0) if c == "flat" else (c.split("x")[0], int(c.split("x")[1]) if "x" in c else 0)
+                        for c in ["flat", *[c for c in a.configs.split(",") if c != "flat"]])
+    res = tune(a.data, a.expert, tolerance=a.tolerance, configs=configs, split=a.split, show_progress=not a.quiet)
+    print(res.table())
+    rec = res.recommended
+    if rec:
+        opts = {"index": rec["compression"]} | ({"rescore": rec["rescore"]} if rec["rescore"] else {})
+        print(f"\nrecommended: {json.dumps(opts)}  ({rec['memory_reduction']}x less memory, "
+              f"{100 * rec['ndcg_ratio']:.1f}% of float32 nDCG@10)")
+        print(f'use it: embedroute create PATH --experts ... with {{"source": "{a.expert}", "options": '
+              f"{json.dumps(opts)}}} in the Python API")
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps(res.to_json(), indent=1))
+        print(f"wrote {a.out}")
+    return 0
+
+
 def cmd_models(a: argparse.Namespace) -> int:
     from ..encoders.catalog import describe
 
@@ -262,6 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-k", type=int, default=10)
     s.add_argument("--queries", type=int, default=50, help="stored vectors used as timing queries")
     s.set_defaults(func=cmd_calibrate)
+
+    s = sub.add_parser("tune", help="measure compressions on your qrels and recommend the smallest good one")
+    s.add_argument("--data", required=True, help="BEIR folder with the qrels to tune on")
+    s.add_argument("--expert", default="minilm")
+    s.add_argument("--tolerance", type=float, default=0.01, help="nDCG@10 loss allowed, as a fraction (0.01)")
+    s.add_argument("--configs", default=None,
+                   help="comma-separated index specs with optional xRESCORE, e.g. int8,binaryx4,pq,mrl-192x4")
+    s.add_argument("--split", default="test")
+    s.add_argument("--out", default=None)
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_tune)
 
     s = sub.add_parser("models", help="list named experts and how to install them")
     s.set_defaults(func=cmd_models)
