@@ -68,3 +68,28 @@ def test_calibrate_stores_thresholds_used_after_reopening(tmp_path, sample_dir, 
             saved["ann"]["exact_max_allowed"], saved["ann"]["post_filter_min_selectivity"])
     assert main(["calibrate", str(path), "--expert", "bm25"]) == 2  # not a dense expert: a clear error
     assert "dense" in capsys.readouterr().err
+
+
+def test_rescoring_vectors_are_memory_mapped_after_reopening(tmp_path, sample_dir):
+    import numpy as np
+
+    path = tmp_path / "c"
+    spec = {"source": "minilm", "name": "bin", "options": {"index": "binary", "rescore": 4}}
+    col = Collection.create(path, experts=[spec])
+    col.add_file(sample_dir)
+    before = [col.search(q, k=10) for q in QUERIES]
+    col.close()
+    assert (path / "indexes" / "bin.vectors.npy").exists() and (path / "indexes" / "bin.ids.npy").exists()
+    col = Collection.open(path)
+    after = [col.search(q, k=10) for q in QUERIES]
+    full = col.expert("bin")._index._full
+    assert isinstance(full.base, np.memmap) and not full.flags.writeable  # read from disk on demand
+    assert [r.ids for r in after] == [r.ids for r in before]
+    assert np.allclose([h.score for r in after for h in r.hits], [h.score for r in before for h in r.hits])
+    col.add([{"id": "new", "text": "A new abstract on vitamin D receptor signalling in bone."}])
+    assert "new" in col.search("vitamin D receptor in bone", k=5).ids  # writes leave the mapping behind
+    col.close()
+    (path / "indexes" / "bin.vectors.npy").write_bytes(b"damaged")  # never trusted: rebuilt from the store
+    with Collection.open(path) as col:
+        assert [i for i in col.search(QUERIES[0], k=10).ids if i != "new"][:5] == before[0].ids[:5]
+        assert col.check(recall=True).ok

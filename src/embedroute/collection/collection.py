@@ -332,6 +332,10 @@ class Collection:
         if self._loaded.get(expert.name) == gen:
             return
         shared = getattr(expert, "documents_from", None)
+        if not shared and hasattr(expert, "open_persisted") and \
+                expert.open_persisted(self.path / "indexes", gen, self._store.count()):
+            self._loaded[expert.name] = gen  # index and memory-mapped vectors from disk: store not read
+            return
         if expert.stores_vectors or shared:
             rids, blobs = self._store.blobs(shared or expert.name)
             if hasattr(expert, "load_persisted") and not shared:

@@ -94,11 +94,45 @@ class DenseExpert(Expert):
         self.load(ids, [], vectors)
         return False
 
+    def open_persisted(self, folder: Path, generation: int, count: int) -> bool:
+        """Open a saved index and memory-map its full-precision vectors, without reading the store.
+
+        True only when the saved copy was built at this store ``generation`` over ``count`` vectors with
+        this expert's index config; rescoring then reads just the candidate rows from disk.
+        """
+        blob_path, meta_path = self._files(folder)
+        vec_path, ids_path = folder / f"{self.name}.vectors.npy", folder / f"{self.name}.ids.npy"
+        fresh = make_index(self.index_kind, self.dim, self.rescore)
+        if not (fresh.persist and meta_path.exists() and blob_path.exists() and vec_path.exists()
+                and ids_path.exists()):
+            return False
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("generation") != generation or meta.get("count") != count or \
+                    meta.get("config") != fresh.config():
+                return False
+            ids = np.load(ids_path)
+            vectors = np.load(vec_path, mmap_mode="r")
+            if vectors.shape != (count, self.dim) or len(ids) != count:
+                return False
+            fresh.restore(blob_path.read_bytes(), ids, vectors)
+        except (ValueError, RuntimeError, OSError):
+            return False  # unreadable or inconsistent: the caller rebuilds from the store
+        self._index = fresh
+        self._unsaved = False
+        return True
+
     def save_persisted(self, folder: Path, generation: int) -> None:
         if not self._index.persist or not self._unsaved:
             return
         folder.mkdir(parents=True, exist_ok=True)
         blob_path, meta_path = self._files(folder)
+        full = getattr(self._index, "_full", None)
+        if full is not None:  # full-precision vectors beside the index, memory-mapped when reopened
+            for name, arr in (("vectors", np.asarray(full, dtype=np.float32)), ("ids", self._index._ids)):
+                tmp = folder / f"{self.name}.{name}.{os.getpid()}.tmp.npy"
+                np.save(tmp, arr)
+                os.replace(tmp, folder / f"{self.name}.{name}.npy")
         tmp = blob_path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(self._index.dump())
         os.replace(tmp, blob_path)
