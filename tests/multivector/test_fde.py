@@ -124,3 +124,16 @@ def test_bad_parameters_and_dims():
         FDE(16).encode_documents([np.ones((2, 8))])
     with pytest.raises(InputError, match="shape"):
         TokenVectors.from_list([np.zeros((0, 4))])
+
+
+def test_maxsim_over_chosen_rows_equals_maxsim_over_all():
+    rng = np.random.default_rng(9)
+    docs = [unit(rng.normal(size=(int(n), 16))) for n in rng.integers(1, 40, size=60)]
+    tv = TokenVectors.from_list(docs)
+    q = unit(rng.normal(size=(7, 16)))
+    full = maxsim(q, tv, chunk_tokens=50)  # chunked over whole documents
+    brute = np.array([(d @ q.T).max(0).sum() for d in docs])
+    np.testing.assert_allclose(full, brute, rtol=1e-5)
+    rows = rng.permutation(60)[:25]
+    np.testing.assert_allclose(maxsim(q, tv, rows), brute[rows], rtol=1e-5)
+    assert maxsim(q, tv, np.zeros(0, dtype=np.int64)).shape == (0,)

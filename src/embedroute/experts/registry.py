@@ -36,14 +36,15 @@ def _colbert_minilm(**options: Any) -> Expert:
     from ..multivector.expert import MultiVectorExpert
     from ..multivector.models import colbert_folder
 
-    path = options.pop("path", None) or colbert_folder()
+    path = options.get("path") or colbert_folder()
     try:
         encoder = MultiVectorModel(path, name="colbert-minilm")
     except ModelNotAvailableError:
         raise ModelNotAvailableError(
             f"colbert-minilm is trained here, not downloaded: run `python benchmarks/train_colbert.py` "
             f"(about 15 minutes on 2 cores) to create {path}") from None
-    return MultiVectorExpert(encoder, name="colbert-minilm", source="colbert-minilm", options=options, **options)
+    return MultiVectorExpert(encoder, name="colbert-minilm", source="colbert-minilm", options=options,
+                             **{k: v for k, v in options.items() if k != "path"})
 
 
 def _minilm_tokens(**options: Any) -> Expert:

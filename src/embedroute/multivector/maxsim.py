@@ -26,10 +26,11 @@ def maxsim(query: np.ndarray, docs: TokenVectors, rows: np.ndarray | None = None
     out = np.empty(len(rows), dtype=np.float32)
     if len(rows) == 0:
         return out
-    starts, ends = docs.offsets[rows], docs.offsets[rows + 1]
-    idx = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
+    starts = docs.offsets[rows]
+    lengths = docs.offsets[rows + 1] - starts
+    seg = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # where each document starts in the gathered block
+    idx = np.repeat(starts - seg, lengths) + np.arange(int(lengths.sum()))  # token rows, no Python loop
     sims = np.asarray(docs.vectors[idx], dtype=np.float32) @ q.T
-    seg = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
     out[:] = np.maximum.reduceat(sims, seg, axis=0).sum(1)
     return out
 
