@@ -11,7 +11,7 @@ def ball_carve(query: np.ndarray, tau: float = 0.7) -> np.ndarray:
     """Fewer query vectors whose MaxSim approximates the original's.
 
     >>> q = np.array([[1.0, 0.0], [0.99, 0.141], [0.0, 1.0]])
-    >>> ball_carve(q).round(2).tolist()
+    >>> [[round(float(v), 2) for v in row] for row in ball_carve(q)]
     [[1.99, 0.14], [0.0, 1.0]]
     """
     q = np.asarray(query, dtype=np.float32)

@@ -16,7 +16,7 @@ def maxsim(query: np.ndarray, docs: TokenVectors, rows: np.ndarray | None = None
 
     >>> q = np.array([[1.0, 0.0], [0.0, 1.0]])
     >>> d = TokenVectors.from_list([np.array([[1.0, 0.0]]), np.array([[0.6, 0.8], [0.0, 1.0]])])
-    >>> maxsim(q, d).round(2).tolist()
+    >>> [round(float(s), 2) for s in maxsim(q, d)]
     [1.0, 1.6]
     """
     q = np.asarray(query, dtype=np.float32)
