@@ -174,8 +174,8 @@ def cmd_tune(a: argparse.Namespace) -> int:
         opts = {"index": rec["compression"]} | ({"rescore": rec["rescore"]} if rec["rescore"] else {})
         print(f"\nrecommended: {json.dumps(opts)}  ({rec['memory_reduction']}x less memory, "
               f"{100 * rec['ndcg_ratio']:.1f}% of float32 nDCG@10)")
-        print(f'use it: embedroute create PATH --experts ... with {{"source": "{a.expert}", "options": '
-              f"{json.dumps(opts)}}} in the Python API")
+        spec = json.dumps({"source": a.expert, "options": opts})
+        print(f"use it as an expert spec (Python API, or POST /api/collections): {spec}")
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(res.to_json(), indent=1))
