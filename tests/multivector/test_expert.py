@@ -106,3 +106,15 @@ def test_pruning_and_carving_keep_maxsim_close():
     assert np.corrcoef(full, small)[0, 1] > 0.9 and np.abs(full - small).max() < 0.5
     carved = ball_carve(np.vstack([q, q[:2] * 0.999]), 0.7)
     assert len(carved) == 4
+
+
+def test_token_states_of_any_registered_transformer_encoder(tmp_path):
+    from embedroute.errors import InputError
+    from embedroute.experts.registry import make_expert
+
+    ex = make_expert("tokens:sre-minilm", project_to=32)
+    assert ex.kind == "multivector" and ex.name == "tokens:sre-minilm" and ex.dim == 32
+    mats = ex.embed_documents(["vitamin D and bone fractures"])
+    assert mats[0].shape[1] == 32 and np.allclose(np.linalg.norm(mats[0], axis=1), 1, atol=1e-2)
+    with pytest.raises(InputError, match="token"):
+        make_expert("tokens:static64")

@@ -47,16 +47,27 @@ def _colbert_minilm(**options: Any) -> Expert:
                              **{k: v for k, v in options.items() if k != "path"})
 
 
-def _minilm_tokens(**options: Any) -> Expert:
-    """all-MiniLM-L6-v2's raw token states (384-d, or ``project_to`` dims), scored by MaxSim."""
-    from ..encoders.catalog import _minilm_folder
+def token_expert(base: str, **options: Any) -> Expert:
+    """Raw token states of the registered transformer encoder ``base`` (``project_to`` dims if given),
+    scored by MaxSim: the expert ``tokens:BASE`` (``minilm-tokens`` is ``tokens:minilm``)."""
+    from ..errors import InputError
     from ..multivector.encoders import RawTokens
     from ..multivector.expert import MultiVectorExpert
 
+    folder = getattr(get_encoder(base), "path", None)
+    if folder is None or not (folder / "modules.json").exists():
+        raise InputError(f"expert tokens:{base}: {base!r} is not a sentence-transformers model with token "
+                         "states (ONNX, static and sparse encoders have none)", field="experts")
+    name = "minilm-tokens" if base == "minilm" else f"tokens:{base}"
     enc_keys = ("project_to", "seed", "max_seq_length")
-    encoder = RawTokens(_minilm_folder(), name="minilm-tokens", **{k: options[k] for k in enc_keys if k in options})
-    return MultiVectorExpert(encoder, name="minilm-tokens", source="minilm-tokens", options=options,
+    encoder = RawTokens(folder, name=name, **{k: options[k] for k in enc_keys if k in options})
+    return MultiVectorExpert(encoder, name=name, source=name, options=options,
                              **{k: v for k, v in options.items() if k not in enc_keys})
+
+
+def _minilm_tokens(**options: Any) -> Expert:
+    """all-MiniLM-L6-v2's raw token states (384-d, or ``project_to`` dims), scored by MaxSim."""
+    return token_expert("minilm", **options)
 
 
 EXPERTS.register("colbert-minilm", _colbert_minilm)
@@ -88,6 +99,11 @@ def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expe
     """
     if source in EXPERTS:
         expert = EXPERTS.get(source)(**options)
+        if name:
+            expert.name = name
+        return expert
+    if source.startswith("tokens:") and source[7:] in ENCODERS:
+        expert = token_expert(source[7:], **options)
         if name:
             expert.name = name
         return expert

@@ -40,7 +40,8 @@ def only_named(source: Any) -> None:
     from ..experts.registry import EXPERTS
 
     src = source.get("source") if isinstance(source, dict) else source
-    if not isinstance(src, str) or not (src in EXPERTS or src in ENCODERS):
+    if not isinstance(src, str) or not (src in EXPERTS or src in ENCODERS or
+                                        (src.startswith("tokens:") and src[7:] in ENCODERS)):
         known = sorted(set(EXPERTS.names()) | set(ENCODERS.names()))
         raise InputError(f"unknown expert {src!r}; the server offers: {', '.join(known)}", field="experts")
 
