@@ -17,6 +17,14 @@ def _experts_arg(value: str) -> list[str]:
     return names
 
 
+def _write_json(path: str | None, obj: object) -> None:
+    """Write ``obj`` as JSON to ``path`` (if given), creating its folder, and say so."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(obj, indent=1))
+        print(f"wrote {path}")
+
+
 def cmd_create(a: argparse.Namespace) -> int:
     from ..collection import Collection
 
@@ -89,10 +97,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
     print(res.table())
     s = res.stats
     print(f"encoded {s['texts_encoded']} texts, {s['cache_hits']} from cache, {s['seconds']}s")
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(res.to_json(), indent=1))
-        print(f"wrote {a.out}")
+    _write_json(a.out, res.to_json())
     return 0
 
 
@@ -104,10 +109,7 @@ def _eval_routing(a: argparse.Namespace) -> int:
     res = evaluate_routing(a.data.split(","), a.experts, a.router, train_from=a.train_from.split(","),
                            routing_expert=a.routing_expert, workdir=a.collection, show_progress=not a.quiet)
     print(format_table(res))
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(res, indent=1))
-        print(f"wrote {a.out}")
+    _write_json(a.out, res)
     return 0
 
 
@@ -176,10 +178,7 @@ def cmd_tune(a: argparse.Namespace) -> int:
               f"{100 * rec['ndcg_ratio']:.1f}% of float32 nDCG@10)")
         spec = json.dumps({"source": a.expert, "options": opts})
         print(f"use it as an expert spec (Python API, or POST /api/collections): {spec}")
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(res.to_json(), indent=1))
-        print(f"wrote {a.out}")
+    _write_json(a.out, res.to_json())
     return 0
 
 

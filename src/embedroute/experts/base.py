@@ -63,6 +63,19 @@ class Expert(ABC):
         (``estimate``: the filter's estimated selectivity, for planning)."""
 
 
+def encode_then_search(encoder: Any, search: Any, queries: Sequence[str], k: int, *,
+                       allowed: np.ndarray | None, estimate: float | None) -> SearchBatch:
+    """Encode ``queries`` as queries, then ``search(encoded, k, ...)``; the batch records the encode time."""
+    import time
+
+    t0 = time.perf_counter()
+    encoded = encoder.encode_queries(queries)
+    t1 = time.perf_counter()
+    batch = search(encoded, k, allowed=allowed, estimate=estimate)
+    batch.encode_ms = (t1 - t0) * 1000
+    return batch
+
+
 class SearchBatch:
     """Per-query ``ids``/``scores`` arrays plus timings in milliseconds (``encode_ms``, ``search_ms``)."""
 

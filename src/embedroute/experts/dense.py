@@ -16,7 +16,7 @@ from ..encoders.base import DenseEncoder
 from ..index.base import VectorIndex
 from ..index.compressed import make_index
 from ..index.planner import Thresholds, choose
-from .base import Expert, SearchBatch
+from .base import Expert, SearchBatch, encode_then_search
 
 
 class DenseExpert(Expert):
@@ -172,12 +172,7 @@ class DenseExpert(Expert):
 
     def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
                estimate: float | None = None) -> SearchBatch:
-        t0 = time.perf_counter()
-        qv = self.encoder.encode_queries(queries)
-        t1 = time.perf_counter()
-        batch = self.search_vectors(qv, k, allowed=allowed, estimate=estimate)
-        batch.encode_ms = (t1 - t0) * 1000
-        return batch
+        return encode_then_search(self.encoder, self.search_vectors, queries, k, allowed=allowed, estimate=estimate)
 
     def search_vectors(self, query_vectors: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
                        estimate: float | None = None) -> SearchBatch:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..experts.base import Expert, SearchBatch
+from ..experts.base import Expert, SearchBatch, encode_then_search
 from ..index.compressed import make_index
 from ..index.planner import choose
 from .carving import ball_carve
@@ -120,12 +120,7 @@ class MultiVectorExpert(Expert):
     # -- search -----------------------------------------------------------------------------------
     def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
                estimate: float | None = None) -> SearchBatch:
-        t0 = time.perf_counter()
-        qtoks = self.encoder.encode_queries(queries)
-        t1 = time.perf_counter()
-        batch = self.search_tokens(qtoks, k, allowed=allowed, estimate=estimate)
-        batch.encode_ms = (t1 - t0) * 1000
-        return batch
+        return encode_then_search(self.encoder, self.search_tokens, queries, k, allowed=allowed, estimate=estimate)
 
     def search_tokens(self, qtoks: list[np.ndarray], k: int, *, allowed: np.ndarray | None = None,
                       estimate: float | None = None, candidates: int | None = None) -> SearchBatch:
