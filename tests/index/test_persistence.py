@@ -93,3 +93,18 @@ def test_rescoring_vectors_are_memory_mapped_after_reopening(tmp_path, sample_di
     with Collection.open(path) as col:
         assert [i for i in col.search(QUERIES[0], k=10).ids if i != "new"][:5] == before[0].ids[:5]
         assert col.check(recall=True).ok
+
+
+def test_damaged_planner_file_does_not_block_the_collection(tmp_path, sample_dir):
+    import pytest
+
+    path = tmp_path / "c"
+    Collection.create(path, experts=[{"source": "minilm", "name": "ann", "options": {"index": "hnsw"}}]).close()
+    main(["add", str(path), str(sample_dir), "--quiet"])
+    (path / "planner.json").write_text("{not json")
+    with pytest.warns(UserWarning, match="default planner thresholds"):
+        col = Collection.open(path)
+    assert len(col) == 500 and col.search(QUERIES[0], k=3).hits  # documents intact and searchable
+    col.calibrate(queries=10)  # and calibrate repairs the file
+    col.close()
+    assert json.loads((path / "planner.json").read_text())["ann"]["documents"] == 500

@@ -491,7 +491,11 @@ class Collection:
 
         names = [expert] if expert else [n for n, e in self._experts.items()
                                          if e.kind == "dense" and not getattr(e, "documents_from", None)]
-        saved = _read_thresholds(self.path)
+        import warnings
+
+        with warnings.catch_warnings():  # a damaged file is about to be replaced: no need to warn again
+            warnings.simplefilter("ignore")
+            saved = _read_thresholds(self.path)
         for name in names:
             ex = self.expert(name)
             if ex.kind != "dense":
@@ -536,9 +540,16 @@ def _read_thresholds(path: Path) -> dict[str, Any]:
     if not f.exists():
         return {}
     try:
-        return json.loads(f.read_text())
-    except ValueError as exc:
-        raise CollectionError(f"{f} is not valid JSON ({exc}); delete it or run calibrate again") from None
+        saved = json.loads(f.read_text())
+        if not isinstance(saved, dict) or not all(isinstance(v, dict) for v in saved.values()):
+            raise ValueError("not an object of per-expert objects")
+        return saved
+    except ValueError as exc:  # never block opening the documents over a damaged tuning file
+        import warnings
+
+        warnings.warn(f"{f} is unreadable ({exc}); using default planner thresholds until `embedroute "
+                      "calibrate` writes it again", stacklevel=3)
+        return {}
 
 
 def _apply_thresholds(path: Path, experts: list[Expert]) -> None:
@@ -548,7 +559,8 @@ def _apply_thresholds(path: Path, experts: list[Expert]) -> None:
     for e in experts:
         if e.name in saved and hasattr(e, "thresholds"):
             known = {k: v for k, v in saved[e.name].items() if k in Thresholds.__dataclass_fields__}
-            e.thresholds = Thresholds(**known)
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in known.values()):
+                e.thresholds = Thresholds(**known)
 
 
 def _check_shared(experts: dict[str, Expert], expert: Expert) -> None:
