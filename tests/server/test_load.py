@@ -29,7 +29,6 @@ def test_fifty_clients_without_errors(server):
                    modes=[{"expert": "bm25"}, {"expert": "minilm"}, {"router": "pilot"}])
     assert res.errors == 0, res.error_samples
     assert res.requests >= 50  # every client got answers
-    assert res.latency_ms["p50"] <= res.latency_ms["p95"] <= res.latency_ms["max"]
     assert _searches(server) - before == res.requests  # every answered search was counted once
 
 
