@@ -504,10 +504,9 @@ class Collection:
             if len(ex) < 2 * k:
                 raise InputError(f"expert {name!r} holds {len(ex)} vectors; calibration needs at least {2 * k}",
                                  field="expert")
-            _, blobs = self._store.blobs(name)
-            rng = np.random.default_rng(seed)
-            pick = rng.choice(len(blobs), size=min(queries, len(blobs)), replace=False)
-            qv = ex.from_blobs([blobs[i] for i in pick])
+            ids = ex._index._all_ids()  # the loaded index's own vectors serve as queries: no store read
+            pick = np.sort(np.random.default_rng(seed).choice(ids, size=min(queries, len(ids)), replace=False))
+            qv = ex._index.vectors_of(pick)
             sizes = tuple(s for s in (1000, 10000, 50000) if s <= len(ex)) or (len(ex) // 2,)
             ex.thresholds = calibrate(ex._index, qv, k=k, sizes=sizes, seed=seed)
             saved[name] = ex.thresholds.to_json() | {"index": ex._index.config(), "documents": len(ex)}

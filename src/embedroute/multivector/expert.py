@@ -56,6 +56,7 @@ class MultiVectorExpert(Expert):
         self._rids = np.zeros(0, dtype=np.int64)
         self._tokens = TokenVectors.from_list([], self.dim)
         self._index = make_index(self.index_kind, self.fde.params.dim)
+        self._order: np.ndarray | None = None
 
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "encoder": self.encoder.config(), "fde": self.fde.config(),
@@ -92,30 +93,27 @@ class MultiVectorExpert(Expert):
     def add(self, ids: np.ndarray, texts: Sequence[str], reps: list[np.ndarray] | None) -> None:
         if reps is None or len(ids) == 0:
             return
-        mats = self._prepared(list(reps))
-        new = TokenVectors.from_list(mats, self.dim)
+        new = TokenVectors.from_list(self._prepared(list(reps)), self.dim)
         self._index.add(np.asarray(ids, dtype=np.int64), self.fde.encode_documents(new.float32()))
-        self._tokens = TokenVectors.from_list(self._tokens_list() + mats, self.dim)
+        self._tokens = self._tokens.concat(new)
         self._rids = np.concatenate([self._rids, np.asarray(ids, dtype=np.int64)])
-
-    def _tokens_list(self) -> list[np.ndarray]:
-        t = self._tokens
-        return [t.vectors[t.offsets[i]:t.offsets[i + 1]] for i in range(len(t))]
+        self._order = None
 
     def remove(self, ids: np.ndarray) -> None:
         keep = ~np.isin(self._rids, ids)
-        mats = [m for m, k in zip(self._tokens_list(), keep) if k]
         self._index.remove(np.asarray(ids, dtype=np.int64))
-        self._tokens = TokenVectors.from_list(mats, self.dim)
+        self._tokens = self._tokens.keep(keep)
         self._rids = self._rids[keep]
+        self._order = None
 
     def __len__(self) -> int:
         return len(self._rids)
 
-    def bytes_per_doc(self) -> dict[str, float]:
-        n = max(len(self), 1)
-        return {"tokens": 2.0 * self._tokens.offsets[-1] * self.dim / n,
-                "fde": float(getattr(self._index, "bytes_per_vector", lambda: 4 * self.fde.params.dim)())}
+    def _rows(self, rids: np.ndarray) -> np.ndarray:
+        """Positions in the token store of the row ids ``rids`` (one cached argsort between writes)."""
+        if self._order is None:
+            self._order = np.argsort(self._rids, kind="stable")
+        return self._order[np.searchsorted(self._rids, rids, sorter=self._order)]
 
     # -- search -----------------------------------------------------------------------------------
     def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
@@ -127,7 +125,6 @@ class MultiVectorExpert(Expert):
         """Search with query token matrices already encoded (benchmarks time the parts separately)."""
         t0 = time.perf_counter()
         n_cand = max(k, candidates or self.candidates)
-        pos_of = None
         out_ids, out_scores = [], []
         plan: dict[str, Any] | None = None
         if len(self) == 0:
@@ -142,7 +139,6 @@ class MultiVectorExpert(Expert):
                            n_cand, index_kind=self._index.kind)
                 fscores, fids = self._index.search_filtered(qf, n_cand, allowed, p)
                 plan = p.to_json()
-        order = np.argsort(self._rids, kind="stable")
         for qi, q in enumerate(qtoks):
             if self.mode == "fde":
                 keep = fids[qi] >= 0
@@ -150,13 +146,9 @@ class MultiVectorExpert(Expert):
                 out_scores.append(fscores[qi][keep][:k].astype(np.float32))
                 continue
             if self.mode == "exact":
-                rows = np.arange(len(self)) if allowed is None else \
-                    order[np.searchsorted(self._rids, allowed, sorter=order)]
+                rows = np.arange(len(self)) if allowed is None else self._rows(allowed)
             else:
-                cand = fids[qi][fids[qi] >= 0]
-                if pos_of is None:
-                    pos_of = order
-                rows = pos_of[np.searchsorted(self._rids, cand, sorter=pos_of)]
+                rows = self._rows(fids[qi][fids[qi] >= 0])
             qq = ball_carve(q, self.carve) if self.carve else q
             scores = maxsim(qq, self._tokens, rows)
             top = np.argsort(-scores, kind="stable")[:k]

@@ -119,12 +119,12 @@ class FDE:
         flat = out.reshape(n, p.raw_dim)
         if not p.final_dim:
             return flat
-        final = np.zeros((n, p.final_dim), dtype=np.float32)
-        for j in range(p.final_dim):  # vectorised per output coordinate: a sum of signed raw coordinates
-            cols = np.flatnonzero(self._sketch_to == j)
-            if len(cols):
-                final[:, j] = flat[:, cols] @ self._sketch_sign[cols]
-        return final
+        from scipy.sparse import csr_matrix
+
+        # Count-Sketch as a sparse (raw_dim x final_dim) matrix: one signed 1 per raw coordinate
+        sketch = csr_matrix((self._sketch_sign, (np.arange(p.raw_dim), self._sketch_to)),
+                            shape=(p.raw_dim, p.final_dim))
+        return np.asarray(sketch.T.dot(flat.T).T, dtype=np.float32)
 
     def _fill(self, blocks: np.ndarray, counts: np.ndarray, key: np.ndarray, proj: np.ndarray, n: int) -> None:
         """Empty bucket k of a document takes the projected token nearest k in Hamming distance."""

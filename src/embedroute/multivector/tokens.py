@@ -60,6 +60,25 @@ class TokenVectors:
     def subset(self, rows: Sequence[int] | np.ndarray) -> TokenVectors:
         return TokenVectors.from_list([self.doc(int(i)) for i in rows], self.dim)
 
+    def concat(self, other: TokenVectors) -> TokenVectors:
+        """These documents followed by ``other``'s, without splitting either into per-document arrays."""
+        if not len(self):
+            return other
+        return TokenVectors(np.vstack([self.vectors, np.asarray(other.vectors, dtype=self.vectors.dtype)]),
+                            np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]]))
+
+    def keep(self, docs: np.ndarray) -> TokenVectors:
+        """The documents where the boolean mask ``docs`` is true.
+
+        >>> tv = TokenVectors.from_list([np.ones((2, 1)), np.zeros((1, 1)), np.full((3, 1), 2.0)])
+        >>> kept = tv.keep(np.array([True, False, True]))
+        >>> kept.offsets.tolist(), kept.vectors[:, 0].tolist()
+        ([0, 2, 5], [1.0, 1.0, 2.0, 2.0, 2.0])
+        """
+        lengths = self.lengths[docs]
+        return TokenVectors(self.vectors[np.repeat(docs, self.lengths)],
+                            np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
     def float32(self) -> TokenVectors:
         return TokenVectors(np.asarray(self.vectors, dtype=np.float32), self.offsets)
 
