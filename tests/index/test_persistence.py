@@ -108,3 +108,11 @@ def test_damaged_planner_file_does_not_block_the_collection(tmp_path, sample_dir
     col.calibrate(queries=10)  # and calibrate repairs the file
     col.close()
     assert json.loads((path / "planner.json").read_text())["ann"]["documents"] == 500
+
+
+def test_calibrate_a_flat_expert(tmp_path, sample_dir):
+    """Row ids start at 1 in a collection: calibration must time plans over the stored ids."""
+    with Collection.create(tmp_path / "c", experts=["minilm"]) as col:
+        col.add_file(sample_dir)
+        saved = col.calibrate(queries=10)
+    assert saved["minilm"]["index"]["kind"] == "flat" and saved["minilm"]["exact_max_allowed"] >= 10

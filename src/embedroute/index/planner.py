@@ -82,7 +82,7 @@ def calibrate(index: Any, queries: Any, *, k: int = 10, sizes: tuple[int, ...] =
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    ids = np.sort(np.asarray(index._ids if hasattr(index, "_ids") else np.arange(len(index)), dtype=np.int64))
+    ids = np.asarray(index._all_ids(), dtype=np.int64)  # the stored row ids, sorted (not 0..n-1)
     n = len(ids)
     q = np.ascontiguousarray(queries[: min(len(queries), 50)], dtype=np.float32)
     base = Thresholds()
