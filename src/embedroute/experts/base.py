@@ -24,6 +24,12 @@ class Expert(ABC):
     def config(self) -> dict[str, Any]:
         """What this expert is (model, weight hash, prompts, dims, parameters, versions)."""
 
+    def index_config(self) -> dict[str, Any] | None:
+        """The vector index this expert searches (kind, compression, rescoring), if it has one; cheap,
+        unlike :meth:`config`, which hashes model weights."""
+        index = getattr(self, "_index", None)
+        return index.config() if index is not None and hasattr(index, "config") else None
+
     def spec(self) -> dict[str, Any]:
         """How to recreate this expert with :func:`make_expert` (saved in the manifest)."""
         return {"name": self.name, "source": self.source, "options": dict(self.options)}

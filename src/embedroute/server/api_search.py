@@ -26,7 +26,7 @@ def search(name: str, body: SearchRequest, request: Request) -> SearchResponse:
             with ctx:
                 res = col.search(body.query, body.k, expert=expert.name, filter=body.filter)
         answered = res.expert.split("+")
-        index = col.expert(answered[0]).config().get("index") if len(answered) == 1 else None
+        index = col.expert(answered[0]).index_config() if len(answered) == 1 else None
     for e in answered:
         request.app.state.metrics.searches.labels(e).inc()
     hits = [HitOut(id=h.id, score=h.score, rank=h.rank, title=h.title if body.text else None,
