@@ -33,7 +33,7 @@ class CompressedIndex(VectorIndex):
         self._ids = np.zeros(0, dtype=np.int64)
         self._full = np.zeros((0, dim), dtype=np.float32)
         self._index: Any = None
-        self._order: np.ndarray | None = None  # argsort of _ids, rebuilt after changes
+        self._order: tuple[np.ndarray, np.ndarray] | None = None  # argsort of _ids + sorted ids; reset on change
 
     # subclasses -------------------------------------------------------------------------------
     def _make(self, train: np.ndarray) -> Any:
@@ -106,8 +106,10 @@ class CompressedIndex(VectorIndex):
     def _positions(self, ids: np.ndarray) -> np.ndarray:
         """Rows of ``_full`` holding ``ids`` (one cached argsort, not a lookup table per query)."""
         if self._order is None:
-            self._order = np.argsort(self._ids, kind="stable")
-        return self._order[np.searchsorted(self._ids[self._order], np.asarray(ids, dtype=np.int64))]
+            order = np.argsort(self._ids, kind="stable")
+            self._order = (order, self._ids[order])  # the sorted copy too, not rebuilt per query
+        order, sorted_ids = self._order
+        return order[np.searchsorted(sorted_ids, np.asarray(ids, dtype=np.int64))]
 
     def vectors_of(self, ids: np.ndarray) -> np.ndarray:
         return self._full[self._positions(ids)]
