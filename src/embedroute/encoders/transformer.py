@@ -178,13 +178,16 @@ class TransformerEncoder(DenseEncoder):
             self._model = model
         return self._model
 
+    def _weights_key(self) -> str:
+        return weight_hash(self.path)
+
     def _decide_precision(self) -> str:
         if self._precision_request != "auto":
             return self._precision_request
         if not _bf16_supported():
             return "fp32"
         memo = cache_dir() / "bf16-checks.json"
-        key = f"{weight_hash(self.path)}:{self.pooling}"
+        key = f"{self._weights_key()}:{self.pooling}"
         try:
             checks = json.loads(memo.read_text())
         except (OSError, ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +20,15 @@ class BeirDataset:
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
     corpus_path: Path
+    #: the qrels file's split when it differs from ``split`` (halves of ``test`` made by split_queries)
+    qrels_split: str | None = None
 
     @property
     def checksum(self) -> str:
         """sha256 over the corpus, queries and this split's qrels files."""
         h = hashlib.sha256()
-        for p in (self.corpus_path, self.path / "queries.jsonl", self.path / "qrels" / f"{self.split}.tsv"):
+        qrels = self.path / "qrels" / f"{self.qrels_split or self.split}.tsv"
+        for p in (self.corpus_path, self.path / "queries.jsonl", qrels):
             with open(p, "rb") as f:
                 while block := f.read(1 << 20):
                     h.update(block)
@@ -72,3 +76,27 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
         raise InputError(f"{len(missing)} judged queries missing from queries.jsonl (e.g. {missing[0]!r})",
                          source=str(p / "queries.jsonl"))
     return BeirDataset(p.resolve().name, p, split, queries, qrels, corpus_file(p))
+
+
+def split_queries(ds: BeirDataset, fraction: float = 0.5, seed: int = 0) -> tuple[BeirDataset, BeirDataset]:
+    """A reproducible train/test split of a dataset's judged queries (for sets with no train split)."""
+    qids = sorted(ds.queries)
+    random.Random(seed).shuffle(qids)
+    cut = int(len(qids) * fraction)
+
+    def part(ids: list[str], split: str) -> BeirDataset:
+        keep = set(ids)
+        return BeirDataset(ds.name, ds.path, split, {q: ds.queries[q] for q in ids},
+                           {q: r for q, r in ds.qrels.items() if q in keep}, ds.corpus_path,
+                           ds.qrels_split or ds.split)
+
+    return part(qids[:cut], "train-half"), part(qids[cut:], "test-half")
+
+
+def train_and_test(path: str | Path) -> tuple[BeirDataset, BeirDataset]:
+    """The training and test queries of a dataset: its ``train`` and ``test`` splits, or, without a
+    train split, the 50/50 seed-0 halves of ``test`` (the same halves everywhere: routing, training)."""
+    test = load_beir(path, "test")
+    if (Path(path) / "qrels" / "train.tsv").exists():
+        return load_beir(path, "train"), test
+    return split_queries(test)

@@ -9,7 +9,6 @@ expert and the mean cost per query (encoder passes, milliseconds).
 
 from __future__ import annotations
 
-import random
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import numpy as np
 from ..experts.registry import make_expert
 from ..routing import RoutingData, make_router, rrf
 from ..storage.cache import caching_disabled
-from .beir import BeirDataset, load_beir
+from .beir import BeirDataset, load_beir, train_and_test
 from .metrics import evaluate_run
 from .runner import corpus_collection, run_for
 from .significance import paired_randomization
@@ -38,20 +37,6 @@ class DatasetRuns:
     latency_ms: dict[str, float] = field(default_factory=dict)  # uncached single-query search, per expert
 
 
-def split_queries(ds: BeirDataset, fraction: float = 0.5, seed: int = 0) -> tuple[BeirDataset, BeirDataset]:
-    """A reproducible train/test split of a dataset's judged queries (for sets with no train split)."""
-    qids = sorted(ds.queries)
-    random.Random(seed).shuffle(qids)
-    cut = int(len(qids) * fraction)
-
-    def part(ids: list[str], split: str) -> BeirDataset:
-        keep = set(ids)
-        return BeirDataset(ds.name, ds.path, split, {q: ds.queries[q] for q in ids},
-                           {q: r for q, r in ds.qrels.items() if q in keep}, ds.corpus_path)
-
-    return part(qids[:cut], "train-half"), part(qids[cut:], "test-half")
-
-
 def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]:
     return {q: v["ndcg@10"] for q, v in evaluate_run(ds.qrels, run, ("ndcg@10",)).items()}
 
@@ -59,13 +44,11 @@ def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]
 def prepare(path: str | Path, experts: list[str], *, want_train: bool, workdir: Path,
             latency_sample: int = 30, show_progress: bool = True) -> DatasetRuns:
     """Index one dataset with every expert, run its test (and train) queries, time single queries."""
-    test = load_beir(path, "test")
-    train = None
+    train: BeirDataset | None = None
     if want_train:
-        if (Path(path) / "qrels" / "train.tsv").exists():
-            train = load_beir(path, "train")
-        else:
-            train, test = split_queries(test)
+        train, test = train_and_test(path)
+    else:
+        test = load_beir(path, "test")
     col, _ = corpus_collection(workdir / test.name, experts, test, show_progress=show_progress)
     out = DatasetRuns(test.name, test, train)
     sample = list(test.queries.values())[:latency_sample]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from ..encoders.catalog import ENCODERS, INSTALL, get_encoder
@@ -79,7 +81,32 @@ EXPERT_OPTIONS = ("documents_from", "index", "rescore")
 
 
 def expert_names() -> list[str]:
-    return sorted({*EXPERTS.names(), *ENCODERS.names()})
+    return sorted({*EXPERTS.names(), *ENCODERS.names(), *trained_expert_names()})
+
+
+def trained_expert_names() -> list[str]:
+    """Query-side experts trained here (``embedroute train``), by the names they were saved under."""
+    from .._paths import cache_dir
+    from ..training.query_adapter import MANIFEST
+
+    root = cache_dir() / "models"
+    return sorted(p.parent.name for p in root.glob(f"*/{MANIFEST}")) if root.is_dir() else []
+
+
+def query_adapter_expert(folder: Path, *, source: str, name: str | None = None, **options: Any) -> Expert:
+    """The query-side LoRA expert saved in ``folder``: its base encoder with the adapter merged, searching
+    the base expert's document vectors (``documents_from``, default the base it was trained against)."""
+    from ..encoders.adapter import AdapterEncoder
+    from ..training.query_adapter import MANIFEST
+
+    manifest = json.loads((folder / MANIFEST).read_text())
+    base = get_encoder(manifest["base"])
+    enc_options = {k: v for k, v in options.items() if k not in EXPERT_OPTIONS}
+    encoder = AdapterEncoder(base.path, folder / "adapter", name=name or manifest["name"],
+                             model_id=f"{manifest['base_model']} + LoRA {manifest['name']}", **enc_options)
+    expert_options = {"documents_from": manifest["documents_from"]} | \
+        {k: v for k, v in options.items() if k in EXPERT_OPTIONS}
+    return DenseExpert(encoder, name=name or manifest["name"], source=source, options=options, **expert_options)
 
 
 def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expert:
@@ -102,6 +129,13 @@ def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expe
         if name:
             expert.name = name
         return expert
+    if "/" not in source and source in trained_expert_names():
+        from ..training.query_adapter import trained_folder
+
+        return query_adapter_expert(trained_folder(source), source=source, name=name, **options)
+    folder = Path(source).expanduser()
+    if folder.is_dir() and (folder / "query_adapter.json").exists():
+        return query_adapter_expert(folder, source=source, name=name, **options)
     if source.startswith("tokens:") and source[7:] in ENCODERS:
         expert = token_expert(source[7:], **options)
         if name:
