@@ -142,7 +142,8 @@ def main() -> None:
             plans: dict[str, int] = {}
 
             def planner(i, q):
-                plan = choose(n, len(allowed[i]), estimates[i], K, index_kind="hnsw", thresholds=thresholds)
+                plan = choose(n, len(allowed[i]), estimates[i], K, index_kind="hnsw", thresholds=thresholds,
+                              ef_search=index.ef_search)
                 plans[plan.kind] = plans.get(plan.kind, 0) + 1
                 return index.search_filtered(q, K, allowed[i], plan)[1][0]
 

@@ -89,6 +89,9 @@ def test_planner_extremes():
     mid = choose(1_000_000, 100_000, 0.1, 10, index_kind="hnsw", thresholds=t)
     assert low.kind == mid.kind == "index-filtered" and low.params["efSearch"] > mid.params["efSearch"]
     assert choose(1_000_000, 900_000, 0.9, 10, index_kind="hnsw", thresholds=t).kind == "post-filter"
+    # filtered traversal never searches shallower than the index's own unfiltered efSearch
+    floor = choose(1_000_000, 100_000, 0.1, 10, index_kind="hnsw", thresholds=t, ef_search=2048)
+    assert floor.params["efSearch"] == 2048 and mid.params["efSearch"] == t.ef_base
 
 
 @pytest.mark.parametrize("index", ["flat", "hnsw", "int8"])

@@ -20,7 +20,7 @@ import numpy as np
 from ..experts.registry import make_expert
 from ..routing import RoutingData, make_router, rrf
 from ..storage.cache import caching_disabled
-from .beir import BeirDataset, load_beir, train_and_test
+from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
 from .runner import corpus_collection, run_for
 from .significance import paired_randomization
@@ -44,11 +44,11 @@ def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]
 def prepare(path: str | Path, experts: list[str], *, want_train: bool, workdir: Path,
             latency_sample: int = 30, show_progress: bool = True) -> DatasetRuns:
     """Index one dataset with every expert, run its test (and train) queries, time single queries."""
-    train: BeirDataset | None = None
-    if want_train:
-        train, test = train_and_test(path)
-    else:
-        test = load_beir(path, "test")
+    # a set without a train split is always evaluated on the same half of its test queries, whether or
+    # not it trains routers here, so an expert trained on the other half never sees its own training data
+    train, test = train_and_test(path)
+    if not want_train:
+        train = None
     col, _ = corpus_collection(workdir / test.name, experts, test, show_progress=show_progress)
     out = DatasetRuns(test.name, test, train)
     sample = list(test.queries.values())[:latency_sample]

@@ -183,7 +183,7 @@ class DenseExpert(Expert):
         else:
             p = choose(len(self._index), len(allowed), estimate if estimate is not None else
                        len(allowed) / max(len(self._index), 1), k, index_kind=self._index.kind,
-                       thresholds=self.thresholds)
+                       thresholds=self.thresholds, ef_search=getattr(self._index, "ef_search", None))
             scores, ids = self._index.search_filtered(query_vectors, k, allowed, p)
             plan = p.to_json()
         ms = (time.perf_counter() - t0) * 1000

@@ -230,11 +230,17 @@ class MatryoshkaIndex(CompressedIndex):
 
 
 class HNSWIndex(CompressedIndex):
-    """FAISS HNSW (Malkov & Yashunin, TPAMI 2018) over float32 vectors, filtering during traversal."""
+    """FAISS HNSW (Malkov & Yashunin, TPAMI 2018) over float32 vectors, filtering during traversal.
+
+    Defaults (M 48, efConstruction 400, efSearch 2048) are set by measurement on the 1M-vector set of
+    ``benchmarks/filtered.py``: 70 noisy copies per real document form tight clusters that M 32 /
+    efConstruction 200 leaves poorly linked (recall@10 0.85 at efSearch 256, 0.96 even at 4096); M 48 /
+    efConstruction 400 reaches 0.926 at 256, 0.964 at 512 and 0.984 at 2048 on the same queries.
+    """
 
     kind = "hnsw"
 
-    def __init__(self, dim: int, *, m: int = 32, ef_construction: int = 200, ef_search: int = 256,
+    def __init__(self, dim: int, *, m: int = 48, ef_construction: int = 400, ef_search: int = 2048,
                  rescore: int = 0) -> None:
         super().__init__(dim, rescore=rescore, m=m, ef_construction=ef_construction, ef_search=ef_search)
         self.m, self.ef_construction, self.ef_search = m, ef_construction, ef_search

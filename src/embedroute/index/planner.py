@@ -43,8 +43,9 @@ class Plan:
 
 
 def choose(n_total: int, n_allowed: int, estimate: float, k: int, *, index_kind: str,
-           thresholds: Thresholds | None = None) -> Plan:
-    """The plan for one filtered query.
+           thresholds: Thresholds | None = None, ef_search: int | None = None) -> Plan:
+    """The plan for one filtered query; ``ef_search`` is the index's unfiltered efSearch, the floor for
+    filtered traversal (which must find k allowed documents among the ones it visits).
 
     >>> choose(1000, 5, 0.005, 10, index_kind="hnsw").kind
     'exact-allowed'
@@ -64,7 +65,7 @@ def choose(n_total: int, n_allowed: int, estimate: float, k: int, *, index_kind:
     if s >= t.post_filter_min_selectivity:
         depth = min(n_total, int(k / s * t.oversample) + k)
         return Plan("post-filter", estimate, n_allowed, {"depth": depth}, candidates=depth)
-    ef = int(min(t.ef_cap, max(t.ef_base, 2 * k / s)))
+    ef = int(min(t.ef_cap, max(t.ef_base, ef_search or 0, 2 * k / s)))  # never below the index's own
     return Plan("index-filtered", estimate, n_allowed, {"efSearch": ef}, candidates=ef)
 
 
@@ -103,7 +104,7 @@ def calibrate(index: Any, queries: Any, *, k: int = 10, sizes: tuple[int, ...] =
     traversal, post = {}, {}
     for s in selectivities:
         allowed = np.sort(rng.choice(ids, max(k, int(s * n)), replace=False))
-        ef = int(min(base.ef_cap, max(base.ef_base, 2 * k / s)))
+        ef = int(min(base.ef_cap, max(base.ef_base, getattr(index, "ef_search", 0), 2 * k / s)))
         traversal[s] = per_query(allowed, Plan("index-filtered", s, len(allowed), {"efSearch": ef}))
         depth = min(n, int(k / s * base.oversample) + k)
         post[s] = per_query(allowed, Plan("post-filter", s, len(allowed), {"depth": depth}))
