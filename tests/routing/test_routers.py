@@ -132,3 +132,17 @@ def test_more_pilots_per_group(data):
     np.testing.assert_allclose(np.linalg.norm(three.pilots, axis=1), 1.0, atol=1e-5)
     topk = make_router("fusion-topk@per_group=3").fit(data)
     assert len(topk.inner.pilots) == len(three.pilots)
+
+
+def test_size_weighted_pilot_variant_follows_a_brute_force_reading(data, minilm):
+    router = make_router("pilot@weight=size;tau=0.05").fit(data)
+    q = minilm.encode_queries(["vitamin D and bone fractures", "zzqx 9931 qwfp lorem"])
+    got = router.scores(q)
+    for i in range(len(q)):
+        for j, expert in enumerate(router.experts):
+            mine = [p for p, o in enumerate(router.owners) if o == expert]
+            if not mine:
+                assert got[i, j] == -np.inf
+                continue
+            want = 0.05 * np.log(sum(router.sizes[p] * np.exp(float(q[i] @ router.pilots[p]) / 0.05) for p in mine))
+            assert got[i, j] == pytest.approx(want, rel=1e-5, abs=1e-6)

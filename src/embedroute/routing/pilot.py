@@ -60,7 +60,24 @@ class PilotRouter(Router):
         return np.asarray(embeddings, dtype=np.float32) @ self.pilots.T
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        return reduce_by_owner(self._similarities(embeddings), self._owner_idx, len(self.experts), "mean")
+        sims = self._similarities(embeddings)
+        if self.params.get("weight") == "size":
+            return self._size_weighted(sims)
+        return reduce_by_owner(sims, self._owner_idx, len(self.experts), "mean")
+
+    def _size_weighted(self, sims: np.ndarray) -> np.ndarray:
+        """A variant (not the paper's): log sum over an expert's pilots of group size x exp(sim / tau), so
+        the pilots of the query's own domain dominate and, within it, the expert winning most of its
+        training queries; ``pilot@weight=size;tau=0.05``."""
+        tau = float(self.params.get("tau", 0.05))
+        logits = sims / tau + np.log(np.asarray(self.sizes, dtype=np.float64))[None, :]
+        top = logits.max(axis=1, keepdims=True)
+        out = np.full((len(sims), len(self.experts)), -np.inf)
+        for j in range(len(self.experts)):
+            cols = self._owner_idx == j
+            if cols.any():
+                out[:, j] = np.log(np.exp(logits[:, cols] - top).sum(axis=1)) + top[:, 0]
+        return out * tau
 
     def state(self) -> dict[str, Any]:
         return super().state() | {"pilots": self.pilots.tolist(), "owners": self.owners,
