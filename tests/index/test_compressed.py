@@ -113,3 +113,20 @@ def test_tune_measures_and_recommends_within_tolerance(sample_dir, capsys, tmp_p
     assert "recommended:" in text and "<- recommended" in text
     assert [r["compression"] for r in json.loads(out.read_text())["rows"]] == ["flat", "int8", "binary"]
     assert main(["tune", "--data", str(sample_dir), "--tolerance", "2"]) == 2
+
+
+def test_hnsw_spec_sets_its_parameters_and_bad_specs_name_the_field():
+    from embedroute.errors import InputError
+
+    default = make_index("hnsw", 64).config()
+    assert (default["m"], default["ef_construction"], default["ef_search"]) == (48, 400, 2048)
+    small = make_index("hnsw-16-100-64", 64)
+    assert (small.m, small.ef_construction, small.ef_search) == (16, 100, 64)
+    assert make_index("hnsw-24", 64).config()["m"] == 24
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((500, 64)).astype(np.float32)
+    small.add(np.arange(500, dtype=np.int64), x)
+    assert small.search(x[:5], 1)[1][:, 0].tolist() == [0, 1, 2, 3, 4]
+    for bad in ("hnsw-x", "hnsw-1", "hnsw-8-8-8-8", "pq-x", "mrl", "mrl-y"):
+        with pytest.raises(InputError, match="index"):
+            make_index(bad, 64)
