@@ -8,7 +8,7 @@ import pytest
 
 from embedroute.cli.main import build_parser, main
 
-COMMANDS = ["create", "add", "search", "route", "eval", "info", "check", "models", "demo"]
+COMMANDS = ["create", "add", "search", "route", "eval", "info", "check", "calibrate", "tune", "train", "models", "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -96,3 +96,18 @@ def test_search_with_filter(tmp_path, capsys):
     assert main(["search", col, "dogs", "--filter", '{"colour": "red"}']) == 2
     assert 'field "filter.colour"' in capsys.readouterr().err
     assert main(["search", col, "dogs", "--filter", "{not json"]) == 2
+
+
+@pytest.mark.slow
+def test_train_writes_an_adapter_expert_a_collection_can_use(tmp_path, capsys, sample_dir):
+    out = tmp_path / "minilm-q-sample"
+    assert main(["train", "--data", str(sample_dir), "--out", str(out), "--epochs", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "trained minilm-q-scifact-sample on 25 train-half queries" in printed and str(out) in printed
+    col = str(tmp_path / "c")
+    assert main(["create", col, "--experts", f"minilm,{out}"]) == 0
+    assert main(["add", col, str(sample_dir), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["search", col, "vitamin D and bone fractures", "--expert", "minilm-q-scifact-sample"]) == 0
+    assert "expert minilm-q-scifact-sample" in capsys.readouterr().out
+    assert main(["train", "--data", str(tmp_path / "nope")]) == 2
