@@ -74,8 +74,12 @@ def test_a_trained_expert_joins_a_collection_and_shares_the_base_vectors(trained
     again.close()
 
 
-def test_unknown_base_is_a_clear_error(tmp_path, sample_dir):
+def test_bad_base_or_name_is_a_clear_error(tmp_path, sample_dir):
     from embedroute.errors import InputError
 
     with pytest.raises(InputError, match="not a sentence-transformers model"):
         train_query_expert(sample_dir, base="static64", out=tmp_path / "x", show_progress=False)
+    for taken in ("minilm", "bm25", "../x"):
+        with pytest.raises(InputError, match="give another --name"):
+            train_query_expert(sample_dir, name=taken, out=tmp_path / "y", show_progress=False)
+    assert not (tmp_path / "y").exists()

@@ -112,11 +112,15 @@ def train_query_expert(data: str | Path, *, base: str = "minilm", name: str | No
     """Train the query-side expert ``name`` (default ``BASE-q-DATASET``) on a BEIR directory's training
     queries (its train split, or the seed-0 half of test used everywhere else for training) against
     ``base``'s document vectors of that corpus; writes the adapter and ``query_adapter.json``."""
-    from ..encoders.catalog import get_encoder
+    from ..encoders.catalog import ENCODERS, get_encoder
     from ..evaluation.beir import train_and_test
+    from ..experts.registry import EXPERTS
 
     train, test = train_and_test(data)
     name = name or f"{base}-q-{train.name}"
+    if name in EXPERTS or name in ENCODERS or "/" in name or name.startswith((".", "~")):
+        raise InputError(f"expert name {name!r} is taken by a built-in expert or looks like a path; "
+                         "give another --name", field="name")
     folder = Path(out) if out else trained_folder(name)
     encoder = get_encoder(base)
     base_folder = getattr(encoder, "path", None)
