@@ -6,6 +6,7 @@ import pytest
 
 from embedroute.errors import InputError
 from embedroute.evaluation import evaluate, load_beir
+from embedroute.evaluation.runner import corpus_collection, run_for, with_bases
 
 from ..conftest import shared
 
@@ -39,3 +40,21 @@ def test_bm25_on_real_scifact_matches_published_range():
     res = evaluate(shared("scifact"), ["bm25"], show_progress=False)
     assert res.stats["documents"] == 5183 and res.stats["queries"] == 300
     assert res.experts["bm25"].metrics["ndcg@10"] >= 0.66
+
+
+SRE_Q = {"source": "sre-minilm", "name": "sre-q", "options": {"documents_from": "minilm"}}
+
+
+def test_with_bases_appends_missing_bases_once():
+    assert with_bases([SRE_Q]) == [SRE_Q, "minilm"]
+    assert with_bases(["minilm", SRE_Q]) == ["minilm", SRE_Q]
+    assert with_bases(["bm25"]) == ["bm25"]
+
+
+def test_a_query_side_expert_is_evaluated_without_listing_its_base(tmp_path, sample_dir):
+    ds = load_beir(sample_dir)
+    col, names = corpus_collection(tmp_path / "c", [SRE_Q], ds, show_progress=False)
+    assert names == ["sre-q"] and set(col.experts) == {"sre-q", "minilm"}
+    run = run_for(col, ds, "sre-q", k=10)
+    assert set(run) == set(ds.queries) and all(len(hits) == 10 for hits in run.values())
+    col.close()

@@ -52,10 +52,27 @@ class EvalResult:
         return "\n".join(lines)
 
 
+def with_bases(experts: list[Any]) -> list[Any]:
+    """``experts`` plus, at the end, each query-side expert's ``documents_from`` base not already there."""
+    from ..experts.registry import make_expert
+
+    out = list(experts)
+    names = {e if isinstance(e, str) else e.get("name") or e["source"] for e in experts}
+    for spec in experts:
+        expert = make_expert(spec) if isinstance(spec, str) else \
+            make_expert(spec["source"], name=spec.get("name"), **spec.get("options", {}))
+        base = getattr(expert, "documents_from", None)
+        if base and base not in names:
+            out.append(base)
+            names.add(base)
+    return out
+
+
 def corpus_collection(path: str | Path, experts: list[Any], ds: BeirDataset, *,
                       show_progress: bool = True, on_commit: Any = None) -> tuple[Collection, list[str]]:
-    """Open (or create) a collection over ``ds``'s corpus holding every expert in ``experts``."""
-    col = Collection.create(path, experts=list(experts), exist_ok=True)
+    """Open (or create) a collection over ``ds``'s corpus holding every expert in ``experts``, plus the
+    base expert of any query-side expert among them (its document vectors are searched, it is not run)."""
+    col = Collection.create(path, experts=with_bases(experts), exist_ok=True)
     names = [e if isinstance(e, str) else e.get("name") or e["source"] for e in experts]
     for spec, name in zip(experts, names):
         if name not in col.experts:
