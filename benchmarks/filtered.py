@@ -79,6 +79,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="100,000 vectors, 100 queries")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--sigma", type=float, default=0.3)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds; best QPS kept")
     ap.add_argument("--post-filter-max-depth", type=int, default=10_000,
                     help="the post-filter baseline asks the index for at most this many neighbours "
                          "(2 k / selectivity + k below it); uncapped, one query at 0.01%% selectivity "
@@ -165,7 +166,7 @@ def main() -> None:
                 fn(0, qv[:1])
             best_qps: dict[str, float] = {}
             results: dict[str, list] = {}
-            for _ in range(2):  # two interleaved rounds, best QPS of each method kept
+            for _ in range(args.rounds):  # interleaved rounds, best QPS of each method kept
                 plans.clear()
                 for name, fn in methods.items():
                     results[name], qps = timed(fn, qv)
@@ -187,7 +188,7 @@ def main() -> None:
               "hnsw": {"m": index.m, "ef_construction": index.ef_construction, "ef_search": index.ef_search,
                        "build_s": round(build_s, 1), "unfiltered_recall@10": round(hnsw_recall, 4),
                        "unfiltered_qps": round(plain_qps, 1)},
-              "post_filter_max_depth": args.post_filter_max_depth,
+              "post_filter_max_depth": args.post_filter_max_depth, "rounds": args.rounds,
               "thresholds": thresholds.to_json(), "buckets": buckets}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -118,8 +118,10 @@ def test_tune_measures_and_recommends_within_tolerance(sample_dir, capsys, tmp_p
 def test_hnsw_spec_sets_its_parameters_and_bad_specs_name_the_field():
     from embedroute.errors import InputError
 
-    default = make_index("hnsw", 64).config()
-    assert (default["m"], default["ef_construction"], default["ef_search"]) == (48, 400, 2048)
+    default = make_index("hnsw", 64)
+    cfg = default.config()
+    assert (cfg["m"], cfg["ef_construction"], cfg["ef_search"]) == (48, 400, "auto")
+    assert default.ef_search == 256  # grows with the index: auto_ef_search(len)
     small = make_index("hnsw-16-100-64", 64)
     assert (small.m, small.ef_construction, small.ef_search) == (16, 100, 64)
     assert make_index("hnsw-24", 64).config()["m"] == 24
