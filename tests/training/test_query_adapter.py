@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from embedroute.evaluation.beir import train_and_test
-from embedroute.experts.registry import make_expert
+from embedroute.experts.registry import base_of, make_expert
 from embedroute.training.query_adapter import MANIFEST, train_query_expert
 
 pytestmark = pytest.mark.slow
@@ -50,6 +50,7 @@ def test_training_fits_the_training_queries_and_writes_its_manifest(trained, min
     ids = [d["id"] for d in corpus]
     docs = minilm.encode_documents([f"{d['title']} {d['text']}" if d["title"] else d["text"] for d in corpus])
     expert = make_expert(str(trained))
+    assert base_of(str(trained)) == "minilm"  # read from the manifest, without building the expert
     assert expert.documents_from == "minilm" and expert.encoder.config()["adapter_hash"] == manifest["adapter_hash"]
     # the adapter moved the query vectors, towards the judged documents of its training queries
     assert _mrr(expert.encoder, train, ids, docs) > _mrr(minilm, train, ids, docs) + 0.02

@@ -54,14 +54,12 @@ class EvalResult:
 
 def with_bases(experts: list[Any]) -> list[Any]:
     """``experts`` plus, at the end, each query-side expert's ``documents_from`` base not already there."""
-    from ..experts.registry import make_expert
+    from ..experts.registry import base_of
 
     out = list(experts)
     names = {e if isinstance(e, str) else e.get("name") or e["source"] for e in experts}
     for spec in experts:
-        expert = make_expert(spec) if isinstance(spec, str) else \
-            make_expert(spec["source"], name=spec.get("name"), **spec.get("options", {}))
-        base = getattr(expert, "documents_from", None)
+        base = base_of(spec)
         if base and base not in names:
             out.append(base)
             names.add(base)

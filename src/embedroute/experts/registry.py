@@ -93,6 +93,21 @@ def trained_expert_names() -> list[str]:
     return sorted(p.parent.name for p in root.glob(f"*/{MANIFEST}")) if root.is_dir() else []
 
 
+def base_of(spec: str | dict[str, Any]) -> str | None:
+    """The expert whose document vectors ``spec`` searches (``documents_from``), read from the spec or a
+    trained expert's manifest without building the expert (which may load model weights)."""
+    from ..training.query_adapter import MANIFEST, trained_folder
+
+    source, options = (spec, {}) if isinstance(spec, str) else (spec["source"], spec.get("options") or {})
+    if options.get("documents_from"):
+        return str(options["documents_from"])
+    if source in EXPERTS or source in ENCODERS:
+        return None
+    folder = Path(source).expanduser() if "/" in source or source.startswith((".", "~")) else trained_folder(source)
+    manifest = folder / MANIFEST
+    return json.loads(manifest.read_text()).get("documents_from") if manifest.is_file() else None
+
+
 def query_adapter_expert(folder: Path, *, source: str, name: str | None = None, **options: Any) -> Expert:
     """The query-side LoRA expert saved in ``folder``: its base encoder with the adapter merged, searching
     the base expert's document vectors (``documents_from``, default the base it was trained against)."""

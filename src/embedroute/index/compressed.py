@@ -11,6 +11,7 @@ sentence-transformers' quantisation guide.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -238,8 +239,6 @@ def auto_ef_search(n: int) -> int:
     >>> [auto_ef_search(n) for n in (5_000, 100_000, 300_000, 1_000_000, 5_000_000)]
     [256, 256, 690, 2048, 2048]
     """
-    import math
-
     if n <= 100_000:
         return 256
     return int(min(2048, round(256 * (n / 100_000) ** (math.log(8) / math.log(10)))))
