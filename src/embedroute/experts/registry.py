@@ -96,16 +96,21 @@ def trained_expert_names() -> list[str]:
 def base_of(spec: str | dict[str, Any]) -> str | None:
     """The expert whose document vectors ``spec`` searches (``documents_from``), read from the spec or a
     trained expert's manifest without building the expert (which may load model weights)."""
-    from ..training.query_adapter import MANIFEST, trained_folder
+    from ..training.query_adapter import MANIFEST
 
     source, options = (spec, {}) if isinstance(spec, str) else (spec["source"], spec.get("options") or {})
     if options.get("documents_from"):
         return str(options["documents_from"])
-    if source in EXPERTS or source in ENCODERS:
-        return None
+    folder = None if source in EXPERTS or source in ENCODERS else adapter_folder(source)
+    return json.loads((folder / MANIFEST).read_text()).get("documents_from") if folder else None
+
+
+def adapter_folder(source: str) -> Path | None:
+    """The folder of the query-side expert ``source`` (a trained name or a folder path), if it is one."""
+    from ..training.query_adapter import MANIFEST, trained_folder
+
     folder = Path(source).expanduser() if "/" in source or source.startswith((".", "~")) else trained_folder(source)
-    manifest = folder / MANIFEST
-    return json.loads(manifest.read_text()).get("documents_from") if manifest.is_file() else None
+    return folder if (folder / MANIFEST).is_file() else None
 
 
 def query_adapter_expert(folder: Path, *, source: str, name: str | None = None, **options: Any) -> Expert:
@@ -144,12 +149,8 @@ def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expe
         if name:
             expert.name = name
         return expert
-    if "/" not in source and source in trained_expert_names():
-        from ..training.query_adapter import trained_folder
-
-        return query_adapter_expert(trained_folder(source), source=source, name=name, **options)
-    folder = Path(source).expanduser()
-    if folder.is_dir() and (folder / "query_adapter.json").exists():
+    folder = adapter_folder(source)
+    if folder is not None:
         return query_adapter_expert(folder, source=source, name=name, **options)
     if source.startswith("tokens:") and source[7:] in ENCODERS:
         expert = token_expert(source[7:], **options)
