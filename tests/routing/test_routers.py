@@ -146,3 +146,38 @@ def test_size_weighted_pilot_variant_follows_a_brute_force_reading(data, minilm)
                 continue
             want = 0.05 * np.log(sum(router.sizes[p] * np.exp(float(q[i] @ router.pilots[p]) / 0.05) for p in mine))
             assert got[i, j] == pytest.approx(want, rel=1e-5, abs=1e-6)
+
+
+def test_min_share_drops_small_pilot_groups_and_keeps_the_largest(data, minilm):
+    full_owners, full_sizes = build_pilots(data)[1], build_pilots(data)[3]
+    n = len(data.datasets)
+    _, owners, _, sizes = build_pilots(data, min_share=0.1)
+    want = [(o, s) for o, s in zip(full_owners, full_sizes) if s >= 0.1 * n or s == max(full_sizes)]
+    assert list(zip(owners, sizes)) == want and len(want) < len(full_owners)  # something was dropped
+    only = make_router("pilot@min_share=1").fit(data)  # no group holds every query: the largest stays
+    assert only.sizes == [max(full_sizes)]
+    dropped = [e for e in data.experts if e not in only.owners]
+    routes = only.route(minilm.encode_queries(["vitamin D and bone fractures", "zzqx 9931 qwfp lorem"]))
+    assert all(r.experts == only.owners for r in routes)
+    assert all(r.scores[e] == -np.inf for r in routes for e in dropped)
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("pilot@min_shar=0.1", "no parameter 'min_shar'"),
+    ("dataset@seed", "not key=value"),
+    ("single:bm25@k=2", "no parameter 'k'"),
+    ("nonsense", "nonsense"),
+])
+def test_router_specs_are_checked_when_made(spec, needle):
+    with pytest.raises(Exception, match=needle) as err:
+        make_router(spec)
+    assert isinstance(err.value, ValueError | KeyError)
+
+
+@pytest.mark.parametrize("spec, needle", [("pilot@weight=sizes", "weight must be 'size'"),
+                                          ("pilot@min_share=1.5", "between 0 and 1")])
+def test_bad_pilot_parameter_values_fail_at_fit(data, spec, needle):
+    from embedroute.errors import InputError
+
+    with pytest.raises(InputError, match=needle):
+        make_router(spec).fit(data)

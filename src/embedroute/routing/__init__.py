@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from . import baselines, pilot  # noqa: F401  (register the routers)
 from .base import ROUTERS, Route, Router, RoutingData
 from .fusion import rrf
@@ -12,17 +13,39 @@ def make_router(name: str, **params: object) -> Router:
 
     >>> make_router("single:bm25").params
     {'expert': 'bm25'}
-    >>> make_router("pilot@per_group=3").params
-    {'per_group': 3}
+    >>> make_router("pilot@per_group=3;min_share=0.15").params
+    {'per_group': 3, 'min_share': 0.15}
+    >>> make_router("dataset@sed=1")
+    Traceback (most recent call last):
+    ...
+    embedroute.errors.InputError: field "router": router 'dataset' has no parameter 'sed'; it takes: n_per_dataset, seed
     """
+    spec = ""
     if "@" in name:
         name, _, spec = name.partition("@")
-        for item in spec.split(";"):
-            key, _, value = item.partition("=")
-            params[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value.strip()
     if name.startswith("single:"):
-        return ROUTERS.get("single")(expert=name.split(":", 1)[1], **params)
-    return ROUTERS.get(name)(**params)
+        name, params = "single", {"expert": name.split(":", 1)[1], **params}
+    cls = ROUTERS.get(name)
+    for item in filter(None, (i.strip() for i in spec.split(";"))):
+        key, eq, value = (x.strip() for x in item.partition("="))
+        if not eq or not key or not value:
+            raise InputError(f"router parameter {item!r} is not key=value (write {name}@key=value;key=value)",
+                             field="router")
+        params[key] = _number(value)
+    unknown = sorted(set(params) - cls.accepts)
+    if unknown:
+        raise InputError(f"router {name!r} has no parameter {unknown[0]!r}; it takes: "
+                         f"{', '.join(sorted(cls.accepts)) or 'none'}", field="router")
+    return cls(**params)
+
+
+def _number(value: str) -> object:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 __all__ = ["ROUTERS", "Route", "Router", "RoutingData", "make_router", "rrf"]

@@ -72,6 +72,8 @@ class Router(ABC):
     name: str = ""
     #: how many experts this router sends a query to (fusion routers: several)
     fused: bool = False
+    #: the parameters ``NAME@key=value`` may set
+    accepts: frozenset[str] = frozenset()
 
     def __init__(self, **params: Any) -> None:
         self.params = params

@@ -12,10 +12,12 @@ from typing import Any
 import numpy as np
 
 from .base import ROUTERS, Router, RoutingData, reduce_by_owner
+from .pilot import PilotRouter
 
 
 class DatasetRouter(Router):
     name = "dataset"
+    accepts = frozenset({"n_per_dataset", "seed"})
 
     def fit(self, data: RoutingData) -> DatasetRouter:
         n = int(self.params.get("n_per_dataset", 100))
@@ -42,6 +44,7 @@ class DatasetRouter(Router):
 
 class ClassifierRouter(Router):
     name = "classifier"
+    accepts = frozenset({"C"})
 
     def fit(self, data: RoutingData) -> ClassifierRouter:
         from sklearn.linear_model import LogisticRegression
@@ -73,6 +76,7 @@ class SingleRouter(Router):
     """``single:NAME``: always the named expert (the single-expert rows of Table 1)."""
 
     name = "single"
+    accepts = frozenset({"expert"})
 
     def fit(self, data: RoutingData) -> SingleRouter:
         self.experts = list(data.experts)
@@ -91,6 +95,7 @@ class FusionRouter(Router):
     """``fusion``: every expert, fused by reciprocal-rank fusion (Cormack et al., SIGIR 2009)."""
 
     name = "fusion"
+    accepts = frozenset({"k"})
     fused = True
 
     def fit(self, data: RoutingData) -> FusionRouter:
@@ -107,10 +112,9 @@ class FusionTopKRouter(Router):
 
     name = "fusion-topk"
     fused = True
+    accepts = frozenset({"k"}) | PilotRouter.accepts
 
     def fit(self, data: RoutingData) -> FusionTopKRouter:
-        from .pilot import PilotRouter
-
         self.params.setdefault("k", 2)
         self.inner = PilotRouter(**{k: v for k, v in self.params.items() if k != "k"}).fit(data)
         self.experts = self.inner.experts

@@ -4,6 +4,11 @@ Hand-written: no library implements pilot routing. For each training dataset and
 centroid of the routing embeddings of the queries that expert wins is a pilot vector (at most T x T).
 ``pilot`` (the paper) scores an expert by the mean similarity of the query to its pilots;
 ``pilot-nearest`` (the released code) takes the expert owning the single most similar pilot.
+
+Variants (not the paper's, selectable as parameters): ``per_group=K`` k-means pilots per group;
+``weight=size`` a size-weighted log-sum-exp; ``min_share=S`` keeps only the pilots whose group holds at
+least share ``S`` of its dataset's training queries (each dataset's largest group is always kept), a
+noise floor against pilots built from a handful of queries that one expert happened to win.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from .base import ROUTERS, Router, RoutingData, reduce_by_owner
 
 
@@ -24,18 +30,25 @@ def _centroids(group: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]:
     return list(km.cluster_centers_)
 
 
-def build_pilots(data: RoutingData, per_group: int = 1) -> tuple[np.ndarray, list[str], list[str], list[int]]:
+def build_pilots(data: RoutingData, per_group: int = 1,
+                 min_share: float = 0.0) -> tuple[np.ndarray, list[str], list[str], list[int]]:
     """Pilot vectors with their expert, dataset and group size.
 
     ``per_group`` > 1 clusters each (dataset, expert) group with k-means into that many pilots (the
-    paper found one centroid best, App. C.1).
+    paper found one centroid best, App. C.1). ``min_share`` > 0 drops groups smaller than that share of
+    their dataset's training queries, except each dataset's largest group.
     """
+    if not 0.0 <= min_share <= 1.0:
+        raise InputError(f"pilot router: min_share must be between 0 and 1, got {min_share}", field="router")
     winners = data.winners()
     vecs, owners, sets, sizes = [], [], [], []
     for d in sorted(set(data.datasets)):
         in_d = np.array([x == d for x in data.datasets])
+        counts = [int((in_d & (winners == j)).sum()) for j in range(len(data.experts))]
         for j, expert in enumerate(data.experts):
             group = in_d & (winners == j)
+            if counts[j] < min_share * int(in_d.sum()) and counts[j] < max(counts):
+                continue
             if group.any():
                 for c in _centroids(data.embeddings[group], per_group):
                     vecs.append(c / max(np.linalg.norm(c), 1e-12))
@@ -48,11 +61,15 @@ def build_pilots(data: RoutingData, per_group: int = 1) -> tuple[np.ndarray, lis
 
 class PilotRouter(Router):
     name = "pilot"
+    accepts = frozenset({"per_group", "weight", "tau", "min_share"})
 
     def fit(self, data: RoutingData) -> PilotRouter:
+        if self.params.get("weight", "size") != "size":
+            raise InputError(f"pilot router: weight must be 'size' (or left out for the paper's mean), "
+                             f"got {self.params['weight']!r}", field="router")
         self.experts = list(data.experts)
         self.pilots, self.owners, self.pilot_datasets, self.sizes = build_pilots(
-            data, int(self.params.get("per_group", 1)))
+            data, int(self.params.get("per_group", 1)), float(self.params.get("min_share", 0.0)))
         self._owner_idx = np.array([self.experts.index(o) for o in self.owners], dtype=np.int64)
         return self
 
