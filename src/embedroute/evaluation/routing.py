@@ -22,6 +22,7 @@ from ..routing import RoutingData, make_router, rrf
 from ..storage.cache import caching_disabled
 from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
+from .router_cv import cross_validate
 from .runner import corpus_collection, run_for
 from .significance import paired_randomization
 
@@ -162,7 +163,8 @@ def evaluate_routing(
                 passes_total += float(extra_pass) + sum(0.0 if e == "bm25" else 1.0 for e in r.experts)
             n_total += len(qids)
         add_row(rname, "router", by_ds, ms_total / n_total, passes_total / n_total,
-                {"chosen": {e: c for e, c in chosen.items() if c},
+                {"train_cv_ndcg@10": _rounded(cross_validate(rname, train)),
+                 "chosen": {e: c for e, c in chosen.items() if c},
                  "routing_ms_per_query": round(route_total / n_total, 3),
                  "routing_overhead": round(route_total / max(ms_total - route_total, 1e-9), 4)})
 
@@ -189,16 +191,23 @@ def evaluate_routing(
     }
 
 
+def _rounded(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
 def format_table(result: dict[str, Any]) -> str:
+    """The Table-1 layout as text; ``train CV`` is a router's cross-validated nDCG@10 on training queries."""
     names = result["datasets"]
-    head = f"{'row':<18}{'kind':<8}" + "".join(f"{n[:12]:>13}" for n in names) + \
-        f"{'avg':>8}{'p vs best':>11}{'passes':>8}{'ms/q':>8}"
+    w = max([18] + [len(r["name"]) + 2 for r in result["rows"]])
+    head = f"{'row':<{w}}{'kind':<8}" + "".join(f"{n[:12]:>13}" for n in names) + \
+        f"{'avg':>8}{'p vs best':>11}{'passes':>8}{'ms/q':>8}{'train CV':>10}"
     lines = [head, "-" * len(head)]
     for r in result["rows"]:
-        p = r["p_value_vs_best_single"]
-        lines.append(f"{r['name']:<18}{r['kind']:<8}" + "".join(f"{r['ndcg@10'][n]:>13.4f}" for n in names)
+        p, cv = r["p_value_vs_best_single"], r.get("train_cv_ndcg@10")
+        lines.append(f"{r['name']:<{w}}{r['kind']:<8}" + "".join(f"{r['ndcg@10'][n]:>13.4f}" for n in names)
                      + f"{r['ndcg@10']['avg']:>8.4f}" + (f"{p:>11.4f}" if p is not None else f"{'(best)':>11}")
-                     + f"{r['encoder_passes']:>8.2f}{r['ms_per_query']:>8.1f}")
+                     + f"{r['encoder_passes']:>8.2f}{r['ms_per_query']:>8.1f}"
+                     + (f"{cv:>10.4f}" if cv is not None else f"{'–':>10}"))
     return "\n".join(lines)
 
 
