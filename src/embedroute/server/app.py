@@ -19,6 +19,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from .. import __version__
 from ..errors import CollectionError, EmbedrouteError, InputError, ModelNotAvailableError, UnknownNameError
 from . import api_collections, api_eval, api_search
+from .batcher import SearchBatcher
 from .jobs import EvalJobs
 from .metrics import Metrics, MetricsMiddleware
 from .pool import Pool
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Search one collection through several embedding experts; routing explained.")
     app.state.settings = settings
     app.state.pool = Pool(settings.root)
+    app.state.batcher = SearchBatcher(app.state.pool)
     app.state.jobs = EvalJobs(settings.root / ".evaluations" if not (settings.root / "manifest.json").exists()
                               else settings.root / "evaluations")
     app.state.metrics = Metrics()
@@ -95,4 +97,5 @@ def serve(settings: Settings) -> None:
     """Run the app with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                timeout_keep_alive=settings.keep_alive_s)

@@ -54,6 +54,10 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     max_batch: int = 1000
     max_k: int = 1000
+    #: seconds an idle keep-alive connection stays open; above HTTP clients' usual pool expiry (httpx 5 s),
+    #: so that a busy server (its event loop late by seconds) does not close a connection the client is
+    #: reusing, which the client sees as a reset (uvicorn's own default is 5 s)
+    keep_alive_s: int = 75
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
