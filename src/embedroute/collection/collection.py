@@ -366,13 +366,9 @@ class Collection:
     def search_batch(self, queries: Sequence[str], k: int = 10, *, expert: str | None = None,
                      fetch: bool = True, filter: dict[str, Any] | None = None) -> list[SearchResult]:  # noqa: A002
         """Search many queries at once; ``fetch=False`` returns ids and scores without texts."""
-        if isinstance(queries, str):
-            raise InputError("search_batch takes a list of queries, not one string", field="queries")
+        _check_queries(queries)
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}", field="k")
-        bad = next((i for i, q in enumerate(queries) if not isinstance(q, str) or not q.strip()), None)
-        if bad is not None:
-            raise InputError("empty query", source="<queries>", line=bad + 1, field="query")
         t0 = time.perf_counter()
         ex = self.expert(expert)
         allowed = estimate = None
@@ -452,30 +448,50 @@ class Collection:
                       filter: dict[str, Any] | None = None) -> SearchResult:  # noqa: A002
         """Route ``query`` with a fitted router, search the chosen expert(s) (RRF when several),
         optionally filtered by attributes like :meth:`search`."""
-        from ..routing import rrf
+        return self.routed_search_batch([query], k, router=router, filter=filter)[0]
 
+    def routed_search_batch(self, queries: Sequence[str], k: int = 10, *, router: str = "pilot",
+                            filter: dict[str, Any] | None = None) -> list[SearchResult]:  # noqa: A002
+        """:meth:`routed_search` for many queries: one routing-encoder pass for all of them, then one
+        :meth:`search_batch` per chosen expert (or set of experts to fuse). Timings are per query."""
+        _check_queries(queries)
+        if not queries:
+            return []
         t0 = time.perf_counter()
         fitted, routing_expert = self._router(router)
-        qv = self.expert(routing_expert).encoder.encode_queries([query])
-        route = fitted.route(qv)[0]
-        t1 = time.perf_counter()
-        if len(route.experts) == 1:
-            res = self.search(query, k, expert=route.experts[0], filter=filter)
-        else:
-            parts = [self.search_batch([query], 100, expert=e, fetch=False, filter=filter)[0]
-                     for e in route.experts]
-            fused = rrf([{h.id: h.score for h in p.hits} for p in parts])
-            top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-            ids = self._store.existing_ids([d for d, _ in top])
-            docs = self._store.get(list(ids.values()))
-            hits = [Hit(d, s, r, docs[ids[d]].title, docs[ids[d]].text, docs[ids[d]].attributes)
-                    for r, (d, s) in enumerate(top, start=1)]
-            res = SearchResult(query, "+".join(route.experts), hits, {}, plan=parts[0].plan)
-        res.timings = dict(res.timings) | {"route_ms": (t1 - t0) * 1000,
-                                           "total_ms": (time.perf_counter() - t0) * 1000}
-        res.routing = {"router": router, "routing_expert": routing_expert, "experts": route.experts,
-                       "scores": route.scores}
-        return res
+        routes = fitted.route(self.expert(routing_expert).encoder.encode_queries(list(queries)))
+        route_ms = (time.perf_counter() - t0) * 1000 / len(queries)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, route in enumerate(routes):
+            groups.setdefault(tuple(route.experts), []).append(i)
+        out: list[SearchResult | None] = [None] * len(queries)
+        for experts, rows in groups.items():
+            qs = [queries[i] for i in rows]
+            if len(experts) == 1:
+                found = self.search_batch(qs, k, expert=experts[0], filter=filter)
+            else:
+                parts = [self.search_batch(qs, 100, expert=e, fetch=False, filter=filter) for e in experts]
+                found = [self._fused(q, [p[j] for p in parts], "+".join(experts), k) for j, q in enumerate(qs)]
+            for i, res in zip(rows, found):
+                out[i] = res
+        total_ms = (time.perf_counter() - t0) * 1000 / len(queries)
+        results = [r for r in out if r is not None]
+        for res, route in zip(results, routes):
+            res.timings = dict(res.timings) | {"route_ms": route_ms, "total_ms": total_ms}
+            res.routing = {"router": router, "routing_expert": routing_expert, "experts": route.experts,
+                           "scores": route.scores}
+        return results
+
+    def _fused(self, query: str, parts: list[SearchResult], name: str, k: int) -> SearchResult:
+        from ..routing import rrf
+
+        fused = rrf([{h.id: h.score for h in p.hits} for p in parts])
+        top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        ids = self._store.existing_ids([d for d, _ in top])
+        docs = self._store.get(list(ids.values()))
+        hits = [Hit(d, s, r, docs[ids[d]].title, docs[ids[d]].text, docs[ids[d]].attributes)
+                for r, (d, s) in enumerate(top, start=1)]
+        return SearchResult(query, name, hits, {}, plan=parts[0].plan)
 
     # -- planner calibration -----------------------------------------------------------------------
     def calibrate(self, expert: str | None = None, *, k: int = 10, queries: int = 50, seed: int = 0) -> dict[str, Any]:
@@ -530,6 +546,14 @@ class Collection:
                     value = expert._index.recall_at(k, sample)
                     report.counts[f"recall@{k}.{name}"] = round(1000 * value)
         return report
+
+
+def _check_queries(queries: Sequence[str]) -> None:
+    if isinstance(queries, str):
+        raise InputError("a batch search takes a list of queries, not one string", field="queries")
+    bad = next((i for i, q in enumerate(queries) if not isinstance(q, str) or not q.strip()), None)
+    if bad is not None:
+        raise InputError("empty query", source="<queries>", line=bad + 1, field="query")
 
 
 def _read_thresholds(path: Path) -> dict[str, Any]:
