@@ -134,3 +134,21 @@ def test_metrics_openapi_and_page(server):
     for asset in ("/", "/static/app.js", "/static/style.css"):  # works offline: nothing from elsewhere
         body = httpx.get(server.url + asset).text
         assert "http://" not in body and "https://" not in body and "//cdn" not in body
+
+
+@pytest.mark.slow
+def test_idle_keep_alive_connection_outlives_uvicorns_five_seconds(server):
+    import http.client
+    from urllib.parse import urlparse
+
+    url = urlparse(server.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.request("GET", "/api/health")
+    first = conn.getresponse()
+    assert first.status == 200 and first.read()
+    sock = conn.sock
+    time.sleep(6.5)  # past uvicorn's default 5 s, which closed idle connections under pooled clients
+    conn.request("GET", "/api/health")
+    again = conn.getresponse()
+    assert again.status == 200 and again.read() and conn.sock is sock  # the same connection was reused
+    conn.close()
