@@ -66,9 +66,10 @@ def main() -> None:
     train = resolve(args.train_from or args.data)
     experts = args.experts.split(",")
     routers = args.routers.split(",")
+    prepared: dict = {}  # each dataset indexed, run and timed once, shared by the cross-domain rows
     with tempfile.TemporaryDirectory(prefix="embedroute-routing-bench-") as work:
         result = evaluate_routing(data, experts, routers, train_from=train, routing_expert=args.routing_expert,
-                                  workdir=work)
+                                  workdir=work, prepared=prepared)
         print(format_table(result), flush=True)
         if not args.no_cross_domain and len(data) > 1:
             cross = {}
@@ -77,7 +78,8 @@ def main() -> None:
                 if not others:
                     continue
                 res = evaluate_routing([held], experts, ["pilot"], train_from=others,
-                                       routing_expert=args.routing_expert, workdir=work, show_progress=False)
+                                       routing_expert=args.routing_expert, workdir=work, show_progress=False,
+                                       prepared=prepared)
                 rows = {r["name"]: r for r in res["rows"]}
                 name = res["datasets"][0]
                 cross[name] = {"pilot": rows["pilot"]["ndcg@10"][name],

@@ -181,3 +181,18 @@ def test_bad_pilot_parameter_values_fail_at_fit(data, spec, needle):
 
     with pytest.raises(InputError, match=needle):
         make_router(spec).fit(data)
+
+
+def test_evaluations_share_prepared_datasets(tmp_path, sample_dir):
+    shared: dict = {}
+    first = evaluate_routing([sample_dir], ["minilm", "bm25"], ["pilot"], train_from=[sample_dir],
+                             workdir=tmp_path, show_progress=False, prepared=shared)
+    (key, runs), = shared.items()
+    again = evaluate_routing([sample_dir], ["minilm", "bm25"], ["pilot", "dataset"], train_from=[sample_dir],
+                             workdir=tmp_path, show_progress=False, prepared=shared)
+    assert shared[key] is runs  # reused, not prepared again
+    rows = {r["name"]: r["ndcg@10"] for r in first["rows"]}
+    assert all(rows[r["name"]] == r["ndcg@10"] for r in again["rows"] if r["name"] in rows)
+    evaluate_routing([sample_dir], ["minilm", "static64"], ["pilot"], train_from=[sample_dir],
+                     workdir=tmp_path, show_progress=False, prepared=shared)
+    assert shared[key] is not runs and set(shared[key].runs) == {"minilm", "static64"}  # other experts: redone

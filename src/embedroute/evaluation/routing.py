@@ -92,8 +92,13 @@ def evaluate_routing(
     routing_expert: str | None = None,
     workdir: str | Path | None = None,
     show_progress: bool = True,
+    prepared: dict[str, DatasetRuns] | None = None,
 ) -> dict[str, Any]:
-    """Table-1 style comparison; returns ``{"datasets": [...], "rows": [...], ...}`` (JSON-able)."""
+    """Table-1 style comparison; returns ``{"datasets": [...], "rows": [...], ...}`` (JSON-able).
+
+    ``prepared`` (a dict, filled as datasets are prepared) lets several calls over the same datasets
+    and experts share each dataset's indexing, runs and timings, as the cross-domain check does.
+    """
     train_from = [str(Path(p).resolve()) for p in (train_from or [])]
     eval_paths = [str(Path(p).resolve()) for p in data]
     all_paths = list(dict.fromkeys(eval_paths + train_from))
@@ -101,9 +106,13 @@ def evaluate_routing(
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")
         workdir = tmp.name
+    prepared = {} if prepared is None else prepared
     try:
-        prepared = {p: prepare(p, experts, want_train=p in train_from, workdir=Path(workdir),
-                               show_progress=show_progress) for p in all_paths}
+        for p in all_paths:
+            have = prepared.get(p)
+            if have is None or set(have.runs) != set(experts) or (p in train_from and have.train is None):
+                prepared[p] = prepare(p, experts, want_train=p in train_from, workdir=Path(workdir),
+                                      show_progress=show_progress)
     finally:
         if tmp is not None:
             tmp.cleanup()
