@@ -111,3 +111,11 @@ def test_train_writes_an_adapter_expert_a_collection_can_use(tmp_path, capsys, s
     assert main(["search", col, "vitamin D and bone fractures", "--expert", "minilm-q-scifact-sample"]) == 0
     assert "expert minilm-q-scifact-sample" in capsys.readouterr().out
     assert main(["train", "--data", str(tmp_path / "nope")]) == 2
+
+
+def test_routing_eval_rejects_a_misspelt_router_before_indexing(tmp_path, sample_dir, capsys):
+    code = main(["eval", "--data", str(sample_dir), "--experts", "minilm,bm25", "--router", "pilot@min_shar=0.2",
+                 "--train-from", str(sample_dir)])  # not quiet: building a collection would show "add:"
+    err = capsys.readouterr().err
+    assert code == 2 and "no parameter 'min_shar'" in err and "min_share" in err
+    assert "add:" not in err  # failed before any collection was built

@@ -99,6 +99,8 @@ def evaluate_routing(
     ``prepared`` (a dict, filled as datasets are prepared) lets several calls over the same datasets
     and experts share each dataset's indexing, runs and timings, as the cross-domain check does.
     """
+    for rname in routers:
+        make_router(rname)  # a misspelt router or parameter fails now, before any dataset is indexed
     train_from = [str(Path(p).resolve()) for p in (train_from or [])]
     eval_paths = [str(Path(p).resolve()) for p in data]
     all_paths = list(dict.fromkeys(eval_paths + train_from))
