@@ -75,7 +75,16 @@ def test_waiting_searches_form_one_batch_with_the_answers_of_single_searches(poo
                 assert res.routing["experts"] == alone.routing["experts"]
             else:
                 assert index == col.expert(mode["expert"]).index_config()
-    assert batcher._pending == {}
+    assert batcher._pending == {} and batcher._leading == set()
+
+
+def test_a_full_batch_hands_the_lead_on_until_every_query_is_answered(pool, queries):
+    batcher = SearchBatcher(pool, max_batch=3)
+    got = _concurrently(batcher, pool, [{"query": q, "k": 5, "expert": "minilm"} for q in queries])
+    sizes = sorted(r.timings["batched_queries"] for r, _ in got)
+    assert [r.query for r, _ in got] == queries
+    assert sizes == [2, 2, 3, 3, 3, 3, 3, 3]  # 8 queries: batches of 3, 3 and 2
+    assert batcher._pending == {} and batcher._leading == set()
 
 
 def test_different_settings_are_not_mixed_and_a_lone_search_is_not_delayed(pool, queries):
@@ -103,4 +112,4 @@ def test_unknown_collection_leaves_nothing_pending(pool):
     batcher = SearchBatcher(pool)
     with pytest.raises(UnknownNameError):
         batcher.search("no-such-collection", "vitamin D", 3)
-    assert batcher._pending == {}
+    assert batcher._pending == {} and batcher._leading == set()

@@ -1,14 +1,14 @@
-"""Micro-batching of concurrent searches on one collection ("group commit"), written here.
+"""Micro-batching of concurrent searches on one collection (leader and followers), written here.
 
 A collection is used under its lock, one request at a time. Instead of queueing whole requests behind
-the lock, each request first leaves its query in a pending list keyed by everything that must be equal
-to share one call (collection, expert or router, k, filter, rescoring). Whoever gets the lock next
-takes every pending query with its key (up to ``max_batch``) and answers them with one
-:meth:`~embedroute.collection.Collection.search_batch` (or ``routed_search_batch``): one encoder pass
-for the batch instead of one per request. A request whose query was taken by another thread finds its
-answer ready when it gets the lock, because answers are written before the lock is released. Nothing
-waits on a timer, so a lone request is answered as fast as before; batches form only while the
-collection is busy.
+the lock, each request leaves its query in a pending list keyed by everything that must be equal to
+share one call (collection, expert or router, k, filter, rescoring). For each key one request at a time
+leads: it takes the collection's lock, then every query pending with its key (up to ``max_batch``), and
+answers them all with one :meth:`~embedroute.collection.Collection.search_batch` (or
+``routed_search_batch``): one encoder pass for the batch instead of one per request. The others wait on
+an event set as soon as their answer is written, and the leader hands the lead to the oldest query
+still pending. Nothing waits on a timer, so a lone request is answered as fast as before; batches form
+only while the collection is busy.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class _Pending:
     index: dict[str, Any] | None = None
     error: BaseException | None = None
     done: bool = False
+    lead: bool = False
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class SearchBatcher:
     pool: Pool
     max_batch: int = 64
     _pending: dict[_Key, list[_Pending]] = field(default_factory=dict)
+    _leading: set[_Key] = field(default_factory=set)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def search(self, name: str, query: str, k: int, *, expert: str | None = None, router: str | None = None,
@@ -61,21 +64,48 @@ class SearchBatcher:
         mine = _Pending(query)
         with self._guard:
             self._pending.setdefault(key, []).append(mine)
-        try:
-            with self.pool.use(name) as col:
-                if not mine.done:
-                    self._run(col, key, self._take(key, mine))
-        finally:
-            with self._guard:  # not answered (the collection could not be opened): forget the query
-                waiting = self._pending.get(key, [])
-                if mine in waiting:
-                    waiting.remove(mine)
-                    if not waiting:
-                        del self._pending[key]
+            if key not in self._leading:
+                self._leading.add(key)
+                mine.lead = True
+        if not mine.lead:
+            mine.wake.wait()  # answered by a leader, or made the leader
+        if not mine.done:
+            self._lead(name, key, mine)
         if mine.error is not None:
             raise mine.error
         assert mine.result is not None
         return mine.result, mine.index
+
+    def _lead(self, name: str, key: _Key, mine: _Pending) -> None:
+        batch: list[_Pending] = []
+        try:
+            with self.pool.use(name) as col:
+                batch = self._take(key, mine)  # taken under the lock: everyone who arrived meanwhile
+                self._run(col, key, batch)
+        except BaseException as exc:  # noqa: BLE001 - handed to every request of the batch
+            if not batch:  # the collection could not be opened: our query fails, the next leader tries again
+                with self._guard:
+                    waiting = self._pending.get(key, [])
+                    waiting.remove(mine)
+                    if not waiting:
+                        self._pending.pop(key, None)
+                batch = [mine]
+            for p in batch:
+                if not p.done:
+                    p.error, p.done = exc, True
+        finally:
+            with self._guard:
+                waiting = self._pending.get(key)
+                nxt = waiting[0] if waiting else None
+                if nxt is None:
+                    self._leading.discard(key)
+                else:
+                    nxt.lead = True
+            for p in batch:
+                if p is not mine:
+                    p.wake.set()
+            if nxt is not None:
+                nxt.wake.set()
 
     def _take(self, key: _Key, mine: _Pending) -> list[_Pending]:
         """Our own query and up to ``max_batch - 1`` others waiting with the same key."""
