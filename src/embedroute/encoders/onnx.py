@@ -14,9 +14,7 @@ import numpy as np
 
 from .base import DenseEncoder
 from .batching import token_budget_batches
-from .hashing import weight_hash
 from .progress import EncodeProgress
-from .versions import library_versions
 
 
 class OnnxEncoder(DenseEncoder):
@@ -59,21 +57,10 @@ class OnnxEncoder(DenseEncoder):
         return self._dim
 
     def config(self) -> dict[str, Any]:
-        return {
-            "type": "onnx",
-            "name": self.name,
-            "model": self.model_id,
-            "weight_hash": weight_hash(self.onnx_path),
-            "pooling": "graph-output:" + self.output if self.output else "mean",
-            "prompts": self.prompts,
-            "max_seq_length": self.max_seq_length,
-            "dim": self.dim,
-            "native_dim": self.native_dim,
-            "truncate_dim": self.truncate_dim,
-            "normalize": self.normalize,
-            "precision": "onnx-graph",
-            "versions": library_versions(("onnxruntime", "transformers")),
-        }
+        return self._config("onnx", model=self.model_id, weights=self.onnx_path,
+                            pooling="graph-output:" + self.output if self.output else "mean",
+                            precision="onnx-graph", libraries=("onnxruntime", "transformers"),
+                            max_seq_length=self.max_seq_length)
 
     def _load(self) -> tuple[Any, Any]:
         if self._session is None:

@@ -8,9 +8,7 @@ from typing import Any
 import numpy as np
 
 from .base import DenseEncoder
-from .hashing import weight_hash
 from .progress import EncodeProgress
-from .versions import library_versions
 
 
 class StaticEncoder(DenseEncoder):
@@ -40,21 +38,8 @@ class StaticEncoder(DenseEncoder):
         return int(self._load().dim)
 
     def config(self) -> dict[str, Any]:
-        return {
-            "type": "static",
-            "name": self.name,
-            "model": self.model_id,
-            "weight_hash": weight_hash(self.path),
-            "pooling": "mean",
-            "prompts": self.prompts,
-            "max_seq_length": self.max_seq_length,
-            "dim": self.dim,
-            "native_dim": self.native_dim,
-            "truncate_dim": self.truncate_dim,
-            "normalize": self.normalize,
-            "precision": "fp32",
-            "versions": library_versions(("model2vec",)),
-        }
+        return self._config("static", model=self.model_id, weights=self.path, pooling="mean", precision="fp32",
+                            libraries=("model2vec",), max_seq_length=self.max_seq_length)
 
     def _encode(self, texts: list[str], *, role: str = "document", show_progress: bool = False) -> np.ndarray:
         model = self._load()

@@ -19,7 +19,6 @@ from .._paths import cache_dir
 from .base import DenseEncoder
 from .batching import token_budget_batches
 from .hashing import weight_hash
-from .versions import library_versions
 
 POOLING_MODES = ("mean", "cls", "lasttoken", "max")
 BF16_MIN_COSINE = 0.9999
@@ -140,21 +139,9 @@ class TransformerEncoder(DenseEncoder):
         return self._precision
 
     def config(self) -> dict[str, Any]:
-        return {
-            "type": "transformer",
-            "name": self.name,
-            "model": self.model_id,
-            "weight_hash": weight_hash(self.path),
-            "pooling": self.pooling,
-            "prompts": self.prompts,
-            "max_seq_length": self.max_seq_length,
-            "dim": self.dim,
-            "native_dim": self.native_dim,
-            "truncate_dim": self.truncate_dim,
-            "normalize": self.normalize,
-            "precision": self.precision,
-            "versions": library_versions(("torch", "transformers", "sentence-transformers")),
-        }
+        return self._config("transformer", model=self.model_id, weights=self.path, pooling=self.pooling,
+                            precision=self.precision, libraries=("torch", "transformers", "sentence-transformers"),
+                            max_seq_length=self.max_seq_length)
 
     # -- model loading ---------------------------------------------------------------------------
     def _load(self) -> Any:

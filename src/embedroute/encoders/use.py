@@ -9,9 +9,7 @@ from typing import Any
 import numpy as np
 
 from .base import DenseEncoder
-from .hashing import weight_hash
 from .progress import EncodeProgress
-from .versions import library_versions
 
 
 class StringGraphEncoder(DenseEncoder):
@@ -35,11 +33,8 @@ class StringGraphEncoder(DenseEncoder):
         return self._dim
 
     def config(self) -> dict[str, Any]:
-        return {"type": "onnx-strings", "name": self.name, "model": self.model_id,
-                "weight_hash": weight_hash(self.onnx_path), "pooling": "graph", "prompts": self.prompts,
-                "dim": self.dim, "native_dim": self.native_dim, "truncate_dim": self.truncate_dim,
-                "normalize": self.normalize, "precision": "int8",
-                "versions": library_versions(("onnxruntime", "onnxruntime-extensions"))}
+        return self._config("onnx-strings", model=self.model_id, weights=self.onnx_path, pooling="graph",
+                            precision="int8", libraries=("onnxruntime", "onnxruntime-extensions"))
 
     def _encode(self, texts: list[str], *, role: str = "document", show_progress: bool = False) -> np.ndarray:
         if self._session is None:
