@@ -73,4 +73,6 @@ def test_expert_choice_and_evaluation_view(page):
     page.click("#tab-eval")
     page.wait_for_selector("#stored-results .routing-table", timeout=30_000)
     assert page.locator("#stored-results svg.plot").count() >= 3  # nDCG bars per dataset
+    cv = [t for t in page.locator("#stored-results td.train-cv").all_inner_texts() if t]
+    assert cv and all(0.0 < float(t) < 1.0 for t in cv)  # routers' cross-validated nDCG@10 shown
     page.screenshot(path=str(ARTIFACTS / "evaluation.png"), full_page=True)

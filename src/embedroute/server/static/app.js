@@ -164,9 +164,10 @@ function barsSvg(rows, datasets) {
 
 function routingTable(doc) {
   const ds = doc.datasets.concat(["avg"]);
-  const head = `<tr><th>row</th><th>kind</th>${ds.map((d) => `<th>${esc(d)}</th>`).join("")}<th>p vs best single</th><th>ms/query</th></tr>`;
+  const head = `<tr><th>row</th><th>kind</th>${ds.map((d) => `<th>${esc(d)}</th>`).join("")}<th>p vs best single</th><th>ms/query</th><th title="nDCG@10 under 5-fold cross-validation on the training queries">train CV</th></tr>`;
   const rows = doc.rows.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(r.kind)}</td>${ds.map((d) => `<td>${(r["ndcg@10"][d] ?? NaN).toFixed(4)}</td>`).join("")}` +
-    `<td>${r.p_value_vs_best_single == null ? "(best)" : Number(r.p_value_vs_best_single).toFixed(4)}</td><td>${r.ms_per_query == null ? "" : Number(r.ms_per_query).toFixed(1)}</td></tr>`).join("");
+    `<td>${r.p_value_vs_best_single == null ? "(best)" : Number(r.p_value_vs_best_single).toFixed(4)}</td><td>${r.ms_per_query == null ? "" : Number(r.ms_per_query).toFixed(1)}</td>` +
+    `<td class="train-cv">${r["train_cv_ndcg@10"] == null ? "" : Number(r["train_cv_ndcg@10"]).toFixed(4)}</td></tr>`).join("");
   return `<table class="routing-table">${head}${rows}</table>`;
 }
 
