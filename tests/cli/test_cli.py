@@ -76,6 +76,8 @@ def test_route_then_routed_search(tmp_path, capsys, sample_dir):
     out = capsys.readouterr().out
     assert "fitted router pilot on 25 training queries" in out
     assert 0.0 < float(out.split("train CV nDCG@10 ")[1].split()[0]) <= 1.0
+    assert main(["route", col, "--router", "auto", "--train-from", str(sample_dir), "--quiet"]) == 0
+    assert "fitted router auto" in (out := capsys.readouterr().out) and "; picked " in out
     assert main(["route", col, "--router", "pilot@per_grup=2", "--train-from", str(sample_dir), "--quiet"]) == 2
     assert "no parameter 'per_grup'" in capsys.readouterr().err
     assert main(["search", col, "vitamin D and bone fractures", "--router", "pilot", "--json"]) == 0

@@ -15,7 +15,7 @@ def test_health_list_and_info(server):
     assert httpx.get(server.url + "/api/health").json()["status"] == "ok"
     listed = httpx.get(server.url + "/api/collections").json()
     assert listed == [{"name": "scifact-sample", "documents": 500, "experts": ["minilm", "bm25"],
-                       "routers": ["fusion", "pilot", "pilot-nearest"]}]
+                       "routers": ["auto", "fusion", "pilot", "pilot-nearest"]}]
     info = httpx.get(server.url + COL).json()
     assert info["experts"]["minilm"]["encoder"]["dim"] == 384
     attrs = info["attributes"]
@@ -45,6 +45,10 @@ def test_search_expert_filter_and_router(server):
     assert routed["expert"] == r["experts"][0] == max(r["scores"], key=r["scores"].get)
     fused = httpx.post(server.url + COL + "/search", json=q | {"router": "fusion", "filter": filt}).json()
     assert fused["expert"] == "minilm+bm25" and all(h["attributes"]["length"] == "short" for h in fused["hits"])
+    auto = httpx.post(server.url + COL + "/search", json=q | {"router": "auto"}).json()["routing"]
+    assert auto["router"] == "auto" and auto["rule"] in ("pilot", "pilot-nearest", "dataset", "classifier",
+                                                          "pilot@weight=size", "pilot@min_share=0.15")
+    assert r["rule"] == "pilot"  # a named router's rule is itself
 
 
 def test_documents_add_get_upsert_delete(server):

@@ -61,6 +61,10 @@ def test_search_filter_and_routing_panel(page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "search-routing.png"), full_page=True)
     assert (ARTIFACTS / "search-routing.png").stat().st_size > 10_000
+    page.select_option("#mode", "r:auto")  # auto names the rule it picked
+    page.click("#search-btn")
+    page.wait_for_selector("#router-rule", timeout=30_000)
+    assert "picked by train CV" in page.locator("#routing-panel").inner_text()
 
 
 def test_expert_choice_and_evaluation_view(page):

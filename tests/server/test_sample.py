@@ -17,7 +17,7 @@ def test_serve_with_sample_builds_and_serves_it(tmp_path):
     try:
         (info,) = httpx.get(srv.url + "/api/collections").json()
         assert info == {"name": "scifact-sample", "documents": 500, "experts": ["minilm", "bm25"],
-                        "routers": ["fusion", "pilot", "pilot-nearest"]}
+                        "routers": ["auto", "fusion", "pilot", "pilot-nearest"]}
         doc = httpx.get(srv.url + "/api/collections/scifact-sample/documents/4983").json()
         words = len(doc["text"].split())
         assert doc["attributes"] == {"words": words, "length": length_bucket(words)}

@@ -116,9 +116,9 @@ def _eval_routing(a: argparse.Namespace) -> int:
 
 def cmd_route(a: argparse.Namespace) -> int:
     from ..collection import Collection
-    from ..evaluation.router_cv import cross_validate
     from ..evaluation.routing import build_routing_data
     from ..routing import make_router
+    from ..routing.cv import cross_validate
 
     for r in a.router:
         make_router(r)  # a misspelt router fails before the training queries are run
@@ -127,10 +127,12 @@ def cmd_route(a: argparse.Namespace) -> int:
     data = build_routing_data(a.train_from.split(","), col.experts, routing_expert=routing_expert,
                               show_progress=not a.quiet)
     for r in a.router:
-        col.fit_router(r, data, routing_expert=routing_expert)
-        cv = cross_validate(r, data) if len(data.datasets) >= 5 else None
+        fitted = col.fit_router(r, data, routing_expert=routing_expert)
+        choice = getattr(fitted, "choice", None)  # auto: the rule it picked, with that rule's figure
+        cv = fitted.train_cv[choice] if choice else cross_validate(r, data) if len(data.datasets) >= 5 else None
         print(f"fitted router {r} on {len(data.datasets)} training queries "
               f"({', '.join(sorted(set(data.datasets)))}), experts {', '.join(data.experts)}"
+              + (f"; picked {choice}" if choice else "")
               + (f"; train CV nDCG@10 {cv:.4f} (5-fold)" if cv is not None else ""))
     return 0
 

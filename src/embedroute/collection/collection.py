@@ -405,11 +405,13 @@ class Collection:
 
     # -- routing ---------------------------------------------------------------------------------
     def fit_router(self, router: str, data: Any, *, routing_expert: str | None = None,
-                   name: str | None = None) -> None:
-        """Save routing training data (a :class:`~embedroute.routing.RoutingData`) and fit ``router``.
+                   name: str | None = None) -> Any:
+        """Save routing training data (a :class:`~embedroute.routing.RoutingData`), fit ``router`` and
+        return it.
 
         ``routing_expert`` is the dense expert whose query embeddings the data holds (default: the
-        first dense expert). Experts the data does not score are left out of routing.
+        first dense expert). Experts the data does not score are left out of routing. For ``auto`` the
+        rule it chose is what is saved (and re-fitted on load), with every candidate's train CV.
         """
         from ..routing import make_router
         from ..routing.store import save_routing
@@ -422,13 +424,15 @@ class Collection:
         unknown = [e for e in data.experts if e not in self._experts]
         for e in unknown:
             data = data.without(e)
-        make_router(router).fit(data)  # fails now, not at search time
+        fitted = make_router(router).fit(data)  # fails now, not at search time
+        rule = getattr(fitted, "choice", router)
         save_routing(self.path / "routers", name or router, data,
-                     {"router": router, "routing_expert": routing_expert,
-                      "routing_config": enc.config()})
+                     {"router": rule, "requested": router, "routing_expert": routing_expert,
+                      "routing_config": enc.config(), "train_cv": getattr(fitted, "train_cv", None)})
         self._routers.pop(name or router, None)
+        return fitted
 
-    def _router(self, name: str) -> tuple[Any, str]:
+    def _router(self, name: str) -> tuple[Any, str, str]:
         if name not in self._routers:
             from ..routing import make_router
             from ..routing.store import load_routing
@@ -441,7 +445,7 @@ class Collection:
             data, meta = load_routing(self.path / "routers", name)
             for e in [e for e in data.experts if e not in self._experts]:
                 data = data.without(e)  # an expert removed since: pilots recomputed without it
-            self._routers[name] = (make_router(meta["router"]).fit(data), meta["routing_expert"])
+            self._routers[name] = (make_router(meta["router"]).fit(data), meta["routing_expert"], meta["router"])
         return self._routers[name]
 
     def routed_search(self, query: str, k: int = 10, *, router: str = "pilot",
@@ -458,7 +462,7 @@ class Collection:
         if not queries:
             return []
         t0 = time.perf_counter()
-        fitted, routing_expert = self._router(router)
+        fitted, routing_expert, rule = self._router(router)
         routes = fitted.route(self.expert(routing_expert).encoder.encode_queries(list(queries)))
         route_ms = (time.perf_counter() - t0) * 1000 / len(queries)
         groups: dict[tuple[str, ...], list[int]] = {}
@@ -478,8 +482,8 @@ class Collection:
         results = [r for r in out if r is not None]
         for res, route in zip(results, routes):
             res.timings = dict(res.timings) | {"route_ms": route_ms, "total_ms": total_ms}
-            res.routing = {"router": router, "routing_expert": routing_expert, "experts": route.experts,
-                           "scores": route.scores}
+            res.routing = {"router": router, "rule": rule, "routing_expert": routing_expert,
+                           "experts": route.experts, "scores": route.scores}
         return results
 
     def _fused(self, query: str, parts: list[SearchResult], name: str, k: int) -> SearchResult:

@@ -19,10 +19,10 @@ import numpy as np
 
 from ..experts.registry import make_expert
 from ..routing import RoutingData, make_router, rrf
+from ..routing.cv import cross_validate
 from ..storage.cache import caching_disabled
 from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
-from .router_cv import cross_validate
 from .runner import corpus_collection, run_for
 from .significance import paired_randomization
 

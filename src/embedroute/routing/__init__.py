@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InputError
-from . import baselines, pilot  # noqa: F401  (register the routers)
+from . import auto, baselines, pilot  # noqa: F401  (register the routers)
 from .base import ROUTERS, Route, Router, RoutingData
 from .fusion import rrf
 

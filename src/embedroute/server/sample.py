@@ -9,7 +9,7 @@ from ..collection import Collection
 from ..collection.manifest import MANIFEST
 from ..evaluation.beir import load_beir
 
-ROUTERS = ("pilot", "pilot-nearest", "fusion")
+ROUTERS = ("pilot", "pilot-nearest", "fusion", "auto")
 
 
 def length_bucket(words: int) -> str:

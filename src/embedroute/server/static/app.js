@@ -133,7 +133,8 @@ function renderRouting(res) {
     return `<div class="bar-row" data-expert="${esc(e)}"><span class="${chosen ? "chosen-label" : ""}">${esc(e)}</span>` +
       `<div class="bar ${chosen ? "chosen" : ""}" style="width:${Math.max(2, 100 * Math.abs(s) / max)}%"></div><span>${s.toFixed(3)}</span></div>`;
   }).join("");
-  panel.innerHTML = `<p>Router <b>${esc(r.router)}</b> (routing encoder ${esc(r.routing_expert)}) chose ` +
+  const rule = r.rule && r.rule !== r.router ? `, rule <b id="router-rule">${esc(r.rule)}</b> picked by train CV` : "";
+  panel.innerHTML = `<p>Router <b>${esc(r.router)}</b> (routing encoder ${esc(r.routing_expert)}${rule}) chose ` +
     `<span class="chosen-label" id="chosen-expert">${esc(r.experts.join(" + "))}</span>.</p>` +
     `<p class="muted">Score of each expert for this query (higher wins):</p>${bars}`;
 }

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedroute.evaluation.router_cv import cross_validate
 from embedroute.evaluation.routing import build_routing_data, evaluate_routing
+from embedroute.routing.cv import cross_validate
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..routing import RoutingData, make_router
+from .base import RoutingData
 
 
 def cross_validate(router: str, data: RoutingData, *, folds: int = 5, seed: int = 0) -> float | None:
@@ -22,6 +22,8 @@ def cross_validate(router: str, data: RoutingData, *, folds: int = 5, seed: int 
     >>> cross_validate("dataset", data, folds=2), cross_validate("single:a", data, folds=2)
     (1.0, 0.5)
     """
+    from . import make_router
+
     if make_router(router).fused:
         return None
     n = len(data.datasets)

@@ -1,0 +1,45 @@
+"""``auto``: the one-expert router with the best cross-validated nDCG@10 on the training queries.
+
+Written here. Which routing rule wins depends on the experts and the data (on our three BEIR sets the
+paper's ``pilot`` lost to ``pilot-nearest`` with general experts and to ``classifier`` and the pilot
+variants with domain adapters; BENCHMARKS.md, "Routing"), so ``auto`` measures each candidate with
+:func:`~embedroute.routing.cv.cross_validate` on the routing data it is fitted on, never on test
+queries, and routes with the winner (the first candidate on a tie). Its state records every
+candidate's figure, so a user can see why it chose what it chose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import ROUTERS, Router, RoutingData
+
+#: the routers ``auto`` compares: the paper's rule first, so that it wins ties
+CANDIDATES = ("pilot", "pilot-nearest", "dataset", "classifier", "pilot@weight=size", "pilot@min_share=0.15")
+
+
+class AutoRouter(Router):
+    name = "auto"
+    accepts = frozenset({"folds", "seed"})
+
+    def fit(self, data: RoutingData) -> AutoRouter:
+        from . import make_router
+        from .cv import cross_validate
+
+        folds, seed = int(self.params.get("folds", 5)), int(self.params.get("seed", 0))
+        self.train_cv = {c: cross_validate(c, data, folds=folds, seed=seed) for c in CANDIDATES}
+        self.choice = max(CANDIDATES, key=lambda c: self.train_cv[c] or -1.0)  # max keeps the first of equals
+        self.inner = make_router(self.choice).fit(data)
+        self.experts = self.inner.experts
+        return self
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        return self.inner.scores(embeddings)
+
+    def state(self) -> dict[str, Any]:
+        return super().state() | {"choice": self.choice, "train_cv": self.train_cv, "inner": self.inner.state()}
+
+
+ROUTERS.register("auto", AutoRouter)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from embedroute import Collection
+from embedroute.evaluation.routing import build_routing_data
+from embedroute.routing import make_router
+from embedroute.routing.auto import CANDIDATES
+from embedroute.routing.cv import cross_validate
+
+EXPERTS = ["minilm", "bm25", "static64"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from embedroute.demo import sample_path
+
+    return build_routing_data([sample_path()], EXPERTS, routing_expert="minilm",
+                              workdir=tmp_path_factory.mktemp("auto"), show_progress=False)
+
+
+def test_auto_routes_with_the_candidate_of_best_training_cv(data, minilm):
+    auto = make_router("auto").fit(data)
+    want = {c: cross_validate(c, data) for c in CANDIDATES}
+    assert auto.train_cv == pytest.approx(want)
+    best = max(want.values())
+    assert want[auto.choice] == best and auto.choice == next(c for c in CANDIDATES if want[c] == best)
+    q = minilm.encode_queries(["vitamin D and bone fractures", "zzqx 9931 qwfp lorem"])
+    np.testing.assert_array_equal(auto.scores(q), make_router(auto.choice).fit(data).scores(q))
+    assert make_router("auto@folds=3").fit(data).train_cv != auto.train_cv  # the folds are a real setting
+
+
+def test_collection_saves_the_rule_auto_chose(tmp_path, data, sample_dir):
+    col = Collection.create(tmp_path / "c", experts=EXPERTS)
+    col.add_file(sample_dir, show_progress=False)
+    fitted = col.fit_router("auto", data)
+    meta = json.loads((tmp_path / "c" / "routers" / "auto.json").read_text())
+    assert meta["router"] == fitted.choice and meta["requested"] == "auto"
+    assert meta["train_cv"] == pytest.approx(fitted.train_cv)
+    col.close()
+    again = Collection.open(tmp_path / "c")
+    res = again.routed_search("vitamin D and bone fractures", k=3, router="auto")
+    assert res.routing["router"] == "auto" and res.routing["rule"] == fitted.choice
+    assert res.routing["experts"][0] in EXPERTS and len(res.hits) == 3
+    again.close()
