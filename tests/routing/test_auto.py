@@ -46,3 +46,12 @@ def test_collection_saves_the_rule_auto_chose(tmp_path, data, sample_dir):
     assert res.routing["router"] == "auto" and res.routing["rule"] == fitted.choice
     assert res.routing["experts"][0] in EXPERTS and len(res.hits) == 3
     again.close()
+
+
+def test_routing_evaluation_names_the_rule_auto_picked(tmp_path, sample_dir):
+    from embedroute.evaluation.routing import evaluate_routing
+
+    res = evaluate_routing([sample_dir], ["minilm", "bm25"], ["auto"], train_from=[sample_dir], workdir=tmp_path,
+                           show_progress=False)
+    row = next(r for r in res["rows"] if r["name"] == "auto")
+    assert row["rule"] in CANDIDATES and 0.0 < row["train_cv_ndcg@10"] <= 1.0

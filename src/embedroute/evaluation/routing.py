@@ -175,6 +175,7 @@ def evaluate_routing(
             n_total += len(qids)
         add_row(rname, "router", by_ds, ms_total / n_total, passes_total / n_total,
                 {"train_cv_ndcg@10": _rounded(cross_validate(rname, train)),
+                 **({"rule": router.choice} if hasattr(router, "choice") else {}),
                  "chosen": {e: c for e, c in chosen.items() if c},
                  "routing_ms_per_query": round(route_total / n_total, 3),
                  "routing_overhead": round(route_total / max(ms_total - route_total, 1e-9), 4)})
