@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from embedroute import Collection
+from embedroute.errors import InputError
 from embedroute.evaluation.routing import build_routing_data
 from embedroute.routing import make_router
 from embedroute.routing.auto import CANDIDATES
@@ -31,6 +32,8 @@ def test_auto_routes_with_the_candidate_of_best_training_cv(data, minilm):
     q = minilm.encode_queries(["vitamin D and bone fractures", "zzqx 9931 qwfp lorem"])
     np.testing.assert_array_equal(auto.scores(q), make_router(auto.choice).fit(data).scores(q))
     assert make_router("auto@folds=3").fit(data).train_cv != auto.train_cv  # the folds are a real setting
+    with pytest.raises(InputError, match="folds must be"):
+        make_router("auto@folds=1").fit(data)
 
 
 def test_collection_saves_the_rule_auto_chose(tmp_path, data, sample_dir):

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from .base import ROUTERS, Router, RoutingData
 
 #: the routers ``auto`` compares: the paper's rule first, so that it wins ties
@@ -29,8 +30,12 @@ class AutoRouter(Router):
         from .cv import cross_validate
 
         folds, seed = int(self.params.get("folds", 5)), int(self.params.get("seed", 0))
+        if not 2 <= folds <= len(data.datasets):
+            raise InputError(f"auto router: folds must be 2..{len(data.datasets)} (the training queries), "
+                             f"got {folds}", field="router")
         self.train_cv = {c: cross_validate(c, data, folds=folds, seed=seed) for c in CANDIDATES}
-        self.choice = max(CANDIDATES, key=lambda c: self.train_cv[c] or -1.0)  # max keeps the first of equals
+        # max keeps the first of equals; every candidate picks one expert, so none scores None
+        self.choice = max(CANDIDATES, key=lambda c: float(self.train_cv[c] or 0.0))
         self.inner = make_router(self.choice).fit(data)
         self.experts = self.inner.experts
         return self
