@@ -48,6 +48,11 @@ def test_collection_saves_the_rule_auto_chose(tmp_path, data, sample_dir):
     res = again.routed_search("vitamin D and bone fractures", k=3, router="auto")
     assert res.routing["router"] == "auto" and res.routing["rule"] == fitted.choice
     assert res.routing["experts"][0] in EXPERTS and len(res.hits) == 3
+    assert not hasattr(again._routers["auto"][0], "train_cv")  # the saved rule, no new cross-validation
+    again.remove_expert("static64")
+    res = again.routed_search("vitamin D and bone fractures", k=3, router="auto")
+    assert set(res.routing["scores"]) == {"minilm", "bm25"} and res.routing["rule"] in CANDIDATES
+    assert again._routers["auto"][0].train_cv  # experts changed: auto chose again on the remaining ones
     again.close()
 
 

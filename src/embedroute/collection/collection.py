@@ -443,9 +443,13 @@ class Collection:
                 raise UnknownNameError(f"collection has no fitted router {name!r}; fitted: "
                                        f"{', '.join(have) or 'none'} (fit one with fit_router)")
             data, meta = load_routing(self.path / "routers", name)
-            for e in [e for e in data.experts if e not in self._experts]:
+            removed = [e for e in data.experts if e not in self._experts]
+            for e in removed:
                 data = data.without(e)  # an expert removed since: pilots recomputed without it
-            self._routers[name] = (make_router(meta["router"]).fit(data), meta["routing_expert"], meta["router"])
+            # auto chooses its rule again when the experts changed; otherwise the saved rule is re-fitted
+            spec = meta.get("requested", meta["router"]) if removed else meta["router"]
+            fitted = make_router(spec).fit(data)
+            self._routers[name] = (fitted, meta["routing_expert"], getattr(fitted, "choice", spec))
         return self._routers[name]
 
     def routed_search(self, query: str, k: int = 10, *, router: str = "pilot",
