@@ -78,6 +78,9 @@ def test_route_then_routed_search(tmp_path, capsys, sample_dir):
     assert 0.0 < float(out.split("train CV nDCG@10 ")[1].split()[0]) <= 1.0
     assert main(["route", col, "--router", "auto", "--train-from", str(sample_dir), "--quiet"]) == 0
     assert "fitted router auto" in (out := capsys.readouterr().out) and "; picked " in out
+    table = dict(item.rsplit(" ", 1) for item in out.split("candidates' train CV: ")[1].strip().split(", "))
+    picked = out.split("; picked ")[1].split(";")[0]
+    assert float(table[picked]) == max(float(v) for v in table.values())  # it picked the best figure
     assert main(["route", col, "--router", "pilot@per_grup=2", "--train-from", str(sample_dir), "--quiet"]) == 2
     assert "no parameter 'per_grup'" in capsys.readouterr().err
     assert main(["search", col, "vitamin D and bone fractures", "--router", "pilot", "--json"]) == 0

@@ -134,6 +134,8 @@ def cmd_route(a: argparse.Namespace) -> int:
               f"({', '.join(sorted(set(data.datasets)))}), experts {', '.join(data.experts)}"
               + (f"; picked {choice}" if choice else "")
               + (f"; train CV nDCG@10 {cv:.4f} (5-fold)" if cv is not None else ""))
+        if choice:
+            print("  candidates' train CV: " + ", ".join(f"{c} {v:.4f}" for c, v in fitted.train_cv.items()))
     return 0
 
 
