@@ -212,10 +212,9 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def cmd_models(a: argparse.Namespace) -> int:
     from ..encoders.catalog import describe
-
-    print("bm25          (built in: bm25s + PyStemmer)")
     from ..experts.registry import trained_expert_names
 
+    print("bm25          (built in: bm25s + PyStemmer)")
     for row in describe():
         print(f"{row['name']:<13} {row['install']}")
     for name in ("splade-tiny", "colbert-minilm", "minilm-tokens"):

@@ -472,7 +472,7 @@ class Collection:
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, route in enumerate(routes):
             groups.setdefault(tuple(route.experts), []).append(i)
-        out: list[SearchResult | None] = [None] * len(queries)
+        found_at: dict[int, SearchResult] = {}
         for experts, rows in groups.items():
             qs = [queries[i] for i in rows]
             if len(experts) == 1:
@@ -480,10 +480,9 @@ class Collection:
             else:
                 parts = [self.search_batch(qs, 100, expert=e, fetch=False, filter=filter) for e in experts]
                 found = [self._fused(q, [p[j] for p in parts], "+".join(experts), k) for j, q in enumerate(qs)]
-            for i, res in zip(rows, found):
-                out[i] = res
+            found_at.update(zip(rows, found))
         total_ms = (time.perf_counter() - t0) * 1000 / len(queries)
-        results = [r for r in out if r is not None]
+        results = [found_at[i] for i in range(len(queries))]
         for res, route in zip(results, routes):
             res.timings = dict(res.timings) | {"route_ms": route_ms, "total_ms": total_ms}
             res.routing = {"router": router, "rule": rule, "routing_expert": routing_expert,

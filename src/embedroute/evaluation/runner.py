@@ -52,12 +52,17 @@ class EvalResult:
         return "\n".join(lines)
 
 
+def _spec_name(spec: Any) -> str:
+    """The name an expert spec (a name or ``{"source", "name"?, ...}``) gets in a collection."""
+    return spec if isinstance(spec, str) else spec.get("name") or spec["source"]
+
+
 def with_bases(experts: list[Any]) -> list[Any]:
     """``experts`` plus, at the end, each query-side expert's ``documents_from`` base not already there."""
     from ..experts.registry import base_of
 
     out = list(experts)
-    names = {e if isinstance(e, str) else e.get("name") or e["source"] for e in experts}
+    names = {_spec_name(e) for e in experts}
     for spec in experts:
         base = base_of(spec)
         if base and base not in names:
@@ -71,7 +76,7 @@ def corpus_collection(path: str | Path, experts: list[Any], ds: BeirDataset, *,
     """Open (or create) a collection over ``ds``'s corpus holding every expert in ``experts``, plus the
     base expert of any query-side expert among them (its document vectors are searched, it is not run)."""
     col = Collection.create(path, experts=with_bases(experts), exist_ok=True)
-    names = [e if isinstance(e, str) else e.get("name") or e["source"] for e in experts]
+    names = [_spec_name(e) for e in experts]
     for spec, name in zip(experts, names):
         if name not in col.experts:
             col.add_expert(spec, show_progress=show_progress)

@@ -29,6 +29,19 @@ class Thresholds:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def post_filter_depth(self, n_total: int, k: int, s: float) -> int:
+        """How deep post-filtering searches at selectivity ``s``: k / s x oversample, plus k."""
+        return min(n_total, int(k / s * self.oversample) + k)
+
+    def traversal_ef(self, k: int, s: float, ef_search: int | None = None) -> int:
+        """efSearch for filtered traversal: 2 k / s, never below ``ef_base`` or the index's own efSearch
+        (it must find k allowed documents among the ones it visits), capped at ``ef_cap``.
+
+        >>> Thresholds().traversal_ef(10, 0.001), Thresholds().traversal_ef(10, 0.5, ef_search=692)
+        (4096, 692)
+        """
+        return int(min(self.ef_cap, max(self.ef_base, ef_search or 0, 2 * k / s)))
+
 
 @dataclass
 class Plan:
@@ -63,9 +76,9 @@ def choose(n_total: int, n_allowed: int, estimate: float, k: int, *, index_kind:
         return Plan("exact-allowed", estimate, n_allowed, candidates=n_allowed)
     s = max(n_allowed / max(n_total, 1), 1e-9)
     if s >= t.post_filter_min_selectivity:
-        depth = min(n_total, int(k / s * t.oversample) + k)
+        depth = t.post_filter_depth(n_total, k, s)
         return Plan("post-filter", estimate, n_allowed, {"depth": depth}, candidates=depth)
-    ef = int(min(t.ef_cap, max(t.ef_base, ef_search or 0, 2 * k / s)))  # never below the index's own
+    ef = t.traversal_ef(k, s, ef_search)
     return Plan("index-filtered", estimate, n_allowed, {"efSearch": ef}, candidates=ef)
 
 
@@ -104,9 +117,9 @@ def calibrate(index: Any, queries: Any, *, k: int = 10, sizes: tuple[int, ...] =
     traversal, post = {}, {}
     for s in selectivities:
         allowed = np.sort(rng.choice(ids, max(k, int(s * n)), replace=False))
-        ef = int(min(base.ef_cap, max(base.ef_base, getattr(index, "ef_search", 0), 2 * k / s)))
+        ef = base.traversal_ef(k, s, getattr(index, "ef_search", None))
         traversal[s] = per_query(allowed, Plan("index-filtered", s, len(allowed), {"efSearch": ef}))
-        depth = min(n, int(k / s * base.oversample) + k)
+        depth = base.post_filter_depth(n, k, s)
         post[s] = per_query(allowed, Plan("post-filter", s, len(allowed), {"depth": depth}))
     exact_max = int(float(np.median(list(traversal.values()))) / per_vector)
     post_min = 1.01  # the lowest selectivity from which post-filtering wins at every higher one measured
