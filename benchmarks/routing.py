@@ -6,7 +6,8 @@ each test query without its dataset label. The cross-domain rows fit pilots on a
 and evaluate on the one left out.
 
     python benchmarks/routing.py [--data D1,D2,...] [--train-from T1,T2,...] [--experts A,B,...]
-                                 [--routers R1,R2,...] [--out benchmarks/results/routing.json]
+                                 [--routers R1,R2,...] [--seed-spread N]
+                                 [--out benchmarks/results/routing.json]
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def main() -> None:
     ap.add_argument("--routers", default=ROUTERS)
     ap.add_argument("--routing-expert", default=None)
     ap.add_argument("--no-cross-domain", action="store_true")
+    ap.add_argument("--seed-spread", type=int, default=10,
+                    help="refit randomised routers (the dataset router's sample) with this many seeds")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "routing.json"))
     args = ap.parse_args()
     data = resolve(args.data)
@@ -69,7 +72,7 @@ def main() -> None:
     prepared: dict = {}  # each dataset indexed, run and timed once, shared by the cross-domain rows
     with tempfile.TemporaryDirectory(prefix="embedroute-routing-bench-") as work:
         result = evaluate_routing(data, experts, routers, train_from=train, routing_expert=args.routing_expert,
-                                  workdir=work, prepared=prepared)
+                                  workdir=work, prepared=prepared, seed_spread=args.seed_spread)
         print(format_table(result), flush=True)
         if not args.no_cross_domain and len(data) > 1:
             cross = {}

@@ -21,6 +21,9 @@ class Registry(Generic[T]):
     Traceback (most recent call last):
     ...
     embedroute.errors.UnknownNameError: unknown number 'two'; known: one
+    >>> r.unregister("one")
+    >>> "one" in r
+    False
     """
 
     def __init__(self, kind: str) -> None:
@@ -31,6 +34,11 @@ class Registry(Generic[T]):
         if name in self._items and not replace:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = factory
+
+    def unregister(self, name: str) -> None:
+        """Remove a registered name (a plug-in that is no longer wanted); unknown names raise."""
+        self.get(name)
+        del self._items[name]
 
     def get(self, name: str) -> Callable[..., T]:
         try:

@@ -128,3 +128,16 @@ def test_routing_eval_rejects_a_misspelt_router_before_indexing(tmp_path, sample
     err = capsys.readouterr().err
     assert code == 2 and "no parameter 'min_shar'" in err and "min_share" in err
     assert "add:" not in err  # failed before any collection was built
+
+
+def test_routing_eval_reports_the_dataset_routers_seed_spread(tmp_path, sample_dir, capsys):
+    out = tmp_path / "r.json"
+    assert main(["eval", "--data", str(sample_dir), "--experts", "minilm,bm25", "--router", "pilot,dataset",
+                 "--train-from", str(sample_dir), "--seed-spread", "2", "--out", str(out), "--quiet"]) == 0
+    assert "dataset over seeds 0-1: avg" in capsys.readouterr().out
+    rows = {r["name"]: r for r in json.loads(out.read_text())["rows"]}
+    assert rows["dataset"]["seed_spread"]["seeds"] == 2 and "seed_spread" not in rows["pilot"]
+    assert main(["eval", "--data", str(sample_dir), "--experts", "minilm", "--router", "dataset",
+                 "--train-from", str(sample_dir), "--seed-spread", "-1", "--quiet"]) == 2
+    assert "seed_spread must be 0 or more" in capsys.readouterr().err
+

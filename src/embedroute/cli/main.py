@@ -108,7 +108,8 @@ def _eval_routing(a: argparse.Namespace) -> int:
     if not a.train_from:
         raise EmbedrouteError("--router needs --train-from (datasets whose training queries fit the routers)")
     res = evaluate_routing(a.data.split(","), a.experts, a.router, train_from=a.train_from.split(","),
-                           routing_expert=a.routing_expert, workdir=a.collection, show_progress=not a.quiet)
+                           routing_expert=a.routing_expert, workdir=a.collection, show_progress=not a.quiet,
+                           seed_spread=a.seed_spread)
     print(format_table(res))
     _write_json(a.out, res)
     return 0
@@ -288,9 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--collection", help="keep the evaluation collection(s) in this folder")
     s.add_argument("--router", type=_experts_arg,
                    help="routing evaluation with these routers (pilot, pilot-nearest, dataset, classifier, "
-                        "fusion, fusion-topk, single:NAME)")
+                        "fusion, fusion-topk, auto, single:NAME; parameters as NAME@key=value)")
     s.add_argument("--train-from", help="comma-separated BEIR folders whose training queries fit the routers")
     s.add_argument("--routing-expert", help="dense expert whose query embeddings route (default: first dense)")
+    s.add_argument("--seed-spread", type=int, default=0, metavar="N",
+                   help="refit randomised routers (the dataset router) with seeds 0..N-1 and report the spread")
     s.add_argument("--ignore-identical-ids", action="store_true", help="drop hits whose id equals the query id")
     s.add_argument("--out", help="write the JSON result here")
     s.add_argument("--quiet", action="store_true")

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..experts.registry import make_expert
-from ..routing import RoutingData, make_router, rrf
+from ..routing import Route, Router, RoutingData, make_router, rrf
 from ..routing.cv import cross_validate
 from ..storage.cache import caching_disabled
 from .beir import BeirDataset, train_and_test
@@ -93,12 +94,19 @@ def evaluate_routing(
     workdir: str | Path | None = None,
     show_progress: bool = True,
     prepared: dict[str, DatasetRuns] | None = None,
+    seed_spread: int = 0,
 ) -> dict[str, Any]:
     """Table-1 style comparison; returns ``{"datasets": [...], "rows": [...], ...}`` (JSON-able).
 
     ``prepared`` (a dict, filled as datasets are prepared) lets several calls over the same datasets
     and experts share each dataset's indexing, runs and timings, as the cross-domain check does.
+    ``seed_spread`` = N refits every router that draws at random (takes ``seed``, e.g. the dataset
+    router's 100 sampled queries) with seeds 0..N-1 and stores the spread of its average nDCG@10 as
+    the row's ``seed_spread``: one draw is one sample of that baseline, not the baseline.
+    Router rows also get ``p_value_vs_dataset`` when a ``dataset`` row is in the table.
     """
+    if seed_spread < 0:
+        raise InputError(f"seed_spread must be 0 or more, got {seed_spread}", field="seed_spread")
     for rname in routers:
         make_router(rname)  # a misspelt router or parameter fails now, before any dataset is indexed
     train_from = [str(Path(p).resolve()) for p in (train_from or [])]
@@ -148,6 +156,12 @@ def evaluate_routing(
         lat = float(np.mean([d.latency_ms[e] for d in evals]))
         add_row(e, "single", {d.name: d.ndcg[e] for d in evals}, lat, 0.0 if e == "bm25" else 1.0)
 
+    def routed_ndcg(d: DatasetRuns, router: Router, routes: list[Route]) -> dict[str, float]:
+        qids = list(d.test.queries)
+        if router.fused:
+            return _ndcg(d.test, {q: rrf([d.runs[e][q] for e in r.experts]) for q, r in zip(qids, routes)})
+        return {q: d.ndcg[r.experts[0]][q] for q, r in zip(qids, routes)}
+
     for rname in routers:
         router = make_router(rname).fit(train)
         by_ds: dict[str, dict[str, float]] = {}
@@ -158,11 +172,7 @@ def evaluate_routing(
             t0 = time.perf_counter()
             routes = router.route(test_emb[d.name])
             decide_ms = (time.perf_counter() - t0) * 1000 / max(len(qids), 1)
-            if router.fused:
-                fused = {q: rrf([d.runs[e][q] for e in r.experts]) for q, r in zip(qids, routes)}
-                by_ds[d.name] = _ndcg(d.test, fused)
-            else:
-                by_ds[d.name] = {q: d.ndcg[r.experts[0]][q] for q, r in zip(qids, routes)}
+            by_ds[d.name] = routed_ndcg(d, router, routes)
             for r in routes:
                 for e in r.experts:
                     chosen[e] += 1
@@ -179,6 +189,15 @@ def evaluate_routing(
                  "chosen": {e: c for e, c in chosen.items() if c},
                  "routing_ms_per_query": round(route_total / n_total, 3),
                  "routing_overhead": round(route_total / max(ms_total - route_total, 1e-9), 4)})
+        if seed_spread > 0 and "seed" in type(router).accepts and "seed" not in router.params:
+            avgs = []
+            for seed in range(seed_spread):
+                again = make_router(rname + (";" if "@" in rname else "@") + f"seed={seed}").fit(train)
+                avgs.append(float(np.mean([np.mean(list(routed_ndcg(d, again, again.route(test_emb[d.name])).values()))
+                                           for d in evals])))
+            rows[-1]["seed_spread"] = {"seeds": seed_spread, "mean": round(float(np.mean(avgs)), 4),
+                                       "sd": round(float(np.std(avgs)), 4), "min": round(min(avgs), 4),
+                                       "max": round(max(avgs), 4)}
 
     ds_best = {d.name: max(experts, key=lambda e, d=d: np.mean(list(d.ndcg[e].values()))) for d in evals}
     add_row("dataset-oracle", "oracle", {d.name: d.ndcg[ds_best[d.name]] for d in evals},
@@ -191,6 +210,8 @@ def evaluate_routing(
     for r in rows:
         r["p_value_vs_best_single"] = None if r["name"] == best_single else \
             round(paired_randomization(per_query[r["name"]], per_query[best_single]), 4)
+        if "dataset" in per_query and r["kind"] == "router" and r["name"] != "dataset":
+            r["p_value_vs_dataset"] = round(paired_randomization(per_query[r["name"]], per_query["dataset"]), 4)
     return {
         "datasets": names,
         "experts": experts,
@@ -220,6 +241,11 @@ def format_table(result: dict[str, Any]) -> str:
                      + f"{r['ndcg@10']['avg']:>8.4f}" + (f"{p:>11.4f}" if p is not None else f"{'(best)':>11}")
                      + f"{r['encoder_passes']:>8.2f}{r['ms_per_query']:>8.1f}"
                      + (f"{cv:>10.4f}" if cv is not None else f"{'–':>10}"))
+    for r in result["rows"]:
+        if "seed_spread" in r:
+            s = r["seed_spread"]
+            lines.append(f"{r['name']} over seeds 0-{s['seeds'] - 1}: avg {s['mean']:.4f} ± {s['sd']:.4f} "
+                         f"(min {s['min']:.4f}, max {s['max']:.4f})")
     return "\n".join(lines)
 
 
