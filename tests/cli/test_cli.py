@@ -8,7 +8,8 @@ import pytest
 
 from embedroute.cli.main import build_parser, main
 
-COMMANDS = ["create", "add", "search", "route", "eval", "info", "check", "calibrate", "tune", "train", "models", "demo"]
+COMMANDS = ["create", "add", "expert", "search", "route", "eval", "info", "check", "calibrate", "tune", "train",
+            "models", "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -141,3 +142,36 @@ def test_routing_eval_reports_the_dataset_routers_seed_spread(tmp_path, sample_d
                  "--train-from", str(sample_dir), "--seed-spread", "-1", "--quiet"]) == 2
     assert "seed_spread must be 0 or more" in capsys.readouterr().err
 
+
+
+def test_expert_add_and_remove_leave_the_other_experts_results_unchanged(tmp_path, sample_dir, capsys):
+    col = str(tmp_path / "c")
+    assert main(["create", col, "--experts", "minilm,bm25"]) == 0
+    assert main(["add", col, str(sample_dir), "--quiet"]) == 0
+
+    def hits(expert: str) -> list[tuple[str, float]]:
+        capsys.readouterr()
+        assert main(["search", col, "vitamin D and bone fractures", "-k", "5", "--expert", expert, "--json"]) == 0
+        return [(h["id"], round(h["score"], 5)) for h in json.loads(capsys.readouterr().out)["hits"]]
+
+    before = {e: hits(e) for e in ("minilm", "bm25")}
+    assert main(["expert", "add", col, "static64", "--name", "s64", "--option", "index=int8", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "added expert s64 (dense)" in out and "500 documents" in out and "minilm, bm25, s64" in out
+    assert len(hits("s64")) == 5 and {e: hits(e) for e in before} == before
+    assert main(["info", col]) == 0
+    assert json.loads(capsys.readouterr().out)["experts"]["s64"]["index"]["kind"] == "int8"
+
+    assert main(["expert", "add", col, "static64", "--name", "s64"]) == 2  # the name is taken
+    assert "already has an expert named 's64'" in capsys.readouterr().err
+    assert main(["expert", "add", col, "static64", "--name", "x", "--option", "nope=1"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert main(["expert", "remove", col, "s64"]) == 0
+    assert "experts now minilm, bm25" in capsys.readouterr().out
+    assert {e: hits(e) for e in before} == before
+    assert main(["search", col, "x", "--expert", "s64"]) == 2
+    assert main(["expert", "remove", col, "s64"]) == 2
+    assert "no expert 's64'; it has: minilm, bm25" in capsys.readouterr().err
+    assert main(["check", col]) == 0
+    with pytest.raises(SystemExit):
+        main(["expert", "add", col, "static64", "--option", "novalue"])

@@ -74,6 +74,44 @@ def test_documents_add_get_upsert_delete(server):
     assert check["ok"] and check["counts"]["documents"] == 1
 
 
+def test_experts_added_and_removed_over_http_leave_the_others_unchanged(server):
+    base = f"{server.url}/api/collections/experts-http"
+    assert httpx.post(server.url + "/api/collections", json={"name": "experts-http", "experts": ["bm25"]}
+                      ).status_code == 201
+    docs = [{"id": f"d{i}", "text": t} for i, t in enumerate(
+        ["vitamin D and bone fractures", "sea level rise from melting ice", "cats purr when content",
+         "statins lower cholesterol", "the stock market fell sharply"])]
+    assert httpx.post(base + "/documents", json={"documents": docs}).json()["added"] == 5
+    q = {"query": "does vitamin D prevent fractures", "k": 3, "expert": "bm25"}
+    before = httpx.post(base + "/search", json=q).json()["hits"]
+
+    resp = httpx.post(base + "/experts", json={"expert": {"source": "static64", "name": "s64",
+                                                          "options": {"index": "int8"}}})
+    assert resp.status_code == 201, resp.text
+    info = resp.json()
+    assert list(info["experts"]) == ["bm25", "s64"] and info["experts"]["s64"]["index"]["kind"] == "int8"
+    dense = httpx.post(base + "/search", json=q | {"expert": "s64"}).json()
+    assert dense["expert"] == "s64" and dense["hits"][0]["id"] == "d0"
+    assert httpx.post(base + "/search", json=q).json()["hits"] == before
+
+    for body, status, words in [({"expert": "s64"}, 400, "unknown expert 's64'"),
+                                ({"expert": {"source": "static64", "name": "s64"}}, 400, "already has an expert"),
+                                ({"expert": "/etc/passwd"}, 400, "the server offers"),
+                                ({"expert": {"source": "static64", "name": "y", "options": {"index": "nope"}}},
+                                 400, "nope")]:
+        resp = httpx.post(base + "/experts", json=body)
+        assert resp.status_code == status and words in resp.json()["detail"], resp.text
+    assert list(httpx.get(base).json()["experts"]) == ["bm25", "s64"]  # failed adds changed nothing
+
+    assert list(httpx.delete(base + "/experts/s64").json()["experts"]) == ["bm25"]
+    gone = httpx.delete(base + "/experts/s64")
+    assert gone.status_code == 404 and "no expert 's64'" in gone.json()["detail"]
+    last = httpx.delete(base + "/experts/bm25")
+    assert last.status_code == 400 and "only expert" in last.json()["detail"]
+    assert httpx.post(base + "/search", json=q).json()["hits"] == before
+    assert httpx.post(base + "/check").json()["ok"]
+
+
 @pytest.mark.parametrize("method,path,body,status,words", [
     ("get", "/api/collections/nope", None, 404, "no collection named"),
     ("post", COL + "/search", {"query": "x", "expert": "nope"}, 404, "no expert"),

@@ -1,5 +1,5 @@
-"""``embedroute``: create | add | search | route | eval | info | check | calibrate | tune | train | models |
-demo | serve."""
+"""``embedroute``: create | add | expert | search | route | eval | info | check | calibrate | tune | train |
+models | demo | serve."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EmbedrouteError
+from .experts import register as register_expert_commands
 
 
 def _experts_arg(value: str) -> list[str]:
@@ -270,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=256, help="documents per committed transaction")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_add)
+
+    register_expert_commands(sub)
 
     s = sub.add_parser("search", help="search a collection")
     s.add_argument("path")

@@ -1,16 +1,20 @@
-"""Collections and documents: list, create, info, check; add, upsert, get, delete."""
+"""Collections, their experts and documents: list, create, info, check; add or remove an expert;
+add, upsert, get, delete documents."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from ..errors import InputError, UnknownNameError
+from ..errors import CollectionError, InputError, UnknownNameError
 from .pool import Pool
 from .schemas import (
     AddDocuments,
+    AddExpert,
     CheckResult,
     CollectionInfo,
     CollectionSummary,
@@ -46,6 +50,19 @@ def only_named(source: Any) -> None:
         raise InputError(f"unknown expert {src!r}; the server offers: {', '.join(known)}", field="experts")
 
 
+@contextmanager
+def expert_input_errors(field: str) -> Iterator[None]:
+    """An unknown expert or a bad option in a request body is bad input (400), not a missing resource."""
+    try:
+        yield
+    except UnknownNameError as exc:
+        raise InputError(str(exc), field=field) from None
+    except (TypeError, ValueError, KeyError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"bad expert options: {exc}", field=field) from None
+
+
 @router.get("", response_model=list[CollectionSummary], summary="List collections")
 def list_collections(request: Request) -> list[CollectionSummary]:
     out = []
@@ -60,14 +77,8 @@ def create_collection(body: CreateCollection, request: Request) -> CollectionInf
     experts = [e if isinstance(e, str) else e.model_dump(exclude_none=True) for e in body.experts]
     for e in experts:
         only_named(e)
-    try:
+    with expert_input_errors("experts"):
         _pool(request).create(body.name, experts, body.attributes or None)
-    except UnknownNameError as exc:  # an unknown expert name is bad input here, not a missing resource
-        raise InputError(str(exc), field="experts") from None
-    except (TypeError, ValueError, KeyError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(f"bad expert options: {exc}", field="experts") from None
     with _pool(request).use(body.name) as col:
         return _info(body.name, col)
 
@@ -83,6 +94,33 @@ def check_collection(name: str, request: Request, recall: bool = False) -> Check
     with _pool(request).use(name) as col:
         rep = col.check(recall=recall)
     return CheckResult(ok=rep.ok, counts=rep.counts, problems=rep.problems)
+
+
+MAX_EXPERTS = 16  # as many as a collection may be created with
+
+
+@router.post("/{name}/experts", response_model=CollectionInfo, status_code=201,
+             summary="Add an expert: every stored document is encoded for it, other experts are untouched "
+                     "(answered when done; searches of this collection wait meanwhile)")
+def add_expert(name: str, body: AddExpert, request: Request) -> CollectionInfo:
+    spec = body.expert if isinstance(body.expert, str) else body.expert.model_dump(exclude_none=True)
+    only_named(spec)
+    with _pool(request).use(name) as col:
+        if len(col.experts) >= MAX_EXPERTS:
+            raise CollectionError(f"collection {name!r} already has {MAX_EXPERTS} experts, the most it may have")
+        with expert_input_errors("expert"):
+            col.add_expert(spec)
+        return _info(name, col)
+
+
+@router.delete("/{name}/experts/{expert}", response_model=CollectionInfo,
+               summary="Remove an expert and its vectors; documents and other experts are untouched")
+def remove_expert(name: str, expert: str, request: Request) -> CollectionInfo:
+    with _pool(request).use(name) as col:
+        if expert not in col.experts:
+            raise UnknownNameError(f"collection {name!r} has no expert {expert!r}; it has: {', '.join(col.experts)}")
+        col.remove_expert(expert)
+        return _info(name, col)
 
 
 def _write(name: str, body: AddDocuments, request: Request, *, upsert: bool) -> WriteResult | JSONResponse:

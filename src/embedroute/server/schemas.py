@@ -42,6 +42,11 @@ class CreateCollection(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict, description="attribute name -> type")
 
 
+class AddExpert(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expert: str | ExpertSpec = Field(description="a registered expert name, or {source, name, options}")
+
+
 class CollectionInfo(BaseModel):
     name: str
     documents: int
