@@ -112,6 +112,55 @@ def test_experts_added_and_removed_over_http_leave_the_others_unchanged(server):
     assert httpx.post(base + "/check").json()["ok"]
 
 
+def _wait(url: str, seconds: float = 240) -> dict:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        job = httpx.get(url).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.5)
+    return job
+
+
+def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
+    base = f"{server.url}/api/collections/fit-http"
+    assert httpx.post(server.url + "/api/collections", json={"name": "fit-http", "experts": ["minilm", "bm25"]}
+                      ).status_code == 201
+    docs = [{"id": "d0", "text": "Vitamin D supplementation and the risk of bone fractures in older adults"},
+            {"id": "d1", "text": "Sea level rise from melting ice sheets"}]
+    assert httpx.post(base + "/documents", json={"documents": docs}).json()["added"] == 2
+    resp = httpx.post(base + "/routers", json={"router": "pilot@min_share=0.1", "train_from": ["scifact-sample"]})
+    assert resp.status_code == 202, resp.text
+    job = resp.json()
+    assert job["routing_expert"] == "minilm" and job["collection"] == "fit-http"
+    job = _wait(f"{server.url}/api/router-fits/{job['id']}")
+    assert job["status"] == "done", job
+    res = job["result"]
+    assert res["rule"] == "pilot@min_share=0.1" and res["training_queries"] == 25
+    assert res["experts"] == ["minilm", "bm25"] and res["datasets"] == ["scifact-sample"]
+    assert "pilot@min_share=0.1" in httpx.get(base).json()["routers"]
+    routed = httpx.post(base + "/search", json={"query": "vitamin D fractures", "k": 1,
+                                               "router": "pilot@min_share=0.1"}).json()
+    assert routed["hits"][0]["id"] == "d0" and routed["routing"]["experts"][0] in ("minilm", "bm25")
+    assert job["id"] in [j["id"] for j in httpx.get(server.url + "/api/router-fits").json()]
+    assert httpx.get(f"{server.url}/api/evaluations/{job['id']}").status_code == 404  # not an evaluation
+
+    for body, status, words in [
+        ({"router": "pilot@min_shar=1", "train_from": ["scifact-sample"]}, 400, "no parameter 'min_shar'"),
+        ({"router": "pilott", "train_from": ["scifact-sample"]}, 400, "unknown router 'pilott'"),
+        ({"router": "pilot", "train_from": ["../../.."]}, 400, "outside"),
+        ({"router": "pilot", "train_from": ["nope"]}, 400, "not a folder"),
+        ({"router": "pilot", "train_from": ["scifact-sample"], "routing_expert": "bm25"}, 400, "not a dense expert"),
+    ]:
+        resp = httpx.post(base + "/routers", json=body)
+        assert resp.status_code == status and words in resp.json()["detail"], resp.text
+    gone = httpx.post(server.url + "/api/collections/nope/routers", json={"train_from": ["scifact-sample"]})
+    assert gone.status_code == 404
+    httpx.post(server.url + "/api/collections", json={"name": "fit-lexical", "experts": ["bm25"]})
+    lexical = httpx.post(server.url + "/api/collections/fit-lexical/routers", json={"train_from": ["scifact-sample"]})
+    assert lexical.status_code == 400 and "no dense expert" in lexical.json()["detail"]
+
+
 @pytest.mark.parametrize("method,path,body,status,words", [
     ("get", "/api/collections/nope", None, 404, "no collection named"),
     ("post", COL + "/search", {"query": "x", "expert": "nope"}, 404, "no expert"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,15 +251,24 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def build_routing_data(train_from: list[str | Path], experts: list[str], *, routing_expert: str,
-                       workdir: str | Path | None = None, show_progress: bool = True) -> RoutingData:
-    """Routing training data from BEIR folders: each expert's per-query nDCG@10 on their training queries."""
+                       workdir: str | Path | None = None, show_progress: bool = True,
+                       progress: Callable[[str, int, int | None], None] | None = None) -> RoutingData:
+    """Routing training data from BEIR folders: each expert's per-query nDCG@10 on their training queries.
+
+    ``progress(stage, done, total)`` is told after each dataset (the server's jobs show it)."""
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")
         workdir = tmp.name
     try:
-        prepared = [prepare(p, experts, want_train=True, workdir=Path(workdir), latency_sample=0,
-                            show_progress=show_progress) for p in train_from]
+        prepared = []
+        for i, p in enumerate(train_from):
+            if progress is not None:
+                progress(f"scoring training queries of {Path(p).name}", i, len(train_from))
+            prepared.append(prepare(p, experts, want_train=True, workdir=Path(workdir), latency_sample=0,
+                                    show_progress=show_progress))
+        if progress is not None:
+            progress("embedding training queries", len(train_from), len(train_from))
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -10,6 +10,7 @@ from starlette.responses import FileResponse, Response
 
 from ..errors import InputError, UnknownNameError
 from ..evaluation.beir import load_beir
+from .jobs import evaluation_task
 from .schemas import EvalJob, EvalRequest
 from .security import confined
 
@@ -33,17 +34,19 @@ def start_evaluation(body: EvalRequest, request: Request) -> dict[str, Any]:
     for e in body.experts:
         only_named(e)
         make_expert(e)
-    return request.app.state.jobs.start(path, body.experts, body.split)
+    return request.app.state.jobs.start("evaluation", {"data": str(path), "experts": body.experts,
+                                                       "split": body.split},
+                                        evaluation_task(path, body.experts, body.split))
 
 
 @router.get("/evaluations", response_model=list[EvalJob], summary="Evaluation runs, newest first")
 def list_evaluations(request: Request) -> list[dict[str, Any]]:
-    return request.app.state.jobs.list()
+    return request.app.state.jobs.list("evaluation")
 
 
 @router.get("/evaluations/{job_id}", response_model=EvalJob, summary="One evaluation run: progress, results")
 def get_evaluation(job_id: str, request: Request) -> dict[str, Any]:
-    return request.app.state.jobs.get(job_id)
+    return request.app.state.jobs.get(job_id, "evaluation")
 
 
 @router.get("/results", response_model=list[str], summary="Stored benchmark result files (JSON and plots)")

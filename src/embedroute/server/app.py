@@ -18,9 +18,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from .. import __version__
 from ..errors import CollectionError, EmbedrouteError, InputError, ModelNotAvailableError, UnknownNameError
-from . import api_collections, api_eval, api_search
+from . import api_collections, api_eval, api_routers, api_search
 from .batcher import SearchBatcher
-from .jobs import EvalJobs
+from .jobs import Jobs
 from .metrics import Metrics, MetricsMiddleware
 from .pool import Pool
 from .schemas import Health
@@ -51,8 +51,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.pool = Pool(settings.root)
     app.state.batcher = SearchBatcher(app.state.pool)
-    app.state.jobs = EvalJobs(settings.root / ".evaluations" if not (settings.root / "manifest.json").exists()
-                              else settings.root / "evaluations")
+    app.state.jobs = Jobs(settings.root / ".evaluations" if not (settings.root / "manifest.json").exists()
+                          else settings.root / "evaluations")
     app.state.metrics = Metrics()
 
     @app.exception_handler(EmbedrouteError)
@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"error": "internal", "detail": "internal error; see the server log"}, status_code=500)
 
     app.include_router(api_collections.router)
+    app.include_router(api_routers.router)
     app.include_router(api_search.router)
     app.include_router(api_eval.router)
 

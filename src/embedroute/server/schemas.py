@@ -148,3 +148,31 @@ class EvalJob(BaseModel):
     finished: str | None = None
     error: str | None = None
     result: dict[str, Any] | None = None
+
+
+class FitRouter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    router: str = Field(default="auto", min_length=1, max_length=200,
+                        description="router spec: pilot, pilot-nearest, dataset, classifier, fusion, fusion-topk, "
+                                    "auto, NAME@key=value")
+    train_from: list[str] = Field(min_length=1, max_length=16,
+                                  description="BEIR folders under the data roots whose training queries fit it")
+    routing_expert: str | None = Field(default=None, description="dense expert that embeds queries for routing "
+                                                                 "(default: the collection's first dense expert)")
+
+
+class RouterFitJob(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    collection: str
+    router: str
+    train_from: list[str]
+    routing_expert: str
+    stage: str
+    done: int
+    total: int | None
+    created: str
+    finished: str | None = None
+    error: str | None = None
+    result: dict[str, Any] | None = Field(default=None, description="the rule fitted, its train CV, the experts "
+                                                                    "and training queries it saw")
