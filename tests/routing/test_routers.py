@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from embedroute import Collection
+from embedroute.errors import InputError
 from embedroute.evaluation.routing import build_routing_data, evaluate_routing
 from embedroute.routing import ROUTERS, RoutingData, make_router
 from embedroute.routing.pilot import build_pilots
@@ -146,6 +147,24 @@ def test_size_weighted_pilot_variant_follows_a_brute_force_reading(data, minilm)
                 continue
             want = 0.05 * np.log(sum(router.sizes[p] * np.exp(float(q[i] @ router.pilots[p]) / 0.05) for p in mine))
             assert got[i, j] == pytest.approx(want, rel=1e-5, abs=1e-6)
+
+
+def test_size_weighted_temperature_follows_the_routing_encoders_spread(data, minilm):
+    sims = data.embeddings @ make_router("pilot").fit(data).pilots.T
+    spread = float(np.median(sims.max(1) - sims.min(1)))
+    fitted = make_router("pilot@weight=size").fit(data)
+    assert fitted.tau == pytest.approx(0.112 * spread) and fitted.state()["tau"] == fitted.tau
+    assert make_router("pilot@weight=size;tau_rel=0.3").fit(data).tau == pytest.approx(0.3 * spread)
+    assert make_router("pilot@weight=size;tau=0.05").fit(data).tau == 0.05  # absolute when given
+    # similarities squeezed 10x (as e5-small's are against MiniLM's): the same decisions, not a flat mean
+    squeezed = RoutingData(data.experts, data.embeddings * 0.1, data.datasets, data.scores)
+    q = minilm.encode_queries(["vitamin D and bone fractures", "statins and heart disease", "zzqx 9931 qwfp"])
+    fit_s = make_router("pilot@weight=size").fit(squeezed)
+    assert fit_s.tau == pytest.approx(fitted.tau * 0.1, rel=1e-4)
+    np.testing.assert_allclose(fit_s.scores(q * 0.1) / 0.1, fitted.scores(q), rtol=1e-4, atol=1e-5)
+    assert make_router("pilot").fit(data).tau is None
+    with pytest.raises(InputError, match="positive temperature"):
+        make_router("pilot@weight=size;tau=0").fit(data)
 
 
 def test_min_share_drops_small_pilot_groups_and_keeps_the_largest(data, minilm):

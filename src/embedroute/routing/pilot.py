@@ -6,7 +6,8 @@ centroid of the routing embeddings of the queries that expert wins is a pilot ve
 ``pilot-nearest`` (the released code) takes the expert owning the single most similar pilot.
 
 Variants (not the paper's, selectable as parameters): ``per_group=K`` k-means pilots per group;
-``weight=size`` a size-weighted log-sum-exp; ``min_share=S`` keeps only the pilots whose group holds at
+``weight=size`` a size-weighted log-sum-exp whose temperature follows the routing encoder's spread of
+similarities (``tau_rel``, or an absolute ``tau``); ``min_share=S`` keeps only the pilots whose group holds at
 least share ``S`` of its dataset's training queries (each dataset's largest group is always kept), a
 noise floor against pilots built from a handful of queries that one expert happened to win.
 """
@@ -61,7 +62,10 @@ def build_pilots(data: RoutingData, per_group: int = 1,
 
 class PilotRouter(Router):
     name = "pilot"
-    accepts = frozenset({"per_group", "weight", "tau", "min_share"})
+    accepts = frozenset({"per_group", "weight", "tau", "tau_rel", "min_share"})
+    #: ``tau_rel`` default: 0.05 / 0.447, the temperature 0.05 relative to MiniLM's spread of query-pilot
+    #: similarities, the encoder the variant was first written for
+    TAU_REL = 0.112
 
     def fit(self, data: RoutingData) -> PilotRouter:
         if self.params.get("weight", "size") != "size":
@@ -71,7 +75,23 @@ class PilotRouter(Router):
         self.pilots, self.owners, self.pilot_datasets, self.sizes = build_pilots(
             data, int(self.params.get("per_group", 1)), float(self.params.get("min_share", 0.0)))
         self._owner_idx = np.array([self.experts.index(o) for o in self.owners], dtype=np.int64)
+        self.tau = self._temperature(data) if self.params.get("weight") == "size" else None
         return self
+
+    def _temperature(self, data: RoutingData) -> float:
+        """``tau`` if given, else ``tau_rel`` x the median over training queries of (most - least similar
+        pilot): similarities spread 0.06 under e5-small and 0.4 under MiniLM, so a fixed tau is not
+        portable across routing encoders."""
+        if "tau" in self.params:
+            tau = float(self.params["tau"])
+        else:
+            sims = self._similarities(data.embeddings)
+            spread = float(np.median(sims.max(1) - sims.min(1))) if sims.size else 0.0
+            tau = float(self.params.get("tau_rel", self.TAU_REL)) * spread
+        if not tau > 0:
+            raise InputError("pilot router: weight=size needs a positive temperature (tau, tau_rel) and pilots "
+                             "whose similarities differ", field="router")
+        return tau
 
     def _similarities(self, embeddings: np.ndarray) -> np.ndarray:
         return np.asarray(embeddings, dtype=np.float32) @ self.pilots.T
@@ -85,8 +105,8 @@ class PilotRouter(Router):
     def _size_weighted(self, sims: np.ndarray) -> np.ndarray:
         """A variant (not the paper's): log sum over an expert's pilots of group size x exp(sim / tau), so
         the pilots of the query's own domain dominate and, within it, the expert winning most of its
-        training queries; ``pilot@weight=size;tau=0.05``."""
-        tau = float(self.params.get("tau", 0.05))
+        training queries; ``pilot@weight=size`` (tau from the training spread) or ``...;tau=0.05``."""
+        tau = self.tau
         logits = sims / tau + np.log(np.asarray(self.sizes, dtype=np.float64))[None, :]
         top = logits.max(axis=1, keepdims=True)
         out = np.full((len(sims), len(self.experts)), -np.inf)
@@ -98,7 +118,7 @@ class PilotRouter(Router):
 
     def state(self) -> dict[str, Any]:
         return super().state() | {"pilots": self.pilots.tolist(), "owners": self.owners,
-                                  "pilot_datasets": self.pilot_datasets, "sizes": self.sizes}
+                                  "pilot_datasets": self.pilot_datasets, "sizes": self.sizes, "tau": self.tau}
 
 
 class PilotNearestRouter(PilotRouter):
