@@ -135,18 +135,23 @@ class EvalRequest(BaseModel):
     split: str = Field(default="test", pattern=r"^[A-Za-z0-9_-]{1,32}$")
 
 
-class EvalJob(BaseModel):
+class Job(BaseModel):
+    """What every job started over HTTP reports: status, the stage it is in and how far along."""
+
     id: str
     status: Literal["queued", "running", "done", "failed"]
-    data: str
-    experts: list[str]
-    split: str
     stage: str
     done: int
     total: int | None
     created: str
     finished: str | None = None
     error: str | None = None
+
+
+class EvalJob(Job):
+    data: str
+    experts: list[str]
+    split: str
     result: dict[str, Any] | None = None
 
 
@@ -161,18 +166,10 @@ class FitRouter(BaseModel):
                                                                  "(default: the collection's first dense expert)")
 
 
-class RouterFitJob(BaseModel):
-    id: str
-    status: Literal["queued", "running", "done", "failed"]
+class RouterFitJob(Job):
     collection: str
     router: str
     train_from: list[str]
     routing_expert: str
-    stage: str
-    done: int
-    total: int | None
-    created: str
-    finished: str | None = None
-    error: str | None = None
     result: dict[str, Any] | None = Field(default=None, description="the rule fitted, its train CV, the experts "
                                                                     "and training queries it saw")

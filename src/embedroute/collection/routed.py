@@ -1,0 +1,139 @@
+"""Routed search, the collection's half of routing (RouterRetriever, Lee et al., AAAI 2025, arXiv
+2409.02685): routers fitted from training queries and saved beside the collection, each batch of queries
+routed with one routing-encoder pass, then searched per chosen expert, several experts fused by RRF.
+
+Hand-written: the engine around the routers (saving, re-fitting after an expert is removed, grouping
+queries by route); the routing rules themselves live in :mod:`embedroute.routing`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, UnknownNameError
+from .results import Hit, SearchResult
+
+
+class RoutedSearch:
+    """Mixin of :class:`~embedroute.collection.Collection`: the routing methods. It uses the
+    collection's ``path``, ``_experts``, ``_routers`` (fitted routers by name), ``_store``, ``expert``
+    and ``search_batch``."""
+
+    path: Path
+    _experts: dict[str, Any]
+    _routers: dict[str, Any]
+    _store: Any
+
+    @property
+    def routers(self) -> list[str]:
+        """Names of the routers fitted for this collection (see :meth:`fit_router`)."""
+        folder = self.path / "routers"
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.exists() else []
+
+    def fit_router(self, router: str, data: Any, *, routing_expert: str | None = None,
+                   name: str | None = None) -> Any:
+        """Save routing training data (a :class:`~embedroute.routing.RoutingData`), fit ``router`` and
+        return it.
+
+        ``routing_expert`` is the dense expert whose query embeddings the data holds (default: the
+        first dense expert). Experts the data does not score are left out of routing. For ``auto`` the
+        rule it chose is what is saved (and re-fitted on load), with every candidate's train CV.
+        """
+        from ..routing import make_router
+        from ..routing.store import save_routing
+
+        routing_expert = routing_expert or next(n for n, e in self._experts.items() if e.kind == "dense")
+        enc = self.expert(routing_expert)
+        if getattr(enc, "dim", None) != data.embeddings.shape[1]:
+            raise InputError(f"routing data has {data.embeddings.shape[1]}-d embeddings but expert "
+                             f"{routing_expert!r} makes {enc.dim}-d ones", field="routing_expert")
+        unknown = [e for e in data.experts if e not in self._experts]
+        for e in unknown:
+            data = data.without(e)
+        fitted = make_router(router).fit(data)  # fails now, not at search time
+        rule = getattr(fitted, "choice", router)
+        save_routing(self.path / "routers", name or router, data,
+                     {"router": rule, "requested": router, "routing_expert": routing_expert,
+                      "routing_config": enc.config(), "train_cv": getattr(fitted, "train_cv", None)})
+        self._routers.pop(name or router, None)
+        return fitted
+
+    def _router(self, name: str) -> tuple[Any, str, str]:
+        if name not in self._routers:
+            from ..routing import make_router
+            from ..routing.store import load_routing
+
+            if not (self.path / "routers" / f"{name}.json").exists():
+                have = sorted(p.stem for p in (self.path / "routers").glob("*.json")) \
+                    if (self.path / "routers").exists() else []
+                raise UnknownNameError(f"collection has no fitted router {name!r}; fitted: "
+                                       f"{', '.join(have) or 'none'} (fit one with fit_router)")
+            data, meta = load_routing(self.path / "routers", name)
+            removed = [e for e in data.experts if e not in self._experts]
+            for e in removed:
+                data = data.without(e)  # an expert removed since: pilots recomputed without it
+            # auto chooses its rule again when the experts changed; otherwise the saved rule is re-fitted
+            spec = meta.get("requested", meta["router"]) if removed else meta["router"]
+            fitted = make_router(spec).fit(data)
+            self._routers[name] = (fitted, meta["routing_expert"], getattr(fitted, "choice", spec))
+        return self._routers[name]
+
+    def routed_search(self, query: str, k: int = 10, *, router: str = "pilot",
+                      filter: dict[str, Any] | None = None) -> SearchResult:  # noqa: A002
+        """Route ``query`` with a fitted router, search the chosen expert(s) (RRF when several),
+        optionally filtered by attributes like :meth:`search`."""
+        return self.routed_search_batch([query], k, router=router, filter=filter)[0]
+
+    def routed_search_batch(self, queries: Sequence[str], k: int = 10, *, router: str = "pilot",
+                            filter: dict[str, Any] | None = None) -> list[SearchResult]:  # noqa: A002
+        """:meth:`routed_search` for many queries: one routing-encoder pass for all of them, then one
+        :meth:`search_batch` per chosen expert (or set of experts to fuse). Timings are per query."""
+        check_queries(queries)
+        if not queries:
+            return []
+        t0 = time.perf_counter()
+        fitted, routing_expert, rule = self._router(router)
+        routes = fitted.route(self.expert(routing_expert).encoder.encode_queries(list(queries)))
+        route_ms = (time.perf_counter() - t0) * 1000 / len(queries)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, route in enumerate(routes):
+            groups.setdefault(tuple(route.experts), []).append(i)
+        found_at: dict[int, SearchResult] = {}
+        for experts, rows in groups.items():
+            qs = [queries[i] for i in rows]
+            if len(experts) == 1:
+                found = self.search_batch(qs, k, expert=experts[0], filter=filter)
+            else:
+                parts = [self.search_batch(qs, 100, expert=e, fetch=False, filter=filter) for e in experts]
+                found = [self._fused(q, [p[j] for p in parts], "+".join(experts), k) for j, q in enumerate(qs)]
+            found_at.update(zip(rows, found))
+        total_ms = (time.perf_counter() - t0) * 1000 / len(queries)
+        results = [found_at[i] for i in range(len(queries))]
+        for res, route in zip(results, routes):
+            res.timings = dict(res.timings) | {"route_ms": route_ms, "total_ms": total_ms}
+            res.routing = {"router": router, "rule": rule, "routing_expert": routing_expert,
+                           "experts": route.experts, "scores": route.scores}
+        return results
+
+    def _fused(self, query: str, parts: list[SearchResult], name: str, k: int) -> SearchResult:
+        from ..routing import rrf
+
+        fused = rrf([{h.id: h.score for h in p.hits} for p in parts])
+        top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        ids = self._store.existing_ids([d for d, _ in top])
+        docs = self._store.get(list(ids.values()))
+        hits = [Hit(d, s, r, docs[ids[d]].title, docs[ids[d]].text, docs[ids[d]].attributes)
+                for r, (d, s) in enumerate(top, start=1)]
+        return SearchResult(query, name, hits, {}, plan=parts[0].plan)
+
+
+def check_queries(queries: Sequence[str]) -> None:
+    """A batch of queries: a list (not one string) of non-empty strings."""
+    if isinstance(queries, str):
+        raise InputError("a batch search takes a list of queries, not one string", field="queries")
+    bad = next((i for i, q in enumerate(queries) if not isinstance(q, str) or not q.strip()), None)
+    if bad is not None:
+        raise InputError("empty query", source="<queries>", line=bad + 1, field="query")
