@@ -24,7 +24,7 @@ from embedroute.evaluation.routing import evaluate_routing, format_table
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_DATA = "scifact,nfcorpus,climate-fever-sentences"
-ROUTERS = "pilot,pilot-nearest,dataset,classifier,fusion,fusion-topk"
+ROUTERS = "pilot,pilot-nearest,dataset,classifier,fusion,fusion-topk,auto"
 
 
 def resolve(names: str) -> list[str]:
