@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up .venv, then run the main job: a collection over the built-in SciFact sample, evaluated and searched.
+# Set up .venv, then run the main job: a collection over the built-in SciFact sample, evaluated, routed and searched.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh

@@ -1,18 +1,49 @@
-"""The main job: build a collection over the built-in SciFact sample, evaluate it, show searches."""
+"""The main job: build a collection over the built-in SciFact sample, evaluate its experts, fit routers
+on half of its queries and evaluate them on the other half (RouterRetriever, arXiv 2409.02685), and
+show searches with the expert each router chose and why."""
 
 from __future__ import annotations
 
 import tempfile
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .collection import Collection
 from .evaluation import evaluate, load_beir
+from .evaluation.routing import evaluate_routing, format_table, routing_data
 
 
 def sample_path() -> Path:
     """Folder of the built-in BEIR sample (50 SciFact queries, 500 documents)."""
     return Path(str(resources.files("embedroute") / "data" / "scifact-sample"))
+
+
+def _print_hits(label: str, res: Any, relevant: dict[str, int]) -> None:
+    for h in res.hits:
+        mark = "*" if h.id in relevant else " "
+        print(f"  {label:<8}{h.rank}. {mark} {h.score:7.3f}  {(h.title or h.text or '')[:80]}")
+
+
+def _routing(col: Collection, data: Path, experts: list[str], workdir: Path) -> list[str]:
+    """Fit ``auto`` and ``fusion`` on half the dataset's queries (its train split, if it has one), print
+    their Table-1 evaluation on the other half and save them on ``col``; returns the routers fitted."""
+    dense = [e for e in experts if col.expert(e).kind == "dense"]
+    if not dense:
+        print("\n(no dense expert to embed queries for routing: routing skipped)")
+        return []
+    routers = ["auto", "fusion"]
+    prepared: dict[str, Any] = {}
+    res = evaluate_routing([data], experts, routers, train_from=[data], routing_expert=dense[0],
+                           workdir=workdir, show_progress=False, prepared=prepared)
+    print(f"\nrouting: routers fitted on {res['training_queries']} training queries, evaluated on the "
+          f"other {len(next(iter(prepared.values())).test.queries)} (routing encoder {dense[0]}; "
+          "BENCHMARKS.md has the full-size runs)")
+    print(format_table(res))
+    train = routing_data(list(prepared.values()), experts, col.expert(dense[0]).encoder)
+    for router in routers:
+        col.fit_router(router, train, routing_expert=dense[0])
+    return routers
 
 
 def run_demo(path: str | Path | None = None, *, experts: list[str] | None = None,
@@ -32,15 +63,20 @@ def run_demo(path: str | Path | None = None, *, experts: list[str] | None = None
         print(f"(encoded {result.stats['texts_encoded']} texts, {result.stats['cache_hits']} from the cache)")
         ds = load_beir(data)
         with Collection.open(path) as col:
+            with tempfile.TemporaryDirectory(prefix="embedroute-demo-routing-") as work:
+                routers = _routing(col, data, experts, Path(work))
             for qid in list(ds.queries)[:n_examples]:
                 query = ds.queries[qid]
                 print(f"\nquery {qid}: {query}")
                 for name in experts:
-                    res = col.search(query, k=3, expert=name)
-                    for h in res.hits:
-                        mark = "*" if h.id in ds.qrels.get(qid, {}) else " "
-                        title = (h.title or h.text or "")[:80]
-                        print(f"  {name:<8}{h.rank}. {mark} {h.score:7.3f}  {title}")
+                    _print_hits(name, col.search(query, k=3, expert=name), ds.qrels.get(qid, {}))
+                for router in routers:
+                    res = col.routed_search(query, k=3, router=router)
+                    r = res.routing
+                    scores = ", ".join(f"{e} {v:.3f}" for e, v in sorted(r["scores"].items(), key=lambda kv: -kv[1]))
+                    rule = f" (rule {r['rule']})" if r["rule"] != router else ""
+                    print(f"  router {router}{rule} chose {'+'.join(r['experts'])}; scores: {scores}")
+                    _print_hits(router, res, ds.qrels.get(qid, {}))
         print("\n(* = judged relevant)")
     finally:
         if tmp is not None:
