@@ -162,6 +162,11 @@ def test_expert_add_and_remove_leave_the_other_experts_results_unchanged(tmp_pat
     assert main(["info", col]) == 0
     assert json.loads(capsys.readouterr().out)["experts"]["s64"]["index"]["kind"] == "int8"
 
+    # routers fit on the renamed expert as it was added (its spec), with the routing expert it names
+    assert main(["route", col, "--router", "pilot", "--train-from", str(sample_dir), "--routing-expert", "s64",
+                 "--quiet"]) == 0
+    assert "experts minilm, bm25, s64" in capsys.readouterr().out
+
     assert main(["expert", "add", col, "static64", "--name", "s64"]) == 2  # the name is taken
     assert "already has an expert named 's64'" in capsys.readouterr().err
     assert main(["expert", "add", col, "static64", "--name", "x", "--option", "nope=1"]) == 2

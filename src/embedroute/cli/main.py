@@ -126,8 +126,8 @@ def cmd_route(a: argparse.Namespace) -> int:
         make_router(r)  # a misspelt router fails before the training queries are run
     col = Collection.open(a.path)
     routing_expert = a.routing_expert or next(n for n in col.experts if col.expert(n).kind == "dense")
-    data = build_routing_data(a.train_from.split(","), col.experts, routing_expert=routing_expert,
-                              show_progress=not a.quiet)
+    data = build_routing_data(a.train_from.split(","), [col.expert(n).spec() for n in col.experts],
+                              routing_expert=col.expert(routing_expert).spec(), show_progress=not a.quiet)
     for r in a.router:
         fitted = col.fit_router(r, data, routing_expert=routing_expert)
         choice = getattr(fitted, "choice", None)  # auto: the rule it picked, with that rule's figure

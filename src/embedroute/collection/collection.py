@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import CollectionError, InputError, UnknownNameError
 from ..experts.base import Expert
-from ..experts.registry import make_expert
+from ..experts.registry import ExpertSpec, expert_from_spec, make_expert
 from ..storage.cache import default_cache
 from ..storage.documents import Document, check_schema, validate
 from ..storage.jsonl import corpus_file, read_jsonl
@@ -26,26 +26,6 @@ from .check import run_check
 from .manifest import MANIFEST, STORE, read_manifest, write_manifest
 from .results import CheckReport, Hit, SearchResult, WriteReport
 from .routed import RoutedSearch, check_queries
-
-ExpertSpec = str | dict[str, Any]
-
-
-def _expert_from_spec(spec: ExpertSpec) -> Expert:
-    """An expert from a name or ``{"source": ..., "name": ..., "options": {...}}``; bad specs are InputErrors."""
-    if isinstance(spec, str):
-        return make_expert(spec)
-    if not isinstance(spec, dict) or not isinstance(spec.get("source"), str):
-        raise InputError('an expert is a name or an object with a string "source"', field="experts")
-    spec = dict(spec)
-    source, name, options = spec.pop("source"), spec.pop("name", None), spec.pop("options", {})
-    if name is not None and not isinstance(name, str):
-        raise InputError('an expert\'s "name" must be a string', field="experts")
-    if not isinstance(options, dict) or not all(isinstance(k, str) for k in {**options, **spec}):
-        raise InputError('an expert\'s "options" must be an object', field="experts")
-    try:
-        return make_expert(source, name=name, **options, **spec)
-    except TypeError as exc:  # an option the expert does not take
-        raise InputError(f"expert {source!r}: {exc}", field="experts") from None
 
 
 class Collection(RoutedSearch):
@@ -82,7 +62,7 @@ class Collection(RoutedSearch):
         if not experts:
             raise InputError("a collection needs at least one expert", field="experts")
         schema = check_schema(attributes or {})
-        built = [_expert_from_spec(s) for s in experts]
+        built = [expert_from_spec(s) for s in experts]
         names = [e.name for e in built]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
@@ -290,7 +270,7 @@ class Collection(RoutedSearch):
 
     def add_expert(self, source: ExpertSpec, *, show_progress: bool = False) -> Expert:
         """Add an expert and encode every stored document for it; other experts are untouched."""
-        expert = _expert_from_spec(source)
+        expert = expert_from_spec(source)
         if expert.name in self._experts:
             raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
         _check_shared(self._experts, expert)

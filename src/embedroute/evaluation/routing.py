@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..experts.registry import make_expert
+from ..experts.registry import ExpertSpec, expert_from_spec, make_expert
 from ..routing import Route, Router, RoutingData, make_router, rrf
 from ..routing.cv import cross_validate
 from ..storage.cache import caching_disabled
 from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
-from .runner import corpus_collection, run_for
+from .runner import corpus_collection, run_for, spec_name
 from .significance import paired_randomization
 
 
@@ -44,18 +44,21 @@ def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]
     return {q: v["ndcg@10"] for q, v in evaluate_run(ds.qrels, run, ("ndcg@10",)).items()}
 
 
-def prepare(path: str | Path, experts: list[str], *, want_train: bool, workdir: Path,
+def prepare(path: str | Path, experts: list[ExpertSpec], *, want_train: bool, workdir: Path,
             latency_sample: int = 30, show_progress: bool = True) -> DatasetRuns:
-    """Index one dataset with every expert, run its test (and train) queries, time single queries."""
+    """Index one dataset with every expert, run its test (and train) queries, time single queries.
+
+    ``experts`` are names or specs (``{"source", "name", "options"}``, as a collection stores them);
+    the runs are keyed by the name each expert takes."""
     # a set without a train split is always evaluated on the same half of its test queries, whether or
     # not it trains routers here, so an expert trained on the other half never sees its own training data
     train, test = train_and_test(path)
     if not want_train:
         train = None
-    col, _ = corpus_collection(workdir / test.name, experts, test, show_progress=show_progress)
+    col, names = corpus_collection(workdir / test.name, experts, test, show_progress=show_progress)
     out = DatasetRuns(test.name, test, train)
     sample = list(test.queries.values())[:latency_sample]
-    for e in experts:
+    for e in names:
         out.runs[e] = run_for(col, test, e)
         out.ndcg[e] = _ndcg(test, out.runs[e])
         if train is not None:
@@ -250,12 +253,14 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def build_routing_data(train_from: list[str | Path], experts: list[str], *, routing_expert: str,
-                       workdir: str | Path | None = None, show_progress: bool = True,
+def build_routing_data(train_from: list[str | Path], experts: list[ExpertSpec], *,
+                       routing_expert: ExpertSpec, workdir: str | Path | None = None, show_progress: bool = True,
                        progress: Callable[[str, int, int | None], None] | None = None) -> RoutingData:
     """Routing training data from BEIR folders: each expert's per-query nDCG@10 on their training queries.
 
-    ``progress(stage, done, total)`` is told after each dataset (the server's jobs show it)."""
+    ``experts`` and ``routing_expert`` are names or specs (a collection's ``expert(n).spec()``, so an
+    expert added under another name or with options is rebuilt as it is); ``progress(stage, done,
+    total)`` is told after each dataset (the server's jobs show it)."""
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")
@@ -272,4 +277,5 @@ def build_routing_data(train_from: list[str | Path], experts: list[str], *, rout
     finally:
         if tmp is not None:
             tmp.cleanup()
-    return routing_data(prepared, experts, make_expert(routing_expert).encoder)
+    names = [spec_name(e) for e in experts]
+    return routing_data(prepared, names, expert_from_spec(routing_expert).encoder)

@@ -52,7 +52,7 @@ class EvalResult:
         return "\n".join(lines)
 
 
-def _spec_name(spec: Any) -> str:
+def spec_name(spec: Any) -> str:
     """The name an expert spec (a name or ``{"source", "name"?, ...}``) gets in a collection."""
     return spec if isinstance(spec, str) else spec.get("name") or spec["source"]
 
@@ -62,7 +62,7 @@ def with_bases(experts: list[Any]) -> list[Any]:
     from ..experts.registry import base_of
 
     out = list(experts)
-    names = {_spec_name(e) for e in experts}
+    names = {spec_name(e) for e in experts}
     for spec in experts:
         base = base_of(spec)
         if base and base not in names:
@@ -76,7 +76,7 @@ def corpus_collection(path: str | Path, experts: list[Any], ds: BeirDataset, *,
     """Open (or create) a collection over ``ds``'s corpus holding every expert in ``experts``, plus the
     base expert of any query-side expert among them (its document vectors are searched, it is not run)."""
     col = Collection.create(path, experts=with_bases(experts), exist_ok=True)
-    names = [_spec_name(e) for e in experts]
+    names = [spec_name(e) for e in experts]
     for spec, name in zip(experts, names):
         if name not in col.experts:
             col.add_expert(spec, show_progress=show_progress)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..encoders.catalog import ENCODERS, INSTALL, get_encoder
-from ..errors import UnknownNameError
+from ..errors import InputError, UnknownNameError
 from ..registry import Registry
 from .base import Expert
 from .bm25 import BM25Expert
@@ -171,3 +171,25 @@ def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expe
 
 def install_hint(name: str) -> str:
     return INSTALL.get(name, "")
+
+
+#: an expert as a collection stores it: a name, or ``{"source", "name"?, "options"?}``
+ExpertSpec = str | dict[str, Any]
+
+
+def expert_from_spec(spec: ExpertSpec) -> Expert:
+    """An expert from a name or ``{"source": ..., "name": ..., "options": {...}}``; bad specs are InputErrors."""
+    if isinstance(spec, str):
+        return make_expert(spec)
+    if not isinstance(spec, dict) or not isinstance(spec.get("source"), str):
+        raise InputError('an expert is a name or an object with a string "source"', field="experts")
+    spec = dict(spec)
+    source, name, options = spec.pop("source"), spec.pop("name", None), spec.pop("options", {})
+    if name is not None and not isinstance(name, str):
+        raise InputError('an expert\'s "name" must be a string', field="experts")
+    if not isinstance(options, dict) or not all(isinstance(k, str) for k in {**options, **spec}):
+        raise InputError('an expert\'s "options" must be an object', field="experts")
+    try:
+        return make_expert(source, name=name, **options, **spec)
+    except TypeError as exc:  # an option the expert does not take
+        raise InputError(f"expert {source!r}: {exc}", field="experts") from None

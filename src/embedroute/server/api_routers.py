@@ -24,9 +24,10 @@ def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_e
     def run(progress: Progress) -> dict[str, Any]:
         from ..evaluation.routing import build_routing_data
 
-        with pool.use(name) as col:
-            experts = list(col.experts)
-        data = build_routing_data(train_from, experts, routing_expert=routing_expert, show_progress=False,
+        with pool.use(name) as col:  # specs, so an expert added under another name or with options is rebuilt
+            experts = [col.expert(n).spec() for n in col.experts]
+            routing_spec = col.expert(routing_expert).spec()
+        data = build_routing_data(train_from, experts, routing_expert=routing_spec, show_progress=False,
                                   progress=progress)
         progress("fitting", len(train_from), len(train_from))
         with pool.use(name) as col:  # an expert removed meanwhile is left out; one added is not routed to yet
