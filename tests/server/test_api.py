@@ -75,6 +75,8 @@ def test_documents_add_get_upsert_delete(server):
 
 
 def test_experts_added_and_removed_over_http_leave_the_others_unchanged(server):
+    offered = httpx.get(server.url + "/api/experts").json()
+    assert {"minilm", "bm25", "static64", "splade-tiny"} <= set(offered) and offered == sorted(offered)
     base = f"{server.url}/api/collections/experts-http"
     assert httpx.post(server.url + "/api/collections", json={"name": "experts-http", "experts": ["bm25"]}
                       ).status_code == 201

@@ -80,3 +80,40 @@ def test_expert_choice_and_evaluation_view(page):
     cv = [t for t in page.locator("#stored-results td.train-cv").all_inner_texts() if t]
     assert cv and all(0.0 < float(t) < 1.0 for t in cv)  # routers' cross-validated nDCG@10 shown
     page.screenshot(path=str(ARTIFACTS / "evaluation.png"), full_page=True)
+
+
+def test_manage_view_adds_an_expert_fits_a_router_and_removes_the_expert(page, server):
+    import httpx
+
+    base = server.url + "/api/collections"
+    assert httpx.post(base, json={"name": "ui-manage", "experts": ["bm25"]}).status_code == 201
+    docs = [{"id": "a", "text": "Vitamin D supplements and bone fractures"}, {"id": "b", "text": "Sea ice melt"}]
+    assert httpx.post(base + "/ui-manage/documents", json={"documents": docs}).status_code == 200
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    page.select_option("#collection", "ui-manage")
+    page.click("#tab-manage")
+    page.wait_for_selector("#expert-table tr.expert-row[data-expert='bm25']", timeout=30_000)
+    assert "lexical" in page.locator("#expert-table tr.expert-row[data-expert='bm25']").inner_text()
+
+    page.wait_for_selector("#add-expert option[value='static64']", state="attached", timeout=30_000)
+    page.select_option("#add-expert", "static64")
+    page.fill("#add-expert-name", "s64")
+    page.click("#add-expert-btn")
+    page.wait_for_selector("#expert-table tr.expert-row[data-expert='s64']", timeout=60_000)
+    assert "dense" in page.locator("#expert-table tr.expert-row[data-expert='s64']").inner_text()
+    assert page.locator("#mode option[value='e:s64']").count() == 1  # searchable at once
+
+    page.fill("#fit-router", "pilot")
+    page.fill("#fit-train", "scifact-sample")
+    page.click("#fit-btn")
+    page.wait_for_selector(".fit-job[data-status='done']", timeout=120_000)
+    assert page.locator(".fit-job .fit-rule").inner_text() == "pilot"
+    page.wait_for_function("document.querySelector('#mode option[value=\"r:pilot\"]') !== null", timeout=30_000)
+    assert "Fitted routers: pilot" in page.locator("#expert-table").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "manage.png"), full_page=True)
+
+    page.click(".remove-expert[data-expert='s64']")
+    page.wait_for_selector("#expert-table tr.expert-row[data-expert='s64']", state="detached", timeout=30_000)
+    assert "Experts now bm25" in page.locator("#manage-status").inner_text()
+    assert list(httpx.get(base + "/ui-manage").json()["experts"]) == ["bm25"]

@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"error": "internal", "detail": "internal error; see the server log"}, status_code=500)
 
     app.include_router(api_collections.router)
+    app.include_router(api_collections.offered)
     app.include_router(api_routers.router)
     app.include_router(api_search.router)
     app.include_router(api_eval.router)

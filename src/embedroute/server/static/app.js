@@ -214,19 +214,96 @@ async function startEval(ev) {
   refreshJobs();
 }
 
+// -- experts and routers of the selected collection -------------------------------------------------
+function collectionPath() { return `/api/collections/${encodeURIComponent($("#collection").value)}`; }
+
+function expertSummary(cfg) {
+  const enc = cfg.encoder || {};
+  const model = enc.model || cfg.model || "";
+  const dim = enc.dim ? `${enc.dim}-d` : "";
+  const index = cfg.index ? `index ${cfg.index.kind}` : "";
+  return [cfg.kind, model, dim, index, cfg.documents_from ? `searches ${cfg.documents_from}'s vectors` : ""].filter(Boolean).join(" · ");
+}
+
+async function loadManage() {
+  $("#manage-name").textContent = $("#collection").value || "–";
+  const info = state.info;
+  if (!info) return;
+  $("#expert-table").innerHTML = "<tr><th>expert</th><th>what it is</th><th></th></tr>" +
+    Object.entries(info.experts).map(([e, cfg]) => `<tr class="expert-row" data-expert="${esc(e)}"><td>${esc(e)}</td>` +
+      `<td>${esc(expertSummary(cfg))}</td><td><button type="button" class="remove-expert" data-expert="${esc(e)}">Remove</button></td></tr>`).join("") +
+    `<tr><td colspan="3" class="muted">Fitted routers: ${info.routers.length ? info.routers.map(esc).join(", ") : "none"}</td></tr>`;
+  if (!$("#add-expert").options.length) {
+    try {
+      const names = await api("/api/experts");
+      $("#add-expert").innerHTML = names.map((n) => `<option value="${esc(n)}">${esc(n)}</option>`).join("");
+    } catch (err) { $("#manage-status").innerHTML = `<span class="error">${esc(err.message)}</span>`; }
+  }
+}
+
+async function changeExperts(request, doing) {
+  $("#manage-status").textContent = doing;
+  try {
+    await request();
+    await loadCollection($("#collection").value);
+    await loadManage();
+    $("#manage-status").textContent = `${doing.replace(/…$/, "")}: done. Experts now ${Object.keys(state.info.experts).join(", ")}.`;
+  } catch (err) { $("#manage-status").innerHTML = `<span class="error">${esc(err.message)}</span>`; }
+}
+
+function addExpert(ev) {
+  ev.preventDefault();
+  const source = $("#add-expert").value, name = $("#add-expert-name").value.trim();
+  const expert = name ? { source, name } : source;
+  changeExperts(() => api(`${collectionPath()}/experts`, { method: "POST", body: JSON.stringify({ expert }) }),
+    `Adding ${name || source}, encoding every document…`);
+}
+
+function removeExpert(ev) {
+  const btn = ev.target.closest(".remove-expert");
+  if (!btn) return;
+  const e = btn.dataset.expert;
+  changeExperts(() => api(`${collectionPath()}/experts/${encodeURIComponent(e)}`, { method: "DELETE" }), `Removing ${e}…`);
+}
+
+async function pollFit(id) {
+  let job;
+  try { job = await api(`/api/router-fits/${encodeURIComponent(id)}`); } catch (err) { $("#fit-jobs").innerHTML = `<p class="error">${esc(err.message)}</p>`; return; }
+  const res = job.result;
+  const cv = res && res.train_cv ? Object.entries(res.train_cv).map(([c, v]) => `${esc(c)} ${v == null ? "–" : Number(v).toFixed(4)}`).join(", ") : "";
+  const done = res ? `: rule <b class="fit-rule">${esc(res.rule)}</b> on ${res.training_queries} training queries, experts ${res.experts.map(esc).join(", ")}${cv ? `; train CV ${cv}` : ""}` : "";
+  $("#fit-jobs").innerHTML = `<div class="result-block fit-job" data-status="${esc(job.status)}"><b>${esc(job.router)}</b> — ${esc(job.status)}${job.status === "done" || job.status === "failed" ? "" : ` (${esc(job.stage)})`}${done}` +
+    `${job.error ? ` <span class="error">${esc(job.error)}</span>` : ""}</div>`;
+  if (job.status === "queued" || job.status === "running") { setTimeout(() => pollFit(id), 1000); return; }
+  if (job.status === "done") { await loadCollection($("#collection").value); await loadManage(); }
+}
+
+async function fitRouter(ev) {
+  ev.preventDefault();
+  const body = { router: $("#fit-router").value.trim() || "auto", train_from: $("#fit-train").value.split(",").map((s) => s.trim()).filter(Boolean) };
+  try {
+    const job = await api(`${collectionPath()}/routers`, { method: "POST", body: JSON.stringify(body) });
+    pollFit(job.id);
+  } catch (err) { $("#fit-jobs").innerHTML = `<p class="error">${esc(err.message)}</p>`; }
+}
+
 // -- wiring ---------------------------------------------------------------------------------------
 for (const tab of document.querySelectorAll(".tab")) {
   tab.addEventListener("click", () => {
     document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t === tab));
     document.querySelectorAll(".view").forEach((v) => v.classList.toggle("hidden", v.id !== tab.dataset.view));
     if (tab.dataset.view === "eval-view") { loadStoredResults(); refreshJobs(); }
+    if (tab.dataset.view === "manage-view") loadManage();
   });
 }
 $("#api-key").value = localStorage.getItem("embedroute-key") || "";
 $("#api-key").addEventListener("change", () => { localStorage.setItem("embedroute-key", $("#api-key").value); loadCollections().catch(showError); });
 $("#search-form").addEventListener("submit", search);
 $("#eval-form").addEventListener("submit", startEval);
-$("#collection").addEventListener("change", () => loadCollection($("#collection").value).catch(showError));
+$("#add-expert-form").addEventListener("submit", addExpert);
+$("#expert-table").addEventListener("click", removeExpert);
+$("#fit-form").addEventListener("submit", fitRouter);
+$("#collection").addEventListener("change", () => loadCollection($("#collection").value).then(loadManage).catch(showError));
 $("#clear-filters").addEventListener("click", () => { document.querySelectorAll("#filters [data-attr]").forEach((el) => { el.value = ""; }); });
 function showError(err) { $("#status").innerHTML = `<span class="error">${esc(err.message)}</span>`; }
 loadCollections().then(() => { document.body.dataset.ready = "1"; }).catch(showError);
