@@ -90,6 +90,17 @@ def test_route_then_routed_search(tmp_path, capsys, sample_dir):
     assert set(res["routing"]["scores"]) == {"minilm", "bm25"}
     assert main(["search", col, "x", "--router", "nope"]) == 2
     assert "no fitted router 'nope'" in capsys.readouterr().err
+    # a routing-only model: static64 embeds the queries for routing, the collection holds no vectors of it
+    assert main(["route", col, "--router", "pilot-nearest", "--train-from", str(sample_dir), "--routing-expert",
+                 "static64", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["search", col, "vitamin D and bone fractures", "--router", "pilot-nearest", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["routing"]["routing_expert"] == "static64" and set(res["routing"]["scores"]) == {"minilm", "bm25"}
+    assert main(["info", col]) == 0 and "static64" not in json.loads(capsys.readouterr().out)["experts"]
+    assert main(["route", col, "--router", "pilot", "--train-from", str(sample_dir), "--routing-expert",
+                 "bm25", "--quiet"]) == 2
+    assert "dense" in capsys.readouterr().err
 
 
 def test_search_with_filter(tmp_path, capsys):

@@ -77,6 +77,43 @@ def test_removing_an_expert_recomputes_pilots_without_it(data):
     assert all(r.experts[0] != "static64" for r in router.route(data.embeddings))
 
 
+def test_a_routing_only_model_routes_without_document_vectors(tmp_path, sample_dir):
+    import json
+
+    from embedroute.errors import CollectionError
+
+    data = build_routing_data([sample_dir], EXPERTS, routing_expert="static64", workdir=tmp_path / "w",
+                              show_progress=False)
+    assert data.embeddings.shape[1] == 64  # static64's query embeddings
+    col = Collection.create(tmp_path / "c", experts=["minilm", "bm25"])
+    col.add_file(sample_dir)
+    col.fit_router("pilot", data, routing_expert="static64")  # not an expert of the collection
+    assert col.experts == ["minilm", "bm25"] and col.check().ok  # no document vectors were made for it
+    want = make_router("pilot").fit(data.without("static64"))
+    q = "vitamin D and bone fractures"
+    from embedroute.experts.registry import make_expert
+
+    expected = want.route(make_expert("static64").encoder.encode_queries([q]))[0]
+    res = col.routed_search(q, k=5, router="pilot")
+    assert res.routing["routing_expert"] == "static64" and res.routing["experts"] == expected.experts
+    assert res.routing["scores"] == pytest.approx(expected.scores)
+    col.close()
+    again = Collection.open(tmp_path / "c")  # reopened: the routing model is rebuilt from its saved spec
+    assert again.routed_search(q, k=5, router="pilot").routing["experts"] == expected.experts
+    with pytest.raises(InputError, match="dense"):
+        again.fit_router("pilot", data, routing_expert="bm25")
+    with pytest.raises(InputError, match="64-d embeddings"):
+        again.fit_router("pilot", data, routing_expert="minilm")
+    meta_path = tmp_path / "c" / "routers" / "pilot.json"
+    meta = json.loads(meta_path.read_text())
+    meta["routing_config"]["encoder"]["weight_hash"] = "0" * 64  # as if static64 had been reinstalled
+    meta_path.write_text(json.dumps(meta))
+    again.close()
+    changed = Collection.open(tmp_path / "c")
+    with pytest.raises(CollectionError, match="fit it again"):
+        changed.routed_search(q, router="pilot")
+
+
 def test_collection_routed_search_and_expert_changes(tmp_path, data, sample_dir):
     col = Collection.create(tmp_path / "c", experts=[*EXPERTS, "minilm-l3"])
     col.add_file(sample_dir)

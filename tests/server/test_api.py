@@ -146,6 +146,12 @@ def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
     assert routed["hits"][0]["id"] == "d0" and routed["routing"]["experts"][0] in ("minilm", "bm25")
     assert job["id"] in [j["id"] for j in httpx.get(server.url + "/api/router-fits").json()]
     assert httpx.get(f"{server.url}/api/evaluations/{job['id']}").status_code == 404  # not an evaluation
+    only = httpx.post(base + "/routers", json={"router": "pilot-nearest", "train_from": ["scifact-sample"],
+                                               "routing_expert": "static64"}).json()  # a routing-only model
+    assert _wait(f"{server.url}/api/router-fits/{only['id']}")["status"] == "done"
+    routed = httpx.post(base + "/search", json={"query": "vitamin D", "k": 1, "router": "pilot-nearest"}).json()
+    assert routed["routing"]["routing_expert"] == "static64" and list(httpx.get(base).json()["experts"]) == \
+        ["minilm", "bm25"]
 
     for body, status, words in [
         ({"router": "pilot@min_shar=1", "train_from": ["scifact-sample"]}, 400, "no parameter 'min_shar'"),
@@ -153,6 +159,8 @@ def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
         ({"router": "pilot", "train_from": ["../../.."]}, 400, "outside"),
         ({"router": "pilot", "train_from": ["nope"]}, 400, "not a folder"),
         ({"router": "pilot", "train_from": ["scifact-sample"], "routing_expert": "bm25"}, 400, "not a dense expert"),
+        ({"router": "pilot", "train_from": ["scifact-sample"], "routing_expert": "nope"}, 400, "unknown expert"),
+        ({"router": "pilot", "train_from": ["scifact-sample"], "routing_expert": "splade-tiny"}, 400, "not a dense"),
     ]:
         resp = httpx.post(base + "/routers", json=body)
         assert resp.status_code == status and words in resp.json()["detail"], resp.text

@@ -125,9 +125,15 @@ def cmd_route(a: argparse.Namespace) -> int:
     for r in a.router:
         make_router(r)  # a misspelt router fails before the training queries are run
     col = Collection.open(a.path)
-    routing_expert = a.routing_expert or next(n for n in col.experts if col.expert(n).kind == "dense")
+    dense = [n for n in col.experts if col.expert(n).kind == "dense"]
+    routing_expert = a.routing_expert or (dense[0] if dense else None)
+    if routing_expert is None:
+        raise EmbedrouteError("the collection has no dense expert to embed queries for routing; name one with "
+                              "--routing-expert (it need not be an expert of the collection)")
+    # a collection expert is rebuilt from its stored spec; any other name is a routing-only model
+    routing_spec = col.expert(routing_expert).spec() if routing_expert in col.experts else routing_expert
     data = build_routing_data(a.train_from.split(","), [col.expert(n).spec() for n in col.experts],
-                              routing_expert=col.expert(routing_expert).spec(), show_progress=not a.quiet)
+                              routing_expert=routing_spec, show_progress=not a.quiet)
     for r in a.router:
         fitted = col.fit_router(r, data, routing_expert=routing_expert)
         choice = getattr(fitted, "choice", None)  # auto: the rule it picked, with that rule's figure
@@ -306,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path")
     s.add_argument("--router", type=_experts_arg, default=["pilot"])
     s.add_argument("--train-from", required=True, help="comma-separated BEIR folders with training queries")
-    s.add_argument("--routing-expert", help="dense expert whose query embeddings route (default: first dense)")
+    s.add_argument("--routing-expert", help="dense model whose query embeddings route (default: the first dense "
+                   "expert); any dense expert name, also one the collection does not hold, e.g. use-m")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_route)
 

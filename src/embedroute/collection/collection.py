@@ -23,7 +23,7 @@ from ..storage.documents import Document, check_schema, validate
 from ..storage.jsonl import corpus_file, read_jsonl
 from ..storage.store import Store
 from .check import run_check
-from .manifest import MANIFEST, STORE, read_manifest, write_manifest
+from .manifest import MANIFEST, STORE, model_change, read_manifest, write_manifest
 from .results import CheckReport, Hit, SearchResult, WriteReport
 from .routed import RoutedSearch, check_queries
 
@@ -46,6 +46,7 @@ class Collection(RoutedSearch):
         self._loaded: dict[str, int] = {}
         self._created = created
         self._routers: dict[str, Any] = {}
+        self._routing_models: dict[str, Any] = {}
         self._attr_index: Any = None
         self._closed = False
 
@@ -477,10 +478,8 @@ def _check_shared(experts: dict[str, Expert], expert: Expert) -> None:
 
 
 def _check_same_model(name: str, stored: dict[str, Any], current: dict[str, Any]) -> None:
-    s, c = stored.get("encoder", {}), current.get("encoder", {})
-    for key in ("weight_hash", "dim", "pooling", "prompts", "truncate_dim"):
-        if s.get(key) != c.get(key):
-            raise CollectionError(
-                f"expert {name!r}: {key} is now {c.get(key)!r} but the stored vectors were made with "
-                f"{s.get(key)!r}; reinstall the original model or re-add the expert"
-            )
+    change = model_change(stored, current)
+    if change is not None:
+        key, was, now = change
+        raise CollectionError(f"expert {name!r}: {key} is now {now!r} but the stored vectors were made with "
+                              f"{was!r}; reinstall the original model or re-add the expert")

@@ -14,6 +14,17 @@ MANIFEST = "manifest.json"
 STORE = "documents.sqlite"
 
 
+#: what must not change between encoding with a model and using its output again
+MODEL_KEYS = ("weight_hash", "dim", "pooling", "prompts", "truncate_dim")
+
+
+def model_change(stored: dict[str, Any], current: dict[str, Any]) -> tuple[str, Any, Any] | None:
+    """The first of :data:`MODEL_KEYS` on which two expert configs' encoders differ, as (key, stored,
+    current), or ``None`` when the model is the same."""
+    s, c = stored.get("encoder", {}), current.get("encoder", {})
+    return next(((k, s.get(k), c.get(k)) for k in MODEL_KEYS if s.get(k) != c.get(k)), None)
+
+
 def write_manifest(path: Path, *, experts: list[dict[str, Any]], attributes: dict[str, str],
                    created: str) -> None:
     data = {

@@ -8,12 +8,14 @@ queries by route); the routing rules themselves live in :mod:`embedroute.routing
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, UnknownNameError
+from ..errors import CollectionError, InputError, UnknownNameError
+from .manifest import model_change
 from .results import Hit, SearchResult
 
 
@@ -26,6 +28,8 @@ class RoutedSearch:
     _experts: dict[str, Any]
     _routers: dict[str, Any]
     _store: Any
+    #: routing-only models (dense experts that embed queries for routing but hold no documents)
+    _routing_models: dict[str, Any]
 
     @property
     def routers(self) -> list[str]:
@@ -33,20 +37,28 @@ class RoutedSearch:
         folder = self.path / "routers"
         return sorted(p.stem for p in folder.glob("*.json")) if folder.exists() else []
 
-    def fit_router(self, router: str, data: Any, *, routing_expert: str | None = None,
+    def fit_router(self, router: str, data: Any, *, routing_expert: Any = None,
                    name: str | None = None) -> Any:
         """Save routing training data (a :class:`~embedroute.routing.RoutingData`), fit ``router`` and
         return it.
 
-        ``routing_expert`` is the dense expert whose query embeddings the data holds (default: the
-        first dense expert). Experts the data does not score are left out of routing. For ``auto`` the
-        rule it chose is what is saved (and re-fitted on load), with every candidate's train CV.
+        ``routing_expert`` is the dense model whose query embeddings the data holds: one of the
+        collection's experts (default: the first dense one), or any other dense expert name or spec,
+        which then only embeds queries for routing (a cheap one such as ``use-m`` or ``static-minilm``
+        needs no document vectors). Experts the data does not score are left out of routing. For
+        ``auto`` the rule it chose is what is saved (and re-fitted on load), with every candidate's
+        train CV.
         """
         from ..routing import make_router
         from ..routing.store import save_routing
 
-        routing_expert = routing_expert or next(n for n, e in self._experts.items() if e.kind == "dense")
-        enc = self.expert(routing_expert)
+        if routing_expert is None:
+            routing_expert = next((n for n, e in self._experts.items() if e.kind == "dense"), None)
+            if routing_expert is None:
+                raise InputError("routing needs a dense model to embed queries: the collection has no dense "
+                                 "expert, so name one as routing_expert", field="routing_expert")
+        enc = self._routing_model(routing_expert)
+        routing_expert = enc.name
         if getattr(enc, "dim", None) != data.embeddings.shape[1]:
             raise InputError(f"routing data has {data.embeddings.shape[1]}-d embeddings but expert "
                              f"{routing_expert!r} makes {enc.dim}-d ones", field="routing_expert")
@@ -57,11 +69,13 @@ class RoutedSearch:
         rule = getattr(fitted, "choice", router)
         save_routing(self.path / "routers", name or router, data,
                      {"router": rule, "requested": router, "routing_expert": routing_expert,
-                      "routing_config": enc.config(), "train_cv": getattr(fitted, "train_cv", None)})
+                      "routing_spec": enc.spec(), "routing_config": enc.config(),
+                      "train_cv": getattr(fitted, "train_cv", None)})
         self._routers.pop(name or router, None)
         return fitted
 
-    def _router(self, name: str) -> tuple[Any, str, str]:
+    def _router(self, name: str) -> tuple[Any, str, str, Any]:
+        """The fitted router ``name``: (router, routing model name, rule, routing model)."""
         if name not in self._routers:
             from ..routing import make_router
             from ..routing.store import load_routing
@@ -78,8 +92,32 @@ class RoutedSearch:
             # auto chooses its rule again when the experts changed; otherwise the saved rule is re-fitted
             spec = meta.get("requested", meta["router"]) if removed else meta["router"]
             fitted = make_router(spec).fit(data)
-            self._routers[name] = (fitted, meta["routing_expert"], getattr(fitted, "choice", spec))
+            routing = meta["routing_expert"]
+            model = self._routing_model(routing if routing in self._experts else meta.get("routing_spec", routing))
+            stored = meta.get("routing_config") or {}
+            change = model_change(stored, model.config()) if stored.get("encoder") else None
+            if change is not None:  # the pilots were built from that model's embeddings
+                raise CollectionError(f"router {name!r}: routing model {routing!r} has {change[0]} {change[2]!r}, "
+                                      f"not {change[1]!r} as when the router was fitted; fit it again")
+            self._routers[name] = (fitted, routing, getattr(fitted, "choice", spec), model)
         return self._routers[name]
+
+    def _routing_model(self, spec: Any) -> Any:
+        """The dense expert whose encoder embeds queries for routing: a collection expert by name, or
+        a routing-only one built from its name or spec (kept in memory, never given documents)."""
+        from ..experts.registry import expert_from_spec
+
+        if isinstance(spec, str) and spec in self._experts:
+            model = self._experts[spec]
+        else:
+            key = spec if isinstance(spec, str) else json.dumps(spec, sort_keys=True, default=str)
+            model = self._routing_models.get(key)
+            if model is None:
+                model = self._routing_models[key] = expert_from_spec(spec)
+        if model.kind != "dense" or not hasattr(model, "encoder"):
+            raise InputError(f"routing needs a dense model to embed queries; {model.name!r} is {model.kind}",
+                             field="routing_expert")
+        return model
 
     def routed_search(self, query: str, k: int = 10, *, router: str = "pilot",
                       filter: dict[str, Any] | None = None) -> SearchResult:  # noqa: A002
@@ -95,8 +133,8 @@ class RoutedSearch:
         if not queries:
             return []
         t0 = time.perf_counter()
-        fitted, routing_expert, rule = self._router(router)
-        routes = fitted.route(self.expert(routing_expert).encoder.encode_queries(list(queries)))
+        fitted, routing_expert, rule, model = self._router(router)
+        routes = fitted.route(model.encoder.encode_queries(list(queries)))
         route_ms = (time.perf_counter() - t0) * 1000 / len(queries)
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, route in enumerate(routes):
@@ -137,3 +175,4 @@ def check_queries(queries: Sequence[str]) -> None:
     bad = next((i for i, q in enumerate(queries) if not isinstance(q, str) or not q.strip()), None)
     if bad is not None:
         raise InputError("empty query", source="<queries>", line=bad + 1, field="query")
+

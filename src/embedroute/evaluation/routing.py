@@ -261,6 +261,10 @@ def build_routing_data(train_from: list[str | Path], experts: list[ExpertSpec], 
     ``experts`` and ``routing_expert`` are names or specs (a collection's ``expert(n).spec()``, so an
     expert added under another name or with options is rebuilt as it is); ``progress(stage, done,
     total)`` is told after each dataset (the server's jobs show it)."""
+    router_model = expert_from_spec(routing_expert)  # a bad routing model fails before any scoring
+    if router_model.kind != "dense" or not hasattr(router_model, "encoder"):
+        raise InputError(f"routing needs a dense model to embed queries; {router_model.name!r} is "
+                         f"{router_model.kind}", field="routing_expert")
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")
@@ -278,4 +282,4 @@ def build_routing_data(train_from: list[str | Path], experts: list[ExpertSpec], 
         if tmp is not None:
             tmp.cleanup()
     names = [spec_name(e) for e in experts]
-    return routing_data(prepared, names, expert_from_spec(routing_expert).encoder)
+    return routing_data(prepared, names, router_model.encoder)

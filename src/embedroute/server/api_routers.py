@@ -26,7 +26,7 @@ def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_e
 
         with pool.use(name) as col:  # specs, so an expert added under another name or with options is rebuilt
             experts = [col.expert(n).spec() for n in col.experts]
-            routing_spec = col.expert(routing_expert).spec()
+            routing_spec = col.expert(routing_expert).spec() if routing_expert in col.experts else routing_expert
         data = build_routing_data(train_from, experts, routing_expert=routing_spec, show_progress=False,
                                   progress=progress)
         progress("fitting", len(train_from), len(train_from))
@@ -44,7 +44,9 @@ def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_e
 @router.post("/collections/{name}/routers", response_model=RouterFitJob, status_code=202,
              summary="Start fitting (or re-fitting) a router from BEIR training queries under a data root")
 def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
+    from ..experts.registry import make_expert
     from ..routing import make_router
+    from .api_collections import only_named
 
     try:
         make_router(body.router)  # a misspelt router or parameter is a 400 now, not a failed job later
@@ -62,13 +64,19 @@ def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
     pool: Pool = request.app.state.pool
     with pool.use(name) as col:
         dense = [e for e in col.experts if col.expert(e).kind == "dense"]
-        if not dense:
-            raise InputError(f"collection {name!r} has no dense expert to embed queries for routing; add one "
-                             "(POST .../experts)", field="routing_expert")
-        routing_expert = body.routing_expert or dense[0]
-        if routing_expert not in dense:
-            raise InputError(f"{routing_expert!r} is not a dense expert of collection {name!r} "
-                             f"(dense: {', '.join(dense)})", field="routing_expert")
+        in_collection = set(col.experts)
+    routing_expert = body.routing_expert or (dense[0] if dense else None)
+    if routing_expert is None:
+        raise InputError(f"collection {name!r} has no dense expert to embed queries for routing; name one as "
+                         "routing_expert (GET /api/experts)", field="routing_expert")
+    if routing_expert not in in_collection:  # a routing-only model: a name the server offers, and dense
+        only_named(routing_expert)
+        if make_expert(routing_expert).kind != "dense":
+            raise InputError(f"{routing_expert!r} is not a dense model, so it cannot embed queries for routing",
+                             field="routing_expert")
+    elif routing_expert not in dense:
+        raise InputError(f"{routing_expert!r} is not a dense expert of collection {name!r} "
+                         f"(dense: {', '.join(dense) or 'none'})", field="routing_expert")
     fields = {"collection": name, "router": body.router, "train_from": [str(p) for p in paths],
               "routing_expert": routing_expert}
     return request.app.state.jobs.start("routing", fields, fit_task(pool, name, body.router, paths, routing_expert))
