@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CollectionError, InputError, UnknownNameError
+from ..experts.registry import expert_from_spec, routing_model
 from .manifest import model_change
 from .results import Hit, SearchResult
 
@@ -105,19 +106,12 @@ class RoutedSearch:
     def _routing_model(self, spec: Any) -> Any:
         """The dense expert whose encoder embeds queries for routing: a collection expert by name, or
         a routing-only one built from its name or spec (kept in memory, never given documents)."""
-        from ..experts.registry import expert_from_spec
-
         if isinstance(spec, str) and spec in self._experts:
-            model = self._experts[spec]
-        else:
-            key = spec if isinstance(spec, str) else json.dumps(spec, sort_keys=True, default=str)
-            model = self._routing_models.get(key)
-            if model is None:
-                model = self._routing_models[key] = expert_from_spec(spec)
-        if model.kind != "dense" or not hasattr(model, "encoder"):
-            raise InputError(f"routing needs a dense model to embed queries; {model.name!r} is {model.kind}",
-                             field="routing_expert")
-        return model
+            return routing_model(self._experts[spec])
+        key = spec if isinstance(spec, str) else json.dumps(spec, sort_keys=True, default=str)
+        if key not in self._routing_models:
+            self._routing_models[key] = routing_model(expert_from_spec(spec))
+        return self._routing_models[key]
 
     def routed_search(self, query: str, k: int = 10, *, router: str = "pilot",
                       filter: dict[str, Any] | None = None) -> SearchResult:  # noqa: A002

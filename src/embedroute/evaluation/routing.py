@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..experts.registry import ExpertSpec, expert_from_spec, make_expert
+from ..experts.registry import ExpertSpec, expert_from_spec, make_expert, routing_model
 from ..routing import Route, Router, RoutingData, make_router, rrf
 from ..routing.cv import cross_validate
 from ..storage.cache import caching_disabled
@@ -261,10 +261,7 @@ def build_routing_data(train_from: list[str | Path], experts: list[ExpertSpec], 
     ``experts`` and ``routing_expert`` are names or specs (a collection's ``expert(n).spec()``, so an
     expert added under another name or with options is rebuilt as it is); ``progress(stage, done,
     total)`` is told after each dataset (the server's jobs show it)."""
-    router_model = expert_from_spec(routing_expert)  # a bad routing model fails before any scoring
-    if router_model.kind != "dense" or not hasattr(router_model, "encoder"):
-        raise InputError(f"routing needs a dense model to embed queries; {router_model.name!r} is "
-                         f"{router_model.kind}", field="routing_expert")
+    router_model = routing_model(expert_from_spec(routing_expert))  # fails before any scoring
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")

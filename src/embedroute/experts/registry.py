@@ -177,6 +177,14 @@ def install_hint(name: str) -> str:
 ExpertSpec = str | dict[str, Any]
 
 
+def routing_model(expert: Expert) -> Expert:
+    """``expert`` if it can embed queries for routing (a dense expert with an encoder), else an InputError."""
+    if expert.kind != "dense" or not hasattr(expert, "encoder"):
+        raise InputError(f"routing needs a dense model to embed queries; {expert.name!r} is {expert.kind}, "
+                         "not a dense model", field="routing_expert")
+    return expert
+
+
 def expert_from_spec(spec: ExpertSpec) -> Expert:
     """An expert from a name or ``{"source": ..., "name": ..., "options": {...}}``; bad specs are InputErrors."""
     if isinstance(spec, str):

@@ -38,22 +38,14 @@ def _info(name: str, col: Any) -> CollectionInfo:
                           attributes=col.attribute_summary())
 
 
-def offered_experts() -> list[str]:
-    """The expert names the server accepts: registered experts and encoders, and query-side experts
-    trained into the cache (``embedroute train``), by the folder names they were saved under."""
-    from ..encoders.catalog import ENCODERS
-    from ..experts.registry import EXPERTS, trained_expert_names
-
-    return sorted(set(EXPERTS.names()) | set(ENCODERS.names()) | set(trained_expert_names()))
-
-
 def only_named(source: Any) -> None:
     """Over HTTP, experts come from the registry by name: never a model folder or hub id, which would
     let a caller make the server read arbitrary paths or reach the network."""
     from ..encoders.catalog import ENCODERS
+    from ..experts.registry import expert_names
 
     src = source.get("source") if isinstance(source, dict) else source
-    known = offered_experts()
+    known = expert_names()  # registered experts and encoders, and query-side experts trained here
     if not isinstance(src, str) or not (src in known or (src.startswith("tokens:") and src[7:] in ENCODERS)):
         raise InputError(f"unknown expert {src!r}; the server offers: {', '.join(known)}", field="experts")
 
@@ -61,7 +53,9 @@ def only_named(source: Any) -> None:
 @offered.get("/experts", response_model=list[str],
              summary="Expert names this server accepts in POST /api/collections and .../experts")
 def list_offered_experts() -> list[str]:
-    return offered_experts()
+    from ..experts.registry import expert_names
+
+    return expert_names()
 
 
 @contextmanager

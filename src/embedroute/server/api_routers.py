@@ -44,7 +44,7 @@ def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_e
 @router.post("/collections/{name}/routers", response_model=RouterFitJob, status_code=202,
              summary="Start fitting (or re-fitting) a router from BEIR training queries under a data root")
 def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
-    from ..experts.registry import make_expert
+    from ..experts.registry import make_expert, routing_model
     from ..routing import make_router
     from .api_collections import only_named
 
@@ -71,9 +71,7 @@ def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
                          "routing_expert (GET /api/experts)", field="routing_expert")
     if routing_expert not in in_collection:  # a routing-only model: a name the server offers, and dense
         only_named(routing_expert)
-        if make_expert(routing_expert).kind != "dense":
-            raise InputError(f"{routing_expert!r} is not a dense model, so it cannot embed queries for routing",
-                             field="routing_expert")
+        routing_model(make_expert(routing_expert))
     elif routing_expert not in dense:
         raise InputError(f"{routing_expert!r} is not a dense expert of collection {name!r} "
                          f"(dense: {', '.join(dense) or 'none'})", field="routing_expert")
