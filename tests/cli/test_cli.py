@@ -98,6 +98,12 @@ def test_route_then_routed_search(tmp_path, capsys, sample_dir):
     res = json.loads(capsys.readouterr().out)
     assert res["routing"]["routing_expert"] == "static64" and set(res["routing"]["scores"]) == {"minilm", "bm25"}
     assert main(["info", col]) == 0 and "static64" not in json.loads(capsys.readouterr().out)["experts"]
+    # tfidf: a lexical routing encoder fitted on the training queries themselves
+    assert main(["route", col, "--router", "dataset", "--train-from", str(sample_dir), "--routing-expert",
+                 "tfidf", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["search", col, "vitamin D and bone fractures", "--router", "dataset", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["routing"]["routing_expert"] == "tfidf"
     assert main(["route", col, "--router", "pilot", "--train-from", str(sample_dir), "--routing-expert",
                  "bm25", "--quiet"]) == 2
     assert "dense" in capsys.readouterr().err

@@ -152,6 +152,11 @@ def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
     routed = httpx.post(base + "/search", json={"query": "vitamin D", "k": 1, "router": "pilot-nearest"}).json()
     assert routed["routing"]["routing_expert"] == "static64" and list(httpx.get(base).json()["experts"]) == \
         ["minilm", "bm25"]
+    lex = httpx.post(base + "/routers", json={"router": "dataset", "train_from": ["scifact-sample"],
+                                              "routing_expert": "tfidf"}).json()  # fitted on the training queries
+    assert _wait(f"{server.url}/api/router-fits/{lex['id']}")["status"] == "done"
+    routed = httpx.post(base + "/search", json={"query": "vitamin D", "k": 1, "router": "dataset"}).json()
+    assert routed["routing"]["routing_expert"] == "tfidf" and routed["hits"]
 
     for body, status, words in [
         ({"router": "pilot@min_shar=1", "train_from": ["scifact-sample"]}, 400, "no parameter 'min_shar'"),

@@ -129,7 +129,7 @@ def cmd_route(a: argparse.Namespace) -> int:
     routing_expert = a.routing_expert or (dense[0] if dense else None)
     if routing_expert is None:
         raise EmbedrouteError("the collection has no dense expert to embed queries for routing; name one with "
-                              "--routing-expert (it need not be an expert of the collection)")
+                              "--routing-expert (it need not be an expert of the collection), or tfidf")
     # a collection expert is rebuilt from its stored spec; any other name is a routing-only model
     routing_spec = col.expert(routing_expert).spec() if routing_expert in col.experts else routing_expert
     data = build_routing_data(a.train_from.split(","), [col.expert(n).spec() for n in col.experts],
@@ -300,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="routing evaluation with these routers (pilot, pilot-nearest, dataset, classifier, "
                         "fusion, fusion-topk, auto, single:NAME; parameters as NAME@key=value)")
     s.add_argument("--train-from", help="comma-separated BEIR folders whose training queries fit the routers")
-    s.add_argument("--routing-expert", help="dense expert whose query embeddings route (default: first dense)")
+    s.add_argument("--routing-expert", help="model whose query embeddings route: a dense expert (default: the "
+                   "first dense one) or tfidf, a lexical encoder fitted on the training queries")
     s.add_argument("--seed-spread", type=int, default=0, metavar="N",
                    help="refit randomised routers (the dataset router) with seeds 0..N-1 and report the spread")
     s.add_argument("--ignore-identical-ids", action="store_true", help="drop hits whose id equals the query id")
@@ -312,8 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path")
     s.add_argument("--router", type=_experts_arg, default=["pilot"])
     s.add_argument("--train-from", required=True, help="comma-separated BEIR folders with training queries")
-    s.add_argument("--routing-expert", help="dense model whose query embeddings route (default: the first dense "
-                   "expert); any dense expert name, also one the collection does not hold, e.g. use-m")
+    s.add_argument("--routing-expert", help="model whose query embeddings route (default: the first dense "
+                   "expert); any dense expert name, also one the collection does not hold, e.g. use-m, or "
+                   "tfidf, a lexical encoder fitted on the training queries")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_route)
 

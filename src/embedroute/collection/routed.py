@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import CollectionError, InputError, UnknownNameError
 from ..experts.registry import expert_from_spec, routing_model
+from ..routing.lexical import tfidf_from_spec
 from .manifest import model_change
 from .results import Hit, SearchResult
 
@@ -43,22 +44,27 @@ class RoutedSearch:
         """Save routing training data (a :class:`~embedroute.routing.RoutingData`), fit ``router`` and
         return it.
 
-        ``routing_expert`` is the dense model whose query embeddings the data holds: one of the
-        collection's experts (default: the first dense one), or any other dense expert name or spec,
+        ``routing_expert`` is the model whose query embeddings the data holds: one of the
+        collection's experts (default: the first dense one), any other dense expert name or spec,
         which then only embeds queries for routing (a cheap one such as ``use-m`` or ``static-minilm``
-        needs no document vectors). Experts the data does not score are left out of routing. For
+        needs no document vectors), or ``tfidf``, a lexical encoder fitted on the training queries
+        themselves (the data then carries its vocabulary; :func:`~embedroute.evaluation.routing_data`).
+        Experts the data does not score are left out of routing. For
         ``auto`` the rule it chose is what is saved (and re-fitted on load), with every candidate's
         train CV.
         """
         from ..routing import make_router
         from ..routing.store import save_routing
 
+        fitted_encoder = data.routing_encoder
+        if routing_expert is None and fitted_encoder is not None:
+            routing_expert = fitted_encoder["spec"]
         if routing_expert is None:
             routing_expert = next((n for n, e in self._experts.items() if e.kind == "dense"), None)
             if routing_expert is None:
-                raise InputError("routing needs a dense model to embed queries: the collection has no dense "
-                                 "expert, so name one as routing_expert", field="routing_expert")
-        enc = self._routing_model(routing_expert)
+                raise InputError("routing needs a model to embed queries: the collection has no dense "
+                                 "expert, so name one (or tfidf) as routing_expert", field="routing_expert")
+        enc = self._routing_model(routing_expert, fitted_encoder)
         routing_expert = enc.name
         if getattr(enc, "dim", None) != data.embeddings.shape[1]:
             raise InputError(f"routing data has {data.embeddings.shape[1]}-d embeddings but expert "
@@ -94,7 +100,8 @@ class RoutedSearch:
             spec = meta.get("requested", meta["router"]) if removed else meta["router"]
             fitted = make_router(spec).fit(data)
             routing = meta["routing_expert"]
-            model = self._routing_model(routing if routing in self._experts else meta.get("routing_spec", routing))
+            model = self._routing_model(routing if routing in self._experts else meta.get("routing_spec", routing),
+                                        data.routing_encoder)
             stored = meta.get("routing_config") or {}
             change = model_change(stored, model.config()) if stored.get("encoder") else None
             if change is not None:  # the pilots were built from that model's embeddings
@@ -103,11 +110,19 @@ class RoutedSearch:
             self._routers[name] = (fitted, routing, getattr(fitted, "choice", spec), model)
         return self._routers[name]
 
-    def _routing_model(self, spec: Any) -> Any:
-        """The dense expert whose encoder embeds queries for routing: a collection expert by name, or
-        a routing-only one built from its name or spec (kept in memory, never given documents)."""
+    def _routing_model(self, spec: Any, fitted: dict[str, Any] | None = None) -> Any:
+        """The model whose encoder embeds queries for routing: a collection expert by name, a
+        routing-only dense one built from its name or spec (kept in memory, never given documents), or
+        the ``tfidf`` encoder rebuilt from the vocabulary the routing data was fitted with."""
         if isinstance(spec, str) and spec in self._experts:
             return routing_model(self._experts[spec])
+        lexical = tfidf_from_spec(spec)
+        if lexical is not None:
+            if fitted is None:
+                raise InputError("the tfidf routing encoder learns from the training queries: build the routing "
+                                 "data with it (build_routing_data or routing_data, routing_expert='tfidf')",
+                                 field="routing_expert")
+            return tfidf_from_spec(fitted["spec"], fitted["state"])
         key = spec if isinstance(spec, str) else json.dumps(spec, sort_keys=True, default=str)
         if key not in self._routing_models:
             self._routing_models[key] = routing_model(expert_from_spec(spec))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..experts.registry import ExpertSpec, expert_from_spec, make_expert, routing_model
+from ..experts.registry import ExpertSpec, make_expert, routing_model_from_spec
 from ..routing import Route, Router, RoutingData, make_router, rrf
 from ..routing.cv import cross_validate
 from ..storage.cache import caching_disabled
@@ -74,18 +74,26 @@ def prepare(path: str | Path, experts: list[ExpertSpec], *, want_train: bool, wo
 
 
 def routing_data(prepared: list[DatasetRuns], experts: list[str], encoder: Any) -> RoutingData:
-    embs, sets, scores, qids = [], [], [], []
+    """Training queries of ``prepared`` embedded by ``encoder`` with every expert's per-query nDCG@10.
+
+    An encoder that learns from the queries it routes (``fits_on_queries``: ``tfidf``) is fitted here
+    on all of them first, and its fitted state travels with the data."""
+    texts, sets, scores, qids = [], [], [], []
     for d in prepared:
         if d.train is None:
             continue
         ids = list(d.train.queries)
-        embs.append(encoder.encode_queries([d.train.queries[q] for q in ids]))
+        texts.extend(d.train.queries[q] for q in ids)
         sets.extend([d.name] * len(ids))
         scores.append(np.array([[d.train_ndcg[e][q] for e in experts] for q in ids], dtype=np.float32))
         qids.extend(ids)
-    if not embs:
+    if not texts:
         raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")
-    return RoutingData(list(experts), np.vstack(embs), sets, np.vstack(scores), qids)
+    fitted = None
+    if getattr(encoder, "fits_on_queries", False):
+        encoder.fit(texts)
+        fitted = {"spec": encoder.spec(), "state": encoder.state()}
+    return RoutingData(list(experts), encoder.encode_queries(texts), sets, np.vstack(scores), qids, fitted)
 
 
 def evaluate_routing(
@@ -132,7 +140,8 @@ def evaluate_routing(
             tmp.cleanup()
     dense = [e for e in experts if make_expert(e).kind == "dense"]
     routing_name = routing_expert or (dense[0] if dense else experts[0])
-    encoder = make_expert(routing_name).encoder
+    encoder = routing_model_from_spec(routing_name).encoder
+    lexical = getattr(encoder, "kind", None) == "lexical"  # tfidf: no model pass, like bm25
     train = routing_data([prepared[p] for p in train_from], experts, encoder)
     evals = [prepared[p] for p in eval_paths]
     names = [d.name for d in evals]
@@ -185,7 +194,7 @@ def evaluate_routing(
                 route_ms = decide_ms + (route_encode_ms if extra_pass else 0.0)
                 route_total += route_ms
                 ms_total += route_ms + sum(d.latency_ms[e] for e in r.experts)
-                passes_total += float(extra_pass) + sum(0.0 if e == "bm25" else 1.0 for e in r.experts)
+                passes_total += float(extra_pass and not lexical) + sum(0.0 if e == "bm25" else 1.0 for e in r.experts)
             n_total += len(qids)
         add_row(rname, "router", by_ds, ms_total / n_total, passes_total / n_total,
                 {"train_cv_ndcg@10": _rounded(cross_validate(rname, train)),
@@ -261,7 +270,7 @@ def build_routing_data(train_from: list[str | Path], experts: list[ExpertSpec], 
     ``experts`` and ``routing_expert`` are names or specs (a collection's ``expert(n).spec()``, so an
     expert added under another name or with options is rebuilt as it is); ``progress(stage, done,
     total)`` is told after each dataset (the server's jobs show it)."""
-    router_model = routing_model(expert_from_spec(routing_expert))  # fails before any scoring
+    router_model = routing_model_from_spec(routing_expert)  # fails before any scoring
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")

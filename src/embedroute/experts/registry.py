@@ -185,6 +185,15 @@ def routing_model(expert: Expert) -> Expert:
     return expert
 
 
+def routing_model_from_spec(spec: ExpertSpec, state: dict[str, Any] | None = None) -> Any:
+    """The model that embeds queries for routing: the ``tfidf`` lexical encoder (fitted from ``state``, or
+    unfitted to learn from training queries), or a dense expert by name or spec (:func:`routing_model`)."""
+    from ..routing.lexical import tfidf_from_spec
+
+    lexical = tfidf_from_spec(spec, state)
+    return lexical if lexical is not None else routing_model(expert_from_spec(spec))
+
+
 def expert_from_spec(spec: ExpertSpec) -> Expert:
     """An expert from a name or ``{"source": ..., "name": ..., "options": {...}}``; bad specs are InputErrors."""
     if isinstance(spec, str):

@@ -19,21 +19,31 @@ from ..registry import Registry
 class RoutingData:
     """Training queries for routers.
 
-    ``embeddings[i]`` is query ``i`` under the routing encoder (L2-normalised), ``datasets[i]`` its
-    dataset, and ``scores[i, j]`` the per-query nDCG@10 of expert ``experts[j]`` on it.
+    ``embeddings[i]`` is query ``i`` under the routing encoder (L2-normalised; a dense array, or a
+    scipy sparse matrix from a lexical encoder), ``datasets[i]`` its dataset, and ``scores[i, j]`` the
+    per-query nDCG@10 of expert ``experts[j]`` on it. ``routing_encoder`` is ``{"spec": ..., "state":
+    ...}`` when the encoder was fitted on these queries (``tfidf``): the embeddings mean nothing without it.
     """
 
     experts: list[str]
-    embeddings: np.ndarray
+    embeddings: Any
     datasets: list[str]
     scores: np.ndarray
     query_ids: list[str] = field(default_factory=list)
+    routing_encoder: dict[str, Any] | None = None
 
     def without(self, expert: str) -> RoutingData:
         j = self.experts.index(expert)
         keep = [i for i in range(len(self.experts)) if i != j]
         return RoutingData([self.experts[i] for i in keep], self.embeddings, self.datasets,
-                           self.scores[:, keep], self.query_ids)
+                           self.scores[:, keep], self.query_ids, self.routing_encoder)
+
+    def subset(self, rows: np.ndarray) -> RoutingData:
+        """The training queries at ``rows`` (a boolean mask), same experts and routing encoder."""
+        sets = np.array(self.datasets)[rows]
+        qids = np.array(self.query_ids)[rows].tolist() if self.query_ids else []
+        return RoutingData(self.experts, self.embeddings[rows], sets.tolist(), self.scores[rows], qids,
+                           self.routing_encoder)
 
     def dataset_best(self) -> dict[str, str]:
         """Each training dataset's best expert by mean per-query nDCG@10."""
@@ -86,8 +96,8 @@ class Router(ABC):
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         """``(n_queries, n_experts)`` routing scores (higher is better)."""
 
-    def route(self, embeddings: np.ndarray) -> list[Route]:
-        s = self.scores(np.atleast_2d(embeddings))
+    def route(self, embeddings: Any) -> list[Route]:
+        s = self.scores(embeddings if is_sparse(embeddings) else np.atleast_2d(embeddings))
         k = int(self.params.get("k", 1)) if self.fused else 1
         out = []
         for row in s:
@@ -98,6 +108,35 @@ class Router(ABC):
     def state(self) -> dict[str, Any]:
         """JSON-able fitted state (vectors as lists), for saving beside a collection."""
         return {"name": self.name, "params": self.params, "experts": self.experts}
+
+
+def is_sparse(x: Any) -> bool:
+    """Whether ``x`` is a scipy sparse matrix (what a lexical routing encoder makes)."""
+    from scipy import sparse
+
+    return sparse.issparse(x)
+
+
+def n_rows(x: Any) -> int:
+    """Number of query rows in dense or sparse routing embeddings."""
+    return int(x.shape[0]) if hasattr(x, "shape") and len(x.shape) == 2 else len(x)
+
+
+def similarities(x: Any, refs: Any) -> np.ndarray:
+    """Dense ``(len(x), len(refs))`` dot products; either side may be sparse.
+
+    >>> similarities(np.eye(2), np.array([[1.0, 0.0]])).tolist()
+    [[1.0], [0.0]]
+    """
+    a = x if is_sparse(x) else np.asarray(x, dtype=np.float32)
+    b = refs if is_sparse(refs) else np.asarray(refs, dtype=np.float32)
+    out = a @ b.T
+    return np.asarray(out.toarray() if is_sparse(out) else out, dtype=np.float32)
+
+
+def mean_row(x: Any) -> np.ndarray:
+    """The mean of the rows of a dense or sparse matrix, as a dense vector."""
+    return np.asarray(x.mean(axis=0), dtype=np.float32).ravel()
 
 
 def reduce_by_owner(sims: np.ndarray, owners: np.ndarray, n_experts: int, how: str = "mean") -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ROUTERS, Router, RoutingData, reduce_by_owner
+from .base import ROUTERS, Router, RoutingData, is_sparse, n_rows, reduce_by_owner, similarities
 from .pilot import PilotRouter
 
 
@@ -35,11 +35,12 @@ class DatasetRouter(Router):
         return self
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        sims = np.asarray(embeddings, dtype=np.float32) @ self.samples.T
+        sims = similarities(embeddings, self.samples)
         return reduce_by_owner(sims, self.labels, len(self.experts), "max")
 
     def state(self) -> dict[str, Any]:
-        return super().state() | {"samples": self.samples.tolist(), "labels": self.labels.tolist()}
+        samples = self.samples.toarray() if is_sparse(self.samples) else self.samples
+        return super().state() | {"samples": samples.tolist(), "labels": self.labels.tolist()}
 
 
 class ClassifierRouter(Router):
@@ -62,11 +63,12 @@ class ClassifierRouter(Router):
         return self
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        out = np.full((len(embeddings), len(self.experts)), -np.inf, dtype=np.float32)
+        out = np.full((n_rows(embeddings), len(self.experts)), -np.inf, dtype=np.float32)
         if self.model is None:
             out[:, self.classes[0] if self.classes else 0] = 1.0
             return out
-        proba = self.model.predict_proba(np.asarray(embeddings, dtype=np.float32))
+        proba = self.model.predict_proba(embeddings if is_sparse(embeddings)
+                                         else np.asarray(embeddings, dtype=np.float32))
         for col, j in enumerate(self.model.classes_):
             out[:, int(j)] = proba[:, col]
         return out
@@ -86,7 +88,7 @@ class SingleRouter(Router):
         return self
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(embeddings), len(self.experts)), dtype=np.float32)
+        out = np.zeros((n_rows(embeddings), len(self.experts)), dtype=np.float32)
         out[:, self.experts.index(self.params["expert"])] = 1.0
         return out
 
@@ -104,7 +106,7 @@ class FusionRouter(Router):
         return self
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        return np.ones((len(embeddings), len(self.experts)), dtype=np.float32)
+        return np.ones((n_rows(embeddings), len(self.experts)), dtype=np.float32)
 
 
 class FusionTopKRouter(Router):

@@ -34,8 +34,7 @@ def cross_validate(router: str, data: RoutingData, *, folds: int = 5, seed: int 
     got = np.zeros(n, dtype=np.float64)
     for f in range(folds):
         held = fold == f
-        fit = RoutingData(data.experts, data.embeddings[~held], list(sets[~held]), data.scores[~held])
-        r = make_router(router).fit(fit)
+        r = make_router(router).fit(data.subset(~held))
         chosen = [data.experts.index(route.experts[0]) for route in r.route(data.embeddings[held])]
         got[held] = data.scores[np.flatnonzero(held), chosen]
     return float(np.mean([got[sets == d].mean() for d in sorted(set(data.datasets))]))

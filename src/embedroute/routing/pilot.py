@@ -19,16 +19,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .base import ROUTERS, Router, RoutingData, reduce_by_owner
+from .base import ROUTERS, Router, RoutingData, mean_row, n_rows, reduce_by_owner, similarities
 
 
-def _centroids(group: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]:
-    if k <= 1 or len(group) <= k:
-        return [group.mean(0)]
+def _centroids(group: Any, k: int, seed: int = 0) -> list[np.ndarray]:
+    if k <= 1 or n_rows(group) <= k:
+        return [mean_row(group)]
     from sklearn.cluster import KMeans
 
     km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(group)
-    return list(km.cluster_centers_)
+    return [np.asarray(c, dtype=np.float32) for c in km.cluster_centers_]
 
 
 def build_pilots(data: RoutingData, per_group: int = 1,
@@ -93,8 +93,8 @@ class PilotRouter(Router):
                              "whose similarities differ", field="router")
         return tau
 
-    def _similarities(self, embeddings: np.ndarray) -> np.ndarray:
-        return np.asarray(embeddings, dtype=np.float32) @ self.pilots.T
+    def _similarities(self, embeddings: Any) -> np.ndarray:
+        return similarities(embeddings, self.pilots)
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         sims = self._similarities(embeddings)

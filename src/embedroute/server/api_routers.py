@@ -44,7 +44,7 @@ def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_e
 @router.post("/collections/{name}/routers", response_model=RouterFitJob, status_code=202,
              summary="Start fitting (or re-fitting) a router from BEIR training queries under a data root")
 def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
-    from ..experts.registry import make_expert, routing_model
+    from ..experts.registry import routing_model_from_spec
     from ..routing import make_router
     from .api_collections import only_named
 
@@ -69,9 +69,10 @@ def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
     if routing_expert is None:
         raise InputError(f"collection {name!r} has no dense expert to embed queries for routing; name one as "
                          "routing_expert (GET /api/experts)", field="routing_expert")
-    if routing_expert not in in_collection:  # a routing-only model: a name the server offers, and dense
-        only_named(routing_expert)
-        routing_model(make_expert(routing_expert))
+    if routing_expert not in in_collection:  # a routing-only model: tfidf, or a dense name the server offers
+        if routing_expert != "tfidf":
+            only_named(routing_expert)
+        routing_model_from_spec(routing_expert)
     elif routing_expert not in dense:
         raise InputError(f"{routing_expert!r} is not a dense expert of collection {name!r} "
                          f"(dense: {', '.join(dense) or 'none'})", field="routing_expert")

@@ -162,8 +162,10 @@ class FitRouter(BaseModel):
                                     "auto, NAME@key=value")
     train_from: list[str] = Field(min_length=1, max_length=16,
                                   description="BEIR folders under the data roots whose training queries fit it")
-    routing_expert: str | None = Field(default=None, description="dense expert that embeds queries for routing "
-                                                                 "(default: the collection's first dense expert)")
+    routing_expert: str | None = Field(default=None, description="model that embeds queries for routing: a "
+                                                                 "dense expert, or tfidf (fitted on the training "
+                                                                 "queries); default: the collection's first dense "
+                                                                 "expert")
 
 
 class RouterFitJob(Job):
