@@ -106,9 +106,11 @@ def test_manage_view_adds_an_expert_fits_a_router_and_removes_the_expert(page, s
 
     page.fill("#fit-router", "pilot")
     page.fill("#fit-train", "scifact-sample")
+    page.fill("#fit-routing", "tfidf")  # the lexical routing encoder, fitted on the training queries
     page.click("#fit-btn")
     page.wait_for_selector(".fit-job[data-status='done']", timeout=120_000)
     assert page.locator(".fit-job .fit-rule").inner_text() == "pilot"
+    assert page.locator(".fit-job .fit-routing").inner_text() == "tfidf"
     page.wait_for_function("document.querySelector('#mode option[value=\"r:pilot\"]') !== null", timeout=30_000)
     assert "Fitted routers: pilot" in page.locator("#expert-table").inner_text()
     page.screenshot(path=str(ARTIFACTS / "manage.png"), full_page=True)

@@ -272,7 +272,7 @@ async function pollFit(id) {
   const res = job.result;
   const cv = res && res.train_cv ? Object.entries(res.train_cv).map(([c, v]) => `${esc(c)} ${v == null ? "–" : Number(v).toFixed(4)}`).join(", ") : "";
   const done = res ? `: rule <b class="fit-rule">${esc(res.rule)}</b> on ${res.training_queries} training queries, experts ${res.experts.map(esc).join(", ")}${cv ? `; train CV ${cv}` : ""}` : "";
-  $("#fit-jobs").innerHTML = `<div class="result-block fit-job" data-status="${esc(job.status)}"><b>${esc(job.router)}</b> — ${esc(job.status)}${job.status === "done" || job.status === "failed" ? "" : ` (${esc(job.stage)})`}${done}` +
+  $("#fit-jobs").innerHTML = `<div class="result-block fit-job" data-status="${esc(job.status)}"><b>${esc(job.router)}</b> (routing encoder <span class="fit-routing">${esc(job.routing_expert)}</span>) — ${esc(job.status)}${job.status === "done" || job.status === "failed" ? "" : ` (${esc(job.stage)})`}${done}` +
     `${job.error ? ` <span class="error">${esc(job.error)}</span>` : ""}</div>`;
   if (job.status === "queued" || job.status === "running") { setTimeout(() => pollFit(id), 1000); return; }
   if (job.status === "done") { await loadCollection($("#collection").value); await loadManage(); }
@@ -281,6 +281,8 @@ async function pollFit(id) {
 async function fitRouter(ev) {
   ev.preventDefault();
   const body = { router: $("#fit-router").value.trim() || "auto", train_from: $("#fit-train").value.split(",").map((s) => s.trim()).filter(Boolean) };
+  const routing = $("#fit-routing").value.trim();
+  if (routing) body.routing_expert = routing;
   try {
     const job = await api(`${collectionPath()}/routers`, { method: "POST", body: JSON.stringify(body) });
     pollFit(job.id);
