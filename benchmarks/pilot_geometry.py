@@ -52,14 +52,22 @@ def test_ndcg(router, encode, sets: list[dict], experts: list[str]) -> float:
     return float(np.mean(per))
 
 
-def geometry(encoder_name: str, sets: list[dict], experts: list[str]) -> dict:
-    texts = [t for d in sets for t in d["train"]]
-    labels = [d["name"] for d in sets for _ in d["train"]]
-    enc = routing_model_from_spec(encoder_name).encoder
+def training(sets: list[dict]) -> tuple[list[str], list[str], np.ndarray]:
+    """All training queries: their texts, datasets and per-expert nDCG@10."""
+    return ([t for d in sets for t in d["train"]], [d["name"] for d in sets for _ in d["train"]],
+            np.vstack([d["train_scores"] for d in sets]))
+
+
+def fit_pilot(enc, texts: list[str], labels: list[str], scores: np.ndarray, experts: list[str]):
+    """The paper's pilot router on ``texts`` under ``enc``, fitting ``enc`` on them first if it learns."""
     if getattr(enc, "fits_on_queries", False):
         enc.fit(texts)
-    data = RoutingData(experts, enc.encode_queries(texts), labels, np.vstack([d["train_scores"] for d in sets]))
-    router = make_router("pilot").fit(data)
+    return make_router("pilot").fit(RoutingData(experts, enc.encode_queries(texts), labels, scores))
+
+
+def geometry(encoder_name: str, sets: list[dict], experts: list[str]) -> dict:
+    enc = routing_model_from_spec(encoder_name).encoder
+    router = fit_pilot(enc, *training(sets), experts)
     sims = router.pilots @ router.pilots.T
     same = np.equal.outer(router.pilot_datasets, router.pilot_datasets) & ~np.eye(len(sims), dtype=bool)
     other = ~np.equal.outer(router.pilot_datasets, router.pilot_datasets)
@@ -71,16 +79,15 @@ def geometry(encoder_name: str, sets: list[dict], experts: list[str]) -> dict:
 
 
 def tfidf_cv(options: dict, sets: list[dict], experts: list[str], folds: int = 5, seed: int = 0) -> float:
-    texts = np.array([t for d in sets for t in d["train"]], dtype=object)
-    labels = np.array([d["name"] for d in sets for _ in d["train"]])
-    scores = np.vstack([d["train_scores"] for d in sets])
+    texts, labels, scores = training(sets)
+    texts, labels = np.array(texts, dtype=object), np.array(labels)
     fold = np.random.default_rng(seed).permutation(len(texts)) % folds
     got = np.zeros(len(texts))
     for f in range(folds):
         held = fold == f
-        enc = TfidfRoutingEncoder(**options).fit(list(texts[~held]))  # fitted without the held-out fold
-        data = RoutingData(experts, enc.encode_queries(list(texts[~held])), list(labels[~held]), scores[~held])
-        chosen = make_router("pilot").fit(data).scores(enc.encode_queries(list(texts[held]))).argmax(1)
+        enc = TfidfRoutingEncoder(**options)  # fitted without the held-out fold
+        router = fit_pilot(enc, list(texts[~held]), list(labels[~held]), scores[~held], experts)
+        chosen = router.scores(enc.encode_queries(list(texts[held]))).argmax(1)
         got[held] = scores[np.flatnonzero(held), chosen]
     return float(np.mean([got[labels == d].mean() for d in sorted(set(labels))]))
 
@@ -105,11 +112,10 @@ def main() -> None:
     print("\nTF-IDF settings: the paper rule's 5-fold train CV (vectorizer fitted inside each fold) and test")
     for stop, ngram, min_df in itertools.product(["english", None], [1, 2], [1, 2]):
         options = {"stop_words": stop, "ngram_max": ngram, "min_df": min_df}
-        enc = TfidfRoutingEncoder(**options).fit([t for d in sets for t in d["train"]])
-        data = RoutingData(experts, enc.encode_queries([t for d in sets for t in d["train"]]),
-                           [d["name"] for d in sets for _ in d["train"]], np.vstack([d["train_scores"] for d in sets]))
+        enc = TfidfRoutingEncoder(**options)
+        router = fit_pilot(enc, *training(sets), experts)
         row = options | {"train_cv": round(tfidf_cv(options, sets, experts), 4),
-                         "test": round(test_ndcg(make_router("pilot").fit(data), enc.encode_queries, sets, experts), 4)}
+                         "test": round(test_ndcg(router, enc.encode_queries, sets, experts), 4)}
         result["tfidf_settings"].append(row)
         print(f"  stop_words={str(stop):<8} ngram_max={ngram} min_df={min_df}  train CV {row['train_cv']:.4f}"
               f"  test {row['test']:.4f}")

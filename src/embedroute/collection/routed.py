@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import CollectionError, InputError, UnknownNameError
 from ..experts.registry import expert_from_spec, routing_model
-from ..routing.lexical import tfidf_from_spec
+from ..routing.lexical import names_tfidf, tfidf_from_spec
 from .manifest import model_change
 from .results import Hit, SearchResult
 
@@ -116,8 +116,7 @@ class RoutedSearch:
         the ``tfidf`` encoder rebuilt from the vocabulary the routing data was fitted with."""
         if isinstance(spec, str) and spec in self._experts:
             return routing_model(self._experts[spec])
-        lexical = tfidf_from_spec(spec)
-        if lexical is not None:
+        if names_tfidf(spec):
             if fitted is None:
                 raise InputError("the tfidf routing encoder learns from the training queries: build the routing "
                                  "data with it (build_routing_data or routing_data, routing_expert='tfidf')",

@@ -129,16 +129,25 @@ class TfidfRoutingEncoder:
         return out
 
 
+def names_tfidf(spec: Any) -> bool:
+    """Whether a routing-expert spec names this encoder: ``"tfidf"`` or ``{"source": "tfidf", ...}``.
+
+    >>> names_tfidf("tfidf"), names_tfidf({"source": "tfidf"}), names_tfidf("minilm")
+    (True, True, False)
+    """
+    return spec == "tfidf" or isinstance(spec, dict) and spec.get("source") == "tfidf"
+
+
 def tfidf_from_spec(spec: Any, state: dict[str, Any] | None = None) -> TfidfRoutingEncoder | None:
     """The tfidf routing encoder ``spec`` names (``"tfidf"`` or ``{"source": "tfidf", "options": {...}}``),
     or ``None`` when it names something else."""
+    if not names_tfidf(spec):
+        return None
     if spec == "tfidf":
         return TfidfRoutingEncoder(state=state)
-    if isinstance(spec, dict) and spec.get("source") == "tfidf":
-        options = spec.get("options") or {}
-        unknown = sorted(set(options) - set(DEFAULTS)) if isinstance(options, dict) else ["options"]
-        if unknown:
-            raise InputError(f"tfidf routing encoder: unknown option(s) {', '.join(unknown)}; "
-                             f"it takes {', '.join(DEFAULTS)}", field="routing_expert")
-        return TfidfRoutingEncoder(**options, state=state)
-    return None
+    options = spec.get("options") or {}
+    unknown = sorted(set(options) - set(DEFAULTS)) if isinstance(options, dict) else ["options"]
+    if unknown:
+        raise InputError(f"tfidf routing encoder: unknown option(s) {', '.join(unknown)}; "
+                         f"it takes {', '.join(DEFAULTS)}", field="routing_expert")
+    return TfidfRoutingEncoder(**options, state=state)

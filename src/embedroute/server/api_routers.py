@@ -46,6 +46,7 @@ def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_e
 def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
     from ..experts.registry import routing_model_from_spec
     from ..routing import make_router
+    from ..routing.lexical import names_tfidf
     from .api_collections import only_named
 
     try:
@@ -70,7 +71,7 @@ def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
         raise InputError(f"collection {name!r} has no dense expert to embed queries for routing; name one as "
                          "routing_expert (GET /api/experts)", field="routing_expert")
     if routing_expert not in in_collection:  # a routing-only model: tfidf, or a dense name the server offers
-        if routing_expert != "tfidf":
+        if not names_tfidf(routing_expert):
             only_named(routing_expert)
         routing_model_from_spec(routing_expert)
     elif routing_expert not in dense:
