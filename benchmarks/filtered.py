@@ -26,8 +26,8 @@ import numpy as np
 from embedroute.encoders import get_encoder
 from embedroute.evaluation import load_beir
 from embedroute.index.attributes import AttributeIndex
-from embedroute.index.compressed import HNSWIndex
 from embedroute.index.filters import parse
+from embedroute.index.hnsw import HNSWIndex
 from embedroute.index.planner import calibrate, choose
 
 ROOT = Path(__file__).resolve().parents[1]

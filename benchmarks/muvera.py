@@ -23,7 +23,7 @@ import numpy as np
 from embedroute.encoders import get_encoder
 from embedroute.evaluation import evaluate_run, load_beir, mean_metrics
 from embedroute.experts.registry import make_expert
-from embedroute.index.compressed import make_index
+from embedroute.index.factory import make_index
 from embedroute.multivector.fde import FDE, FDEParams
 from embedroute.multivector.maxsim import exhaustive, maxsim
 from embedroute.multivector.pruning import prune

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from embedroute import Collection
-from embedroute.index.compressed import make_index
+from embedroute.index.factory import make_index
 
 SPECS = ["fp16", "int8", "binary", "pq-16", "mrl-32"]
 

@@ -27,5 +27,6 @@ def server(sample_root) -> Server:
 
     srv = Server(sample_root, "--data-root", str(sample_path().parent), "--results",
                  str(ROOT / "benchmarks" / "results")).wait()
+    srv.warm()
     yield srv
     srv.stop()

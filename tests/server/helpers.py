@@ -43,6 +43,17 @@ class Server:
             time.sleep(0.3)
         raise TimeoutError(f"server did not answer within {timeout}s:\n{self.log.read_text()[-3000:]}")
 
+    def warm(self, timeout: float = 600) -> Server:
+        """Search every served collection once with each of its experts, with a generous timeout, so that
+        cold work (model loads, first-use checks, index builds) happens here and not inside a test's
+        request with httpx's 5 s default."""
+        for col in httpx.get(self.url + "/api/collections", timeout=timeout).json():
+            for expert in col["experts"]:
+                resp = httpx.post(f"{self.url}/api/collections/{col['name']}/search",
+                                  json={"query": "warm up", "k": 1, "expert": expert}, timeout=timeout)
+                resp.raise_for_status()
+        return self
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

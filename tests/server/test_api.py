@@ -89,8 +89,12 @@ def test_experts_added_and_removed_over_http_leave_the_others_unchanged(server):
 
     resp = httpx.post(base + "/experts", json={"expert": {"source": "static64", "name": "s64",
                                                           "options": {"index": "int8"}}})
-    assert resp.status_code == 201, resp.text
-    info = resp.json()
+    assert resp.status_code == 202, resp.text  # a job: encoding happens outside the request
+    job = _wait(f"{server.url}/api/expert-adds/{resp.json()['id']}")
+    assert job["status"] == "done" and job["stage"] == "done", job
+    assert job["result"]["expert"] == "s64" and job["result"]["experts"] == ["bm25", "s64"]
+    assert job["id"] in [j["id"] for j in httpx.get(server.url + "/api/expert-adds").json()]
+    info = httpx.get(base).json()
     assert list(info["experts"]) == ["bm25", "s64"] and info["experts"]["s64"]["index"]["kind"] == "int8"
     dense = httpx.post(base + "/search", json=q | {"expert": "s64"}).json()
     assert dense["expert"] == "s64" and dense["hits"][0]["id"] == "d0"
@@ -100,7 +104,7 @@ def test_experts_added_and_removed_over_http_leave_the_others_unchanged(server):
                                 ({"expert": {"source": "static64", "name": "s64"}}, 400, "already has an expert"),
                                 ({"expert": "/etc/passwd"}, 400, "the server offers"),
                                 ({"expert": {"source": "static64", "name": "y", "options": {"index": "nope"}}},
-                                 400, "nope")]:
+                                 400, "nope")]:  # refused before any job starts
         resp = httpx.post(base + "/experts", json=body)
         assert resp.status_code == status and words in resp.json()["detail"], resp.text
     assert list(httpx.get(base).json()["experts"]) == ["bm25", "s64"]  # failed adds changed nothing

@@ -100,6 +100,8 @@ def test_manage_view_adds_an_expert_fits_a_router_and_removes_the_expert(page, s
     page.select_option("#add-expert", "static64")
     page.fill("#add-expert-name", "s64")
     page.click("#add-expert-btn")
+    page.wait_for_selector("#manage-status .expert-job[data-status='done']", timeout=120_000)  # the job's progress
+    assert "Adding s64: done" in page.locator("#manage-status").inner_text()
     page.wait_for_selector("#expert-table tr.expert-row[data-expert='s64']", timeout=60_000)
     assert "dense" in page.locator("#expert-table tr.expert-row[data-expert='s64']").inner_text()
     assert page.locator("#mode option[value='e:s64']").count() == 1  # searchable at once

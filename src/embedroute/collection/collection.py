@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,13 @@ from .check import run_check
 from .manifest import MANIFEST, STORE, model_change, read_manifest, write_manifest
 from .results import CheckReport, Hit, SearchResult, WriteReport
 from .routed import RoutedSearch, check_queries
+
+#: ``progress(stage, done, total)``, called as long work goes
+Progress = Callable[[str, int, "int | None"], None]
+
+
+class _ExpertsChanged(Exception):
+    """Raised inside a write transaction when another process changed the expert list."""
 
 
 class Collection(RoutedSearch):
@@ -134,6 +141,8 @@ class Collection(RoutedSearch):
     def expert(self, name: str | None = None) -> Expert:
         if name is None:
             return next(iter(self._experts.values()))
+        if name not in self._experts:
+            self._check_experts_current()
         try:
             return self._experts[name]
         except KeyError:
@@ -184,8 +193,8 @@ class Collection(RoutedSearch):
     def _write(self, items: Iterable[tuple[int, Any]], *, upsert: bool, source: str = "<input>",
                batch_size: int = 256, show_progress: bool = False, on_commit: Any = None) -> WriteReport:
         t0 = time.perf_counter()
+        self._check_experts_current()
         dims = {n: e.dim for n, e in self._experts.items() if e.kind == "dense" and e.stores_vectors}
-        stored = [n for n, e in self._experts.items() if e.stores_vectors]
         docs, new_types = validate(items, source=source, schema=self._store.schema(), vector_dims=dims)
         existing = self._store.existing_ids([d.id for d in docs])
         if existing and not upsert:
@@ -202,13 +211,21 @@ class Collection(RoutedSearch):
             bar = tqdm(total=len(docs), desc="add", unit="doc")
         for start in range(0, len(docs), batch_size):
             batch = docs[start : start + batch_size]
-            reps = {name: self._batch_reps(name, batch, report) for name in stored}
-            blobs = {name: self._experts[name].to_blobs(rep) for name, rep in reps.items()}
-            with self._store.transaction() as conn:
-                gen_before = self._store.generation()
-                if start == 0 and new_types:
-                    self._store.add_attribute_types(conn, new_types)
-                rids = self._store.write_docs(conn, batch, blobs, upsert=upsert, source=source)
+            while True:
+                stored = [n for n, e in self._experts.items() if e.stores_vectors]
+                reps = {name: self._batch_reps(name, batch, report) for name in stored}
+                blobs = {name: self._experts[name].to_blobs(rep) for name, rep in reps.items()}
+                try:
+                    with self._store.transaction() as conn:
+                        if self._store.expert_names() != list(self._experts):
+                            raise _ExpertsChanged  # another process added or removed one: encode for it too
+                        gen_before = self._store.generation()
+                        if start == 0 and new_types:
+                            self._store.add_attribute_types(conn, new_types)
+                        rids = self._store.write_docs(conn, batch, blobs, upsert=upsert, source=source)
+                    break
+                except _ExpertsChanged:
+                    self.reload_experts()
             self._sync_after_write(gen_before, rids, batch, reps, replaced=bool(existing))
             n_upd = sum(1 for d in batch if d.id in existing)
             report.updated += n_upd
@@ -252,39 +269,124 @@ class Collection(RoutedSearch):
             rids = self._store.delete(conn, ids)
         for name, expert in self._experts.items():
             if self._loaded.get(name) == gen_before:
-                expert.remove(rids)
-                self._loaded[name] = gen_before + 1
+                self._update_loaded(name, gen_before, lambda e=expert: e.remove(rids))
             else:
                 self._loaded.pop(name, None)
         return WriteReport(deleted=len(rids), seconds=time.perf_counter() - t0)
 
     def _sync_after_write(self, gen_before: int, rids: np.ndarray, batch: list[Document],
                           reps: dict[str, Any], *, replaced: bool) -> None:
+        texts = [d.embed_text for d in batch]
         for name, expert in self._experts.items():
             if self._loaded.get(name) != gen_before:
                 self._loaded.pop(name, None)
                 continue
-            if replaced:
-                expert.remove(rids)
-            expert.add(rids, [d.embed_text for d in batch], reps.get(getattr(expert, "documents_from", None) or name))
-            self._loaded[name] = gen_before + 1
+            rep = reps.get(getattr(expert, "documents_from", None) or name)
 
-    def add_expert(self, source: ExpertSpec, *, show_progress: bool = False) -> Expert:
-        """Add an expert and encode every stored document for it; other experts are untouched."""
+            def update(e: Expert = expert, rep: Any = rep) -> None:
+                if replaced:
+                    e.remove(rids)
+                e.add(rids, texts, rep)
+
+            self._update_loaded(name, gen_before, update)
+
+    def _update_loaded(self, name: str, gen_before: int, update: Any) -> None:
+        """Apply a committed write to one expert's in-memory index. The store has the write already,
+        so a failure here must not reach the caller: the index is dropped and rebuilt from the store on
+        its next use, and memory never disagrees with the store."""
+        try:
+            update()
+            self._loaded[name] = gen_before + 1
+        except Exception as exc:  # noqa: BLE001 - any index failure: rebuild from the source of truth
+            import warnings
+
+            self._loaded.pop(name, None)
+            warnings.warn(f"expert {name!r}: updating its index failed ({type(exc).__name__}: {exc}); it is "
+                          "rebuilt from the store on its next search", RuntimeWarning, stacklevel=3)
+
+    def add_expert(self, source: ExpertSpec, *, show_progress: bool = False,
+                   progress: Progress | None = None) -> Expert:
+        """Add an expert and encode every stored document for it; other experts are untouched.
+
+        The documents are read and encoded outside the write transaction (encoding takes minutes); the
+        transaction then encodes what other writers added or changed meanwhile, compared by checksum,
+        so no document is left without a vector. ``progress(stage, done, total)`` reports the stages.
+        """
+        bar = None
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(desc="encode", unit="doc")
+
+        def report(stage: str, done: int, total: int | None) -> None:
+            if bar is not None and stage == "encoding":
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+            if progress is not None:
+                progress(stage, done, total)
+
+        self._check_experts_current()
+        report("loading model", 0, None)
         expert = expert_from_spec(source)
         if expert.name in self._experts:
             raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
         _check_shared(self._experts, expert)
-        rids, texts = self._store.all_texts()
-        reps = expert.embed_documents(texts, show_progress=show_progress) if expert.stores_vectors else None
+        blobs: dict[int, tuple[str, bytes]] = {}  # row id -> (document checksum, encoded blob)
+        if expert.stores_vectors:
+            rids, texts, sums = self._store.texts_and_checksums()
+            report("encoding", 0, len(texts))
+            self._encode_into(expert, blobs, rids, texts, sums, progress=report)
+            if bar is not None:
+                bar.close()
+        report("writing", 0, None)
         with self._store.transaction() as conn:
+            if expert.name in self._store.expert_names():
+                raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
+            if expert.stores_vectors:
+                rids, texts, sums = self._store.texts_and_checksums()
+                stale = [i for i, (r, c) in enumerate(zip(rids.tolist(), sums)) if blobs.get(r, ("",))[0] != c]
+                if stale:  # written by another process since the read: encode those now
+                    self._encode_into(expert, blobs, rids[stale], [texts[i] for i in stale],
+                                      [sums[i] for i in stale])
             self._store.put_expert(conn, expert.name, expert.spec(), expert.config())
-            if reps is not None:
-                self._store.put_blobs(conn, expert.name, rids, expert.to_blobs(reps))
+            if expert.stores_vectors:
+                self._store.put_blobs(conn, expert.name, rids, [blobs[int(r)][1] for r in rids])
         self._experts[expert.name] = expert
         self._routers.clear()
         self._write_manifest()
+        report("done", 1, 1)
         return expert
+
+    @staticmethod
+    def _encode_into(expert: Expert, blobs: dict[int, tuple[str, bytes]], rids: np.ndarray, texts: list[str],
+                     sums: list[str], *, progress: Progress | None = None, chunk: int = 1024) -> None:
+        """Encode ``texts`` in chunks (so progress can be shown) into ``blobs`` by row id."""
+        for start in range(0, len(texts), chunk):
+            encoded = expert.to_blobs(expert.embed_documents(texts[start : start + chunk]))
+            for r, c, b in zip(rids[start : start + chunk].tolist(), sums[start : start + chunk], encoded):
+                blobs[r] = (c, b)
+            if progress is not None:
+                progress("encoding", min(start + chunk, len(texts)), len(texts))
+
+    def reload_experts(self) -> bool:
+        """Take up experts another process (or another open copy) added or removed; True if any changed."""
+        stored = {name: spec for name, spec, _ in self._store.experts()}
+        if list(stored) == list(self._experts):
+            return False
+        current = dict(self._experts)
+        self._experts = {}
+        for name, spec in stored.items():
+            self._experts[name] = current.get(name) or make_expert(spec["source"], name=name,
+                                                                   **spec.get("options", {}))
+        for name in set(current) - set(stored):
+            self._loaded.pop(name, None)
+        self._routers.clear()
+        return True
+
+    def _check_experts_current(self) -> None:
+        if self._store.expert_names() != list(self._experts):
+            self.reload_experts()
 
     def remove_expert(self, name: str) -> None:
         """Drop an expert and its vectors; the documents and other experts are untouched."""

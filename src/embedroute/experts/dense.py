@@ -14,7 +14,7 @@ import numpy as np
 
 from ..encoders.base import DenseEncoder
 from ..index.base import VectorIndex
-from ..index.compressed import make_index
+from ..index.factory import make_index
 from ..index.planner import Thresholds, choose
 from .base import Expert, SearchBatch, encode_then_search
 

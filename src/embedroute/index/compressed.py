@@ -11,7 +11,6 @@ sentence-transformers' quantisation guide.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -230,106 +229,6 @@ class MatryoshkaIndex(CompressedIndex):
         return 4.0 * self.keep
 
 
-def auto_ef_search(n: int) -> int:
-    """Default HNSW efSearch for ``n`` vectors: 256 up to 100,000, 2048 from 1,000,000, log-linear between.
-
-    Both ends measured on ``benchmarks/filtered.py``'s sets at M 48 / efConstruction 400 (recall@10 1.000
-    at 100k with efSearch 256, 0.990 at 1M with 2048); at 300k, 0.9905 with efSearch 692.
-
-    >>> [auto_ef_search(n) for n in (5_000, 100_000, 300_000, 1_000_000, 5_000_000)]
-    [256, 256, 690, 2048, 2048]
-    """
-    if n <= 100_000:
-        return 256
-    return int(min(2048, round(256 * (n / 100_000) ** (math.log(8) / math.log(10)))))
-
-
-class HNSWIndex(CompressedIndex):
-    """FAISS HNSW (Malkov & Yashunin, TPAMI 2018) over float32 vectors, filtering during traversal.
-
-    Defaults (M 48, efConstruction 400, efSearch :func:`auto_ef_search` of the size) are set by
-    measurement on the sets of ``benchmarks/filtered.py``: at 1M vectors, 70 noisy copies per real
-    document form tight clusters that M 32 / efConstruction 200 leaves poorly linked (recall@10 0.85 at
-    efSearch 256, 0.96 even at 4096); M 48 / efConstruction 400 reaches 0.926 at 256, 0.964 at 512 and
-    0.984 at 2048 on the same 200 queries (0.990 on the benchmark's own 100).
-    """
-
-    kind = "hnsw"
-
-    def __init__(self, dim: int, *, m: int = 48, ef_construction: int = 400, ef_search: int | None = None,
-                 rescore: int = 0) -> None:
-        super().__init__(dim, rescore=rescore, m=m, ef_construction=ef_construction,
-                         ef_search="auto" if ef_search is None else ef_search)
-        self.m, self.ef_construction, self._ef_search = m, ef_construction, ef_search
-
-    @property
-    def ef_search(self) -> int:
-        """The efSearch used: as given, or (default) :func:`auto_ef_search` of the current size."""
-        return self._ef_search if self._ef_search is not None else auto_ef_search(len(self))
-
-    def _make(self, train: np.ndarray) -> Any:
-        import faiss
-
-        hnsw = faiss.IndexHNSWFlat(self.dim, self.m, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efConstruction = self.ef_construction
-        return faiss.IndexIDMap2(hnsw)
-
-    def _params(self, ef: int, allowed: np.ndarray | None = None) -> Any:
-        import faiss
-
-        params = faiss.SearchParametersHNSW()
-        params.efSearch = int(max(ef, 1))
-        if allowed is not None:
-            self._selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))  # keep alive
-            params.sel = self._selector
-        return params
-
-    def _raw_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self._index.search(queries, k, params=self._params(max(self.ef_search, k)))
-
-    def _search_with_selector(self, queries: np.ndarray, k: int, allowed: np.ndarray,
-                              params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        ef = max(int(params.get("efSearch", self.ef_search)), k)
-        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k,
-                                  params=self._params(ef, allowed))
-
-    def bytes_per_vector(self) -> float:
-        return 4.0 * self.dim + 8.0 * self.m
-
-
-def make_index(spec: str, dim: int, rescore: int = 0) -> VectorIndex:
-    """An index from a spec string: ``flat``, ``hnsw`` (or ``hnsw-M[-EFC[-EFS]]``: M, efConstruction,
-    efSearch), ``fp16``, ``int8``, ``binary``, ``pq``/``pq-M``, ``mrl-N``.
-
-    >>> make_index("mrl-128", 384, rescore=4).config()
-    {'kind': 'mrl', 'dim': 384, 'rescore': 4, 'keep': 128}
-    >>> make_index("hnsw-32-200-256", 384).config()
-    {'kind': 'hnsw', 'dim': 384, 'rescore': 0, 'm': 32, 'ef_construction': 200, 'ef_search': 256}
-    """
-    from ..errors import InputError
-
-    name, _, arg = spec.partition("-")
-    forms = {"hnsw": "hnsw-M, hnsw-M-EFCONSTRUCTION or hnsw-M-EFCONSTRUCTION-EFSEARCH", "pq": "pq-M",
-             "mrl": "mrl-N"}
-    try:
-        values = [int(v) for v in arg.split("-")] if arg else []
-    except ValueError:
-        values = [-1]
-    if name in forms and (values and min(values) < 2 or len(values) > (3 if name == "hnsw" else 1)
-                          or name == "mrl" and not values):
-        raise InputError(f"index {spec!r}: write {forms[name]} with integers >= 2", field="index")
-    if name == "flat":
-        return INDEXES.get("flat")(dim)
-    if name == "hnsw" and values:
-        keys = ("m", "ef_construction", "ef_search")
-        return HNSWIndex(dim, rescore=rescore, **dict(zip(keys, values)))
-    if name == "pq":
-        return PQIndex(dim, m=values[0] if values else None, rescore=rescore)
-    if name == "mrl":
-        return MatryoshkaIndex(dim, keep=values[0], rescore=rescore)
-    return INDEXES.get(name)(dim, rescore=rescore)
-
-
-for _cls in (Float16Index, Int8Index, BinaryIndex, HNSWIndex):
+for _cls in (Float16Index, Int8Index, BinaryIndex):
     INDEXES.register(_cls.kind, _cls)
 INDEXES.register("pq", PQIndex)

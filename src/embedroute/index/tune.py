@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .compressed import make_index
+from .factory import make_index
 
 #: (index spec, rescore multiplier); the first is the float32 reference
 CONFIGS: tuple[tuple[str, int], ...] = (

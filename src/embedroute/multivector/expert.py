@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..experts.base import Expert, SearchBatch, encode_then_search
-from ..index.compressed import make_index
+from ..index.factory import make_index
 from ..index.planner import choose
 from .carving import ball_carve
 from .encoders import TokenEncoder

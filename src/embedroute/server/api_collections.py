@@ -1,5 +1,5 @@
-"""Collections, their experts and documents: list, create, info, check; add or remove an expert;
-add, upsert, get, delete documents."""
+"""Collections, their experts and documents: list, create, info, check; add an expert (a job) or remove
+one; add, upsert, get, delete documents."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
+from ..collection import Collection
 from ..errors import CollectionError, InputError, UnknownNameError
+from .jobs import Progress, Task
 from .pool import Pool
 from .schemas import (
     AddDocuments,
@@ -21,6 +23,7 @@ from .schemas import (
     CreateCollection,
     DeleteDocuments,
     DocumentOut,
+    ExpertAddJob,
     WriteResult,
 )
 
@@ -107,18 +110,59 @@ def check_collection(name: str, request: Request, recall: bool = False) -> Check
 MAX_EXPERTS = 16  # as many as a collection may be created with
 
 
-@router.post("/{name}/experts", response_model=CollectionInfo, status_code=201,
-             summary="Add an expert: every stored document is encoded for it, other experts are untouched "
-                     "(answered when done; searches of this collection wait meanwhile)")
-def add_expert(name: str, body: AddExpert, request: Request) -> CollectionInfo:
-    spec = body.expert if isinstance(body.expert, str) else body.expert.model_dump(exclude_none=True)
+def add_expert_task(pool: Pool, name: str, spec: Any) -> Task:
+    """Encode every stored document for ``spec`` through a second handle on the collection, so the
+    served one keeps answering searches meanwhile; it takes up the new expert when the job is done."""
+
+    def run(progress: Progress) -> dict[str, Any]:
+        path = pool.path_of(name)
+        with Collection.open(path) as own, expert_input_errors("expert"):
+            added = own.add_expert(spec, progress=progress)
+            config = added.config()
+        with pool.use(name) as col:
+            col.reload_experts()
+            experts = col.experts
+        return {"expert": added.name, "config": config, "experts": experts}
+
+    return run
+
+
+def check_expert_spec(spec: Any) -> None:
+    """What can be checked before the model loads: a known name and a well-formed index option."""
+    from ..index.factory import make_index
+
     only_named(spec)
-    with _pool(request).use(name) as col:
+    options = spec.get("options", {}) if isinstance(spec, dict) else {}
+    if isinstance(options, dict) and isinstance(options.get("index"), str):
+        make_index(options["index"], 64)
+
+
+@router.post("/{name}/experts", response_model=ExpertAddJob, status_code=202,
+             summary="Start adding an expert: a job that encodes every stored document for it (poll "
+                     "GET /api/expert-adds/ID); searches keep answering with the other experts meanwhile")
+def add_expert(name: str, body: AddExpert, request: Request) -> dict[str, Any]:
+    spec = body.expert if isinstance(body.expert, str) else body.expert.model_dump(exclude_none=True)
+    with expert_input_errors("expert"):
+        check_expert_spec(spec)
+    pool: Pool = request.app.state.pool
+    with pool.use(name) as col:
         if len(col.experts) >= MAX_EXPERTS:
             raise CollectionError(f"collection {name!r} already has {MAX_EXPERTS} experts, the most it may have")
-        with expert_input_errors("expert"):
-            col.add_expert(spec)
-        return _info(name, col)
+        wanted = spec.get("name") or spec["source"] if isinstance(spec, dict) else spec
+        if wanted in col.experts:
+            raise InputError(f"collection already has an expert named {wanted!r}", field="expert")
+    fields = {"collection": name, "expert": spec}
+    return request.app.state.jobs.start("expert", fields, add_expert_task(pool, name, spec))
+
+
+@offered.get("/expert-adds", response_model=list[ExpertAddJob], summary="Expert adds, newest first")
+def list_expert_adds(request: Request) -> list[dict[str, Any]]:
+    return request.app.state.jobs.list("expert")
+
+
+@offered.get("/expert-adds/{job_id}", response_model=ExpertAddJob, summary="One expert add: progress, result")
+def get_expert_add(job_id: str, request: Request) -> dict[str, Any]:
+    return request.app.state.jobs.get(job_id, "expert")
 
 
 @router.delete("/{name}/experts/{expert}", response_model=CollectionInfo,

@@ -1,4 +1,4 @@
-"""Long work started over HTTP (evaluation runs, router fits): one worker thread, progress kept per job,
+"""Long work started over HTTP (evaluation runs, router fits, expert adds): one worker thread, progress kept per job,
 each finished job saved as JSON and listed again after a restart."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ..errors import EmbedrouteError, UnknownNameError
 #: ``progress(stage, done, total)``, called by a task as it goes
 Progress = Callable[[str, int, "int | None"], None]
 Task = Callable[[Progress], dict[str, Any]]
-WHAT = {"evaluation": "evaluation run", "routing": "router fit"}
+WHAT = {"evaluation": "evaluation run", "routing": "router fit", "expert": "expert add"}
 
 
 def _now() -> str:

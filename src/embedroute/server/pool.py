@@ -41,6 +41,13 @@ class Pool:
             return self.root  # serving one collection folder directly
         return self.root / name
 
+    def path_of(self, name: str) -> Path:
+        """The folder of collection ``name`` (checked), for a second handle on it."""
+        path = self._path(name)
+        if not (path / MANIFEST).exists():
+            raise UnknownNameError(f"no collection named {name!r}")
+        return path
+
     def names(self) -> list[str]:
         if (self.root / MANIFEST).exists():
             return [self.root.name]

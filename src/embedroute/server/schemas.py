@@ -175,3 +175,10 @@ class RouterFitJob(Job):
     routing_expert: str
     result: dict[str, Any] | None = Field(default=None, description="the rule fitted, its train CV, the experts "
                                                                     "and training queries it saw")
+
+
+class ExpertAddJob(Job):
+    collection: str
+    expert: str | dict[str, Any] = Field(description="the expert spec being added")
+    result: dict[str, Any] | None = Field(default=None, description="the added expert's name and config, and the "
+                                                                    "collection's experts after it")

@@ -99,6 +99,15 @@ class Store:
         rids = np.array([r[0] for r in rows], dtype=np.int64)
         return rids, [Document("", r[2], r[1]).embed_text for r in rows]
 
+    def expert_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM experts ORDER BY position")]
+
+    def texts_and_checksums(self) -> tuple[np.ndarray, list[str], list[str]]:
+        """Row ids, embedding texts and document checksums, in row-id order."""
+        rows = self.conn.execute("SELECT rid, title, text, checksum FROM docs ORDER BY rid").fetchall()
+        rids = np.array([r[0] for r in rows], dtype=np.int64)
+        return rids, [Document("", r[2], r[1]).embed_text for r in rows], [r[3] for r in rows]
+
     def blobs(self, expert: str) -> tuple[np.ndarray, list[bytes]]:
         """Row ids and stored representation blobs of one expert, in row-id order."""
         rows = self.conn.execute("SELECT rid, vec FROM vectors WHERE expert = ? ORDER BY rid", (expert,)).fetchall()

@@ -251,12 +251,31 @@ async function changeExperts(request, doing) {
   } catch (err) { $("#manage-status").innerHTML = `<span class="error">${esc(err.message)}</span>`; }
 }
 
-function addExpert(ev) {
+async function pollExpertAdd(id) {
+  let job;
+  try { job = await api(`/api/expert-adds/${encodeURIComponent(id)}`); } catch (err) { $("#manage-status").innerHTML = `<span class="error">${esc(err.message)}</span>`; return; }
+  const what = typeof job.expert === "string" ? job.expert : (job.expert.name || job.expert.source);
+  const count = job.total ? ` ${job.done} of ${job.total} documents` : "";
+  if (job.status === "queued" || job.status === "running") {
+    $("#manage-status").innerHTML = `<span class="expert-job" data-status="${esc(job.status)}">Adding ${esc(what)}: ${esc(job.stage)}${esc(count)}…</span>`;
+    setTimeout(() => pollExpertAdd(id), 1000);
+    return;
+  }
+  if (job.status === "failed") { $("#manage-status").innerHTML = `<span class="error expert-job" data-status="failed">Adding ${esc(what)} failed: ${esc(job.error)}</span>`; return; }
+  await loadCollection($("#collection").value);
+  await loadManage();
+  $("#manage-status").innerHTML = `<span class="expert-job" data-status="done">Adding ${esc(what)}: done. Experts now ${esc(Object.keys(state.info.experts).join(", "))}.</span>`;
+}
+
+async function addExpert(ev) {
   ev.preventDefault();
   const source = $("#add-expert").value, name = $("#add-expert-name").value.trim();
   const expert = name ? { source, name } : source;
-  changeExperts(() => api(`${collectionPath()}/experts`, { method: "POST", body: JSON.stringify({ expert }) }),
-    `Adding ${name || source}, encoding every document…`);
+  $("#manage-status").textContent = `Adding ${name || source}…`;
+  try {
+    const job = await api(`${collectionPath()}/experts`, { method: "POST", body: JSON.stringify({ expert }) });
+    pollExpertAdd(job.id);
+  } catch (err) { $("#manage-status").innerHTML = `<span class="error">${esc(err.message)}</span>`; }
 }
 
 function removeExpert(ev) {

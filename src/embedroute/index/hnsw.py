@@ -1,0 +1,205 @@
+"""HNSW (Malkov & Yashunin, TPAMI 2018) over float32 vectors, with deletes and upserts.
+
+FAISS's ``IndexHNSWFlat`` cannot remove vectors (``remove_ids`` is not implemented for it), and an
+upsert keeps the document's row id. So the graph's nodes are addressed by position here, not by row
+id: ``_node_ids`` maps node -> row id and ``_alive`` marks the nodes still current. A delete is a
+tombstone, cleared from every search by a node bitmap passed to FAISS (``IDSelectorBitmap``; a
+filtered search passes the bitmap of the allowed live nodes instead), so a delete can never fail
+after the store has committed it. Tombstoned nodes still route the graph traversal, as the removed
+nodes of HNSW's own delete-by-marking do; once they pass ``REBUILD_SHARE`` of the graph it is rebuilt
+from the live full-precision vectors. The node map and tombstones are saved with the graph.
+
+Written by hand because no library we use offers a deletable FAISS HNSW; hnswlib has ``mark_deleted``
+but no filtered search at a usable speed here.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any
+
+import numpy as np
+
+from .compressed import CompressedIndex
+
+#: rebuild the graph once this share of its nodes are tombstones
+REBUILD_SHARE = 0.25
+_MAGIC = b"EHNSW1\0\0"
+
+
+def auto_ef_search(n: int) -> int:
+    """Default HNSW efSearch for ``n`` vectors: 256 up to 100,000, 2048 from 1,000,000, log-linear between.
+
+    Both ends were chosen by measurement on ``benchmarks/filtered.py``'s sets at M 48 / efConstruction 400
+    (see BENCHMARKS.md).
+
+    >>> [auto_ef_search(n) for n in (5_000, 100_000, 300_000, 1_000_000, 5_000_000)]
+    [256, 256, 690, 2048, 2048]
+    """
+    if n <= 100_000:
+        return 256
+    return int(min(2048, round(256 * (n / 100_000) ** (math.log(8) / math.log(10)))))
+
+
+def _bitmap(n: int, nodes: np.ndarray) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[nodes] = True
+    return np.packbits(mask, bitorder="little")
+
+
+class HNSWIndex(CompressedIndex):
+    """FAISS HNSW with tombstoned deletes, filtering during traversal.
+
+    Defaults: M 48, efConstruction 400, efSearch :func:`auto_ef_search` of the size (chosen on
+    ``benchmarks/filtered.py``'s sets, where near-duplicate clusters need the higher M to stay linked).
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((50, 8)).astype(np.float32)
+    >>> x /= np.linalg.norm(x, axis=1, keepdims=True)
+    >>> idx = HNSWIndex(8)
+    >>> idx.add(np.arange(50), x)
+    >>> idx.remove(np.array([3]))
+    >>> idx.add(np.array([3]), -x[3:4])        # an upsert keeps the row id
+    >>> int(idx.search(-x[3:4], 1)[1][0, 0]), len(idx)
+    (3, 50)
+    """
+
+    kind = "hnsw"
+
+    def __init__(self, dim: int, *, m: int = 48, ef_construction: int = 400, ef_search: int | None = None,
+                 rescore: int = 0) -> None:
+        super().__init__(dim, rescore=rescore, m=m, ef_construction=ef_construction,
+                         ef_search="auto" if ef_search is None else ef_search)
+        self.m, self.ef_construction, self._ef_search = m, ef_construction, ef_search
+        self._node_ids = np.zeros(0, dtype=np.int64)
+        self._alive = np.zeros(0, dtype=bool)
+        self._live: tuple[np.ndarray, np.ndarray] | None = None  # live row ids sorted, and their nodes
+        self._keep: Any = None  # the bitmap of the current search, alive while FAISS reads it
+
+    @property
+    def ef_search(self) -> int:
+        """The efSearch used: as given, or (default) :func:`auto_ef_search` of the current size."""
+        return self._ef_search if self._ef_search is not None else auto_ef_search(len(self))
+
+    @property
+    def tombstones(self) -> int:
+        """Deleted nodes still in the graph (cleared by the next rebuild)."""
+        return int(len(self._alive) - self._alive.sum())
+
+    def _make(self, train: np.ndarray) -> Any:
+        import faiss
+
+        hnsw = faiss.IndexHNSWFlat(self.dim, self.m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = self.ef_construction
+        return hnsw
+
+    def _add_codes(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self._index.add(vectors)
+        self._node_ids = np.concatenate([self._node_ids, ids])
+        self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
+        self._live = None
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) and len(self._ids):
+            present = ids[np.isin(ids, self._ids)]
+            if len(present):  # re-adding a current id replaces it, as an upsert does
+                self.remove(present)
+        super().add(ids, vectors)
+
+    def remove(self, ids: np.ndarray) -> None:
+        if len(ids) == 0 or self._index is None:
+            return
+        ids = np.asarray(ids, dtype=np.int64)
+        self._alive &= ~np.isin(self._node_ids, ids)
+        keep = ~np.isin(self._ids, ids)
+        self._ids, self._full = self._ids[keep], self._full[keep]
+        self._order = self._live = None
+        if self.tombstones > REBUILD_SHARE * len(self._alive):
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        """A new graph over the live vectors only (no tombstones)."""
+        ids, full = self._ids, self._full
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._full = np.zeros((0, self.dim), dtype=np.float32)
+        self._node_ids = np.zeros(0, dtype=np.int64)
+        self._alive = np.zeros(0, dtype=bool)
+        self._index, self._order, self._live = None, None, None
+        if len(ids):
+            super().add(ids, np.asarray(full, dtype=np.float32))
+
+    # -- persistence: the graph plus its node map and tombstones ------------------------------------
+    def dump(self) -> bytes:
+        import faiss
+
+        if self._index is None:
+            return b""
+        graph = faiss.serialize_index(self._index).tobytes()
+        return (_MAGIC + struct.pack("<QQ", len(graph), len(self._node_ids)) + graph
+                + self._node_ids.astype("<i8").tobytes() + self._alive.astype(np.uint8).tobytes())
+
+    def restore(self, blob: bytes, ids: np.ndarray, vectors: np.ndarray) -> None:
+        import faiss
+
+        if blob[: len(_MAGIC)] != _MAGIC:
+            raise ValueError("not an embedroute HNSW file (older format or damaged)")
+        head = len(_MAGIC) + 16
+        n_graph, n_nodes = struct.unpack("<QQ", blob[len(_MAGIC) : head])
+        if len(blob) != head + n_graph + 9 * n_nodes:
+            raise ValueError("truncated HNSW file")
+        index = faiss.deserialize_index(np.frombuffer(blob[head : head + n_graph], dtype=np.uint8))
+        node_ids = np.frombuffer(blob[head + n_graph : head + n_graph + 8 * n_nodes], dtype="<i8").astype(np.int64)
+        alive = np.frombuffer(blob[head + n_graph + 8 * n_nodes :], dtype=np.uint8).astype(bool)
+        ids = np.asarray(ids, dtype=np.int64)
+        if index.ntotal != n_nodes or not np.array_equal(np.sort(node_ids[alive]), np.sort(ids)):
+            raise ValueError("stored HNSW graph does not hold the store's vectors")
+        self._index, self._node_ids, self._alive = index, node_ids, alive
+        self._ids = ids
+        self._full = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._order = self._live = None
+
+    # -- search ------------------------------------------------------------------------------------
+    def _params(self, ef: int, nodes: np.ndarray | None) -> Any:
+        import faiss
+
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = int(max(ef, 1))
+        if nodes is None and self.tombstones:
+            nodes = np.flatnonzero(self._alive)
+        if nodes is not None:
+            self._keep = _bitmap(len(self._alive), nodes)
+            params.sel = faiss.IDSelectorBitmap(len(self._alive), faiss.swig_ptr(self._keep))
+        return params
+
+    def _to_rows(self, scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.where(labels >= 0, self._node_ids[np.maximum(labels, 0)], -1)
+        return scores, rows
+
+    def _raw_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, labels = self._index.search(queries, k, params=self._params(max(self.ef_search, k), None))
+        return self._to_rows(scores, labels)
+
+    def _nodes_of(self, rows: np.ndarray) -> np.ndarray:
+        """Live graph nodes of the given row ids (ids not in the index are skipped)."""
+        if self._live is None:
+            nodes = np.flatnonzero(self._alive)
+            order = np.argsort(self._node_ids[nodes], kind="stable")
+            self._live = (self._node_ids[nodes][order], nodes[order])
+        sorted_rows, nodes = self._live
+        rows = np.asarray(rows, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(sorted_rows, rows), max(len(sorted_rows) - 1, 0))
+        found = sorted_rows[pos] == rows if len(sorted_rows) else np.zeros(len(rows), dtype=bool)
+        return nodes[pos[found]]
+
+    def _search_with_selector(self, queries: np.ndarray, k: int, allowed: np.ndarray,
+                              params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        ef = max(int(params.get("efSearch", self.ef_search)), k)
+        scores, labels = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k,
+                                            params=self._params(ef, self._nodes_of(allowed)))
+        return self._to_rows(scores, labels)
+
+    def bytes_per_vector(self) -> float:
+        """The graph's float32 copy plus its links (the rescoring copy ``_full`` is counted apart)."""
+        return 4.0 * self.dim + 8.0 * self.m
