@@ -79,7 +79,8 @@ def routing_data(prepared: list[DatasetRuns], experts: list[str], encoder: Any) 
     """Training queries of ``prepared`` embedded by ``encoder`` with every expert's per-query nDCG@10.
 
     An encoder that learns from the queries it routes (``fits_on_queries``: ``tfidf``) is fitted here
-    on all of them first, and its fitted state travels with the data."""
+    on all of them first, and its fitted state travels with the data (cross-validation re-fits it inside
+    each fold: :func:`~embedroute.routing.lexical.refit_on_rows`)."""
     texts, sets, scores, qids = [], [], [], []
     for d in prepared:
         if d.train is None:
