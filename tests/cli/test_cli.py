@@ -161,6 +161,22 @@ def test_routing_eval_reports_the_dataset_routers_seed_spread(tmp_path, sample_d
 
 
 
+def test_routing_eval_prints_each_routers_p_value_against_the_dataset_router(tmp_path, sample_dir, capsys):
+    out = tmp_path / "r.json"
+    assert main(["eval", "--data", str(sample_dir), "--experts", "bm25,static64", "--router",
+                 "pilot,classifier,dataset", "--train-from", str(sample_dir), "--out", str(out), "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    res = json.loads(out.read_text())
+    assert "p vs best  p vs dataset" in next(x for x in lines if x.startswith("row"))
+    cell = 2 + len(res["datasets"]) + 2  # name, kind, one column per dataset, avg, p vs best, p vs dataset
+    rows = {r["name"]: r for r in res["rows"]}
+    printed = {x.split()[0]: x.split() for x in lines if x.split() and x.split()[0] in rows}
+    assert set(printed) == set(rows)
+    for name in ("pilot", "classifier"):
+        assert float(printed[name][cell]) == pytest.approx(rows[name]["p_value_vs_dataset"], abs=5e-5)
+    assert printed["dataset"][cell] == "(dataset)" and printed["bm25"][cell] == "–"
+
+
 def test_expert_add_and_remove_leave_the_other_experts_results_unchanged(tmp_path, sample_dir, capsys):
     col = str(tmp_path / "c")
     assert main(["create", col, "--experts", "minilm,bm25"]) == 0

@@ -70,8 +70,9 @@ def test_bad_tfidf_settings_are_clear_errors(make, needle):
         make()
 
 
-def dense_copy(data: RoutingData) -> RoutingData:
-    return RoutingData(data.experts, data.embeddings.toarray(), data.datasets, data.scores, data.query_ids)
+def dense_copy(data: RoutingData, encoder: bool = True) -> RoutingData:
+    return RoutingData(data.experts, data.embeddings.toarray(), data.datasets, data.scores, data.query_ids,
+                       data.routing_encoder if encoder else None)
 
 
 @pytest.mark.parametrize("name", [*[n for n in ROUTERS.names() if n != "single"], "single:bm25",
@@ -91,7 +92,9 @@ def test_every_router_routes_sparse_rows_as_it_routes_the_same_rows_dense(data, 
 
 
 def test_cross_validation_is_the_same_on_sparse_rows(data):
-    assert cross_validate("pilot", data, folds=5) == pytest.approx(cross_validate("pilot", dense_copy(data), folds=5))
+    fixed = RoutingData(data.experts, data.embeddings, data.datasets, data.scores, data.query_ids)  # no refit
+    dense = dense_copy(data, encoder=False)
+    assert cross_validate("pilot", fixed, folds=5) == pytest.approx(cross_validate("pilot", dense, folds=5))
 
 
 def test_sparse_routing_data_round_trips_through_the_store(tmp_path, data):
@@ -136,3 +139,62 @@ def test_routing_evaluation_with_tfidf_counts_no_model_pass(tmp_path, sample_dir
         # one query pass per chosen expert (bm25: none), and none for routing with tfidf
         expected = sum(c for e, c in chosen.items() if e != "bm25") / sum(chosen.values())
         assert rows[name]["encoder_passes"] == pytest.approx(expected, abs=1e-3)
+
+
+# ten training queries, five per dataset (expert "a" wins every "sea" query, "b" every "bio" one); several hold
+# a term no other query holds ("delta", "echo", ...), and the others' idf moves with each held-out query
+LEAK_TEXTS = ["gene kelp tide", "ocean", "virus kelp", "delta tide protein", "gene kelp reef echo",
+              "coral enzyme foxtrot", "golf enzyme", "enzyme gene hotel", "protein kelp", "juliet enzyme protein"]
+LEAK_SETS = ["sea"] * 5 + ["bio"] * 5
+LEAK_SCORES = np.array([[1, 0]] * 5 + [[0, 1]] * 5, dtype=np.float32)
+
+
+def leak_data(fitted: bool) -> RoutingData:
+    enc = TfidfRoutingEncoder().fit(LEAK_TEXTS)
+    return RoutingData(["a", "b"], enc.encode_queries(LEAK_TEXTS), LEAK_SETS, LEAK_SCORES, [],
+                       {"spec": enc.spec(), "state": enc.state()} if fitted else None)
+
+
+def sklearn_fold(fit_texts: list[str]):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(ngram_range=(1, 2), stop_words="english", sublinear_tf=True, dtype=np.float32).fit(fit_texts)
+
+
+def leave_one_out_by_hand(router: str) -> float:
+    """The figure cross-validation should give: each query routed by a router fitted, vectorizer included,
+    on the other nine queries' texts alone."""
+    got = []
+    for i in range(len(LEAK_TEXTS)):
+        rest = [j for j in range(len(LEAK_TEXTS)) if j != i]
+        vec = sklearn_fold([LEAK_TEXTS[j] for j in rest])
+        fold = RoutingData(["a", "b"], vec.transform([LEAK_TEXTS[j] for j in rest]), [LEAK_SETS[j] for j in rest],
+                           LEAK_SCORES[rest])
+        expert = make_router(router).fit(fold).route(vec.transform([LEAK_TEXTS[i]]))[0].experts[0]
+        got.append(float(LEAK_SCORES[i, ["a", "b"].index(expert)]))
+    return float(np.mean([np.mean(got[:5]), np.mean(got[5:])]))
+
+
+def test_a_fold_refit_encodes_as_a_vectorizer_fitted_on_that_fold():
+    from embedroute.routing.lexical import refit_on_rows
+
+    rows = np.ones(len(LEAK_TEXTS), dtype=bool)
+    rows[[3, 4]] = False  # "delta" and "echo" are then held-out-only terms
+    got = refit_on_rows(leak_data(True), rows)
+    want = sklearn_fold([t for t, keep in zip(LEAK_TEXTS, rows) if keep])
+    vocab = got.routing_encoder["state"]["vocabulary"]
+    assert vocab == want.get_feature_names_out().tolist() and "delta" not in vocab and "echo" not in vocab
+    np.testing.assert_allclose(got.routing_encoder["state"]["idf"], want.idf_, rtol=1e-6)
+    assert abs(got.embeddings - want.transform(LEAK_TEXTS)).max() < 1e-6
+
+
+@pytest.mark.parametrize("router", ["dataset", "pilot", "pilot-nearest", "classifier"])
+def test_cross_validation_fits_the_vectorizer_inside_each_fold(router):
+    n = len(LEAK_TEXTS)  # as many folds as queries: leave-one-out, whatever the fold shuffle
+    assert cross_validate(router, leak_data(True), folds=n) == pytest.approx(leave_one_out_by_hand(router))
+
+
+def test_fitting_the_vectorizer_on_all_queries_would_change_the_figure():
+    n = len(LEAK_TEXTS)
+    leaky = cross_validate("dataset", leak_data(False), folds=n)  # fixed rows: what CV did before
+    assert leaky != pytest.approx(cross_validate("dataset", leak_data(True), folds=n))

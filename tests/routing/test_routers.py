@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -190,7 +192,7 @@ def test_size_weighted_temperature_follows_the_routing_encoders_spread(data, min
     sims = data.embeddings @ make_router("pilot").fit(data).pilots.T
     spread = float(np.median(sims.max(1) - sims.min(1)))
     fitted = make_router("pilot@weight=size").fit(data)
-    assert fitted.tau == pytest.approx(0.112 * spread) and fitted.state()["tau"] == fitted.tau
+    assert fitted.tau == pytest.approx(fitted.tau_rel * spread) and fitted.state()["tau"] == fitted.tau
     assert make_router("pilot@weight=size;tau_rel=0.3").fit(data).tau == pytest.approx(0.3 * spread)
     assert make_router("pilot@weight=size;tau=0.05").fit(data).tau == 0.05  # absolute when given
     # similarities squeezed 10x (as e5-small's are against MiniLM's): the same decisions, not a flat mean
@@ -202,6 +204,40 @@ def test_size_weighted_temperature_follows_the_routing_encoders_spread(data, min
     assert make_router("pilot").fit(data).tau is None
     with pytest.raises(InputError, match="positive temperature"):
         make_router("pilot@weight=size;tau=0").fit(data)
+
+
+def test_size_weighted_temperature_is_chosen_by_cross_validation_on_the_training_queries(data, minilm):
+    from embedroute.routing.cv import cross_validate
+    from embedroute.routing.pilot import PilotRouter
+
+    grid = PilotRouter.TAU_REL_GRID
+    want = {f"pilot@weight=size;tau_rel={x}": cross_validate(f"pilot@weight=size;tau_rel={x}", data) for x in grid}
+    best = next(x for x in grid if want[f"pilot@weight=size;tau_rel={x}"] == max(want.values()))  # first of equals
+    fitted = make_router("pilot@weight=size").fit(data)
+    assert fitted.train_cv == pytest.approx(want) and fitted.tau_rel == best
+    assert fitted.choice == f"pilot@weight=size;tau_rel={best}" and fitted.state()["choice"] == fitted.choice
+    q = minilm.encode_queries(["vitamin D and bone fractures", "statins and heart disease"])
+    np.testing.assert_array_equal(fitted.scores(q), make_router(fitted.choice).fit(data).scores(q))
+    # other parameters are kept in the rules it compares
+    assert set(make_router("pilot@weight=size;min_share=0.1").fit(data).train_cv) == \
+        {f"pilot@min_share=0.1;weight=size;tau_rel={x}" for x in grid}
+    # a given tau_rel or tau is used as is, with no choice to record
+    assert not hasattr(make_router("pilot@weight=size;tau_rel=0.3").fit(data), "choice")
+
+
+def test_a_collection_saves_the_temperature_the_router_chose(tmp_path, data, sample_dir):
+    col = Collection.create(tmp_path / "c", experts=["bm25", "static64"])
+    col.add_file(sample_dir, show_progress=False)
+    fitted = col.fit_router("pilot@weight=size", data, routing_expert="minilm")  # minilm only routes
+    meta = json.loads((tmp_path / "c" / "routers" / "pilot@weight=size.json").read_text())
+    assert meta["router"] == fitted.choice and meta["requested"] == "pilot@weight=size"
+    assert meta["train_cv"] == pytest.approx(fitted.train_cv) and fitted.choice in meta["train_cv"]
+    col.close()
+    again = Collection.open(tmp_path / "c")
+    res = again.routed_search("vitamin D and bone fractures", k=3, router="pilot@weight=size")
+    assert res.routing["rule"] == fitted.choice  # the saved rule, re-fitted as it is
+    assert not hasattr(again._routers["pilot@weight=size"][0], "train_cv")
+    again.close()
 
 
 def test_min_share_drops_small_pilot_groups_and_keeps_the_largest(data, minilm):

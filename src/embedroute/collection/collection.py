@@ -524,7 +524,8 @@ class Collection(RoutedSearch):
         """Verify counts, checksums and vectors against documents; see :func:`run_check`.
 
         ``recall=True`` also measures each dense expert's index recall@k against exact search on
-        ``sample`` stored vectors (``counts["recall@k.NAME"]``, per mille).
+        ``sample`` queries made from stored vectors with Gaussian noise (:meth:`VectorIndex.recall_at`;
+        ``counts["recall@k.NAME"]``, per mille).
         """
         report = run_check(self.path, self._store, self._experts)
         if recall:

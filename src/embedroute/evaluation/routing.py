@@ -4,7 +4,9 @@ Each dataset is searched on its own corpus by every expert once (runs cached by 
 routers are fitted on training queries of the ``train_from`` datasets and route each test query without
 its dataset label. Rows: routers, single experts, the dataset and instance oracles; columns: datasets
 and their average; each row also carries a paired randomisation p-value against the best single
-expert and the mean cost per query (encoder passes, milliseconds).
+expert (and, for routers, against the dataset router) and the mean cost per query (encoder passes,
+milliseconds). The p-values test the average the table shows, each dataset weighing the same:
+:func:`~embedroute.evaluation.significance.stratified_paired_randomization`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ..storage.cache import caching_disabled
 from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
 from .runner import corpus_collection, run_for, spec_name
-from .significance import paired_randomization
+from .significance import stratified_paired_randomization
 
 
 @dataclass
@@ -77,7 +79,8 @@ def routing_data(prepared: list[DatasetRuns], experts: list[str], encoder: Any) 
     """Training queries of ``prepared`` embedded by ``encoder`` with every expert's per-query nDCG@10.
 
     An encoder that learns from the queries it routes (``fits_on_queries``: ``tfidf``) is fitted here
-    on all of them first, and its fitted state travels with the data."""
+    on all of them first, and its fitted state travels with the data (cross-validation re-fits it inside
+    each fold: :func:`~embedroute.routing.lexical.refit_on_rows`)."""
     texts, sets, scores, qids = [], [], [], []
     for d in prepared:
         if d.train is None:
@@ -156,12 +159,14 @@ def evaluate_routing(
 
     rows: list[dict[str, Any]] = []
     per_query: dict[str, np.ndarray] = {}
+    strata: dict[str, np.ndarray] = {}  # each per-query value's dataset, for the stratified p-values
 
     def add_row(name: str, kind: str, by_ds: dict[str, dict[str, float]], ms: float, passes: float,
                 extra: dict[str, Any] | None = None) -> None:
         vals = {d: float(np.mean(list(by_ds[d].values()))) for d in names}
         vals["avg"] = float(np.mean([vals[d] for d in names]))
         per_query[name] = np.concatenate([[by_ds[d][q] for q in sorted(by_ds[d])] for d in names])
+        strata[name] = np.concatenate([[d] * len(by_ds[d]) for d in names])
         rows.append({"name": name, "kind": kind, "ndcg@10": vals, "ms_per_query": round(ms, 3),
                      "encoder_passes": round(passes, 3), **(extra or {})})
 
@@ -220,11 +225,16 @@ def evaluate_routing(
 
     singles = [r for r in rows if r["kind"] == "single"]
     best_single = max(singles, key=lambda r: r["ndcg@10"]["avg"])["name"]
+
+    def p_value(name: str, other: str) -> float:
+        if not np.array_equal(strata[name], strata[other]):
+            raise ValueError(f"rows {name!r} and {other!r} score different queries; no paired test")
+        return round(stratified_paired_randomization(per_query[name], per_query[other], strata[name]), 4)
+
     for r in rows:
-        r["p_value_vs_best_single"] = None if r["name"] == best_single else \
-            round(paired_randomization(per_query[r["name"]], per_query[best_single]), 4)
+        r["p_value_vs_best_single"] = None if r["name"] == best_single else p_value(r["name"], best_single)
         if "dataset" in per_query and r["kind"] == "router" and r["name"] != "dataset":
-            r["p_value_vs_dataset"] = round(paired_randomization(per_query[r["name"]], per_query["dataset"]), 4)
+            r["p_value_vs_dataset"] = p_value(r["name"], "dataset")
     return {
         "datasets": names,
         "experts": experts,
@@ -242,16 +252,23 @@ def _rounded(x: float | None) -> float | None:
 
 
 def format_table(result: dict[str, Any]) -> str:
-    """The Table-1 layout as text; ``train CV`` is a router's cross-validated nDCG@10 on training queries."""
+    """The Table-1 layout as text; ``train CV`` is a router's cross-validated nDCG@10 on training queries;
+    ``p vs best`` and, when the table has a ``dataset`` row, ``p vs dataset`` are the stratified paired
+    p-values of each row's average against the best single expert's and each router's against the dataset
+    router's."""
     names = result["datasets"]
+    vs_dataset = any("p_value_vs_dataset" in r for r in result["rows"])
     w = max([18] + [len(r["name"]) + 2 for r in result["rows"]])
-    head = f"{'row':<{w}}{'kind':<8}" + "".join(f"{n[:12]:>13}" for n in names) + \
-        f"{'avg':>8}{'p vs best':>11}{'passes':>8}{'ms/q':>8}{'train CV':>10}"
+    head = f"{'row':<{w}}{'kind':<8}" + "".join(f"{n[:12]:>13}" for n in names) + f"{'avg':>8}{'p vs best':>11}" + \
+        (f"{'p vs dataset':>14}" if vs_dataset else "") + f"{'passes':>8}{'ms/q':>8}{'train CV':>10}"
     lines = [head, "-" * len(head)]
     for r in result["rows"]:
         p, cv = r["p_value_vs_best_single"], r.get("train_cv_ndcg@10")
+        pd = r.get("p_value_vs_dataset")
+        pd_text = f"{pd:>14.4f}" if pd is not None else f"{'(dataset)' if r['name'] == 'dataset' else '–':>14}"
         lines.append(f"{r['name']:<{w}}{r['kind']:<8}" + "".join(f"{r['ndcg@10'][n]:>13.4f}" for n in names)
                      + f"{r['ndcg@10']['avg']:>8.4f}" + (f"{p:>11.4f}" if p is not None else f"{'(best)':>11}")
+                     + (pd_text if vs_dataset else "")
                      + f"{r['encoder_passes']:>8.2f}{r['ms_per_query']:>8.1f}"
                      + (f"{cv:>10.4f}" if cv is not None else f"{'–':>10}"))
     for r in result["rows"]:

@@ -1,5 +1,6 @@
 """Filtered-search planning: pick exact search over the allowed set, filtering inside the index's
-traversal, or post-filtering with oversampling, from the estimated selectivity.
+traversal, or post-filtering with oversampling, from the exact number of allowed documents (every plan
+needs the allowed set itself; the estimate from posting sizes is only reported with the plan).
 
 Hand-written (FAISS offers the filter hook, not the plan). The plan families follow the filtered-ANN
 benchmark of Iff et al. (arXiv 2507.21989) and ACORN (Patel et al., SIGMOD 2024): pre-filter (exact

@@ -4,8 +4,10 @@ Written here. Which routing rule wins depends on the experts and the data (on ou
 paper's ``pilot`` lost to ``pilot-nearest`` with general experts and to ``classifier`` and the pilot
 variants with domain adapters; BENCHMARKS.md, "Routing"), so ``auto`` measures each candidate with
 :func:`~embedroute.routing.cv.cross_validate` on the routing data it is fitted on, never on test
-queries, and routes with the winner (the first candidate on a tie). Its state records every
-candidate's figure, so a user can see why it chose what it chose.
+queries, and routes with the winner (the first candidate on a tie); a routing encoder fitted on the
+training queries (``tfidf``) is re-fitted inside each fold there, so no held-out query shapes the
+encoding it is scored under. Its state records every candidate's figure, so a user can see why it
+chose what it chose.
 """
 
 from __future__ import annotations

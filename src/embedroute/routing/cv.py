@@ -4,6 +4,10 @@ Each fold fits the router on the other folds' routing data and routes the held-o
 a query scores the per-query nDCG@10 its chosen expert got (stored in :class:`RoutingData`). The figure
 is the mean over datasets of each dataset's mean, the same macro average as the test table. Routers
 that fuse several experts need their rankings, which routing data does not hold, so they get ``None``.
+
+A routing encoder fitted on the training queries themselves (``tfidf``) is re-fitted inside each fold
+on that fold's training queries (:func:`~embedroute.routing.lexical.refit_on_rows`), so no held-out
+query adds a term to the vocabulary or moves the idf of the fold it is scored in.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import RoutingData
+from .lexical import refit_on_rows
 
 
 def cross_validate(router: str, data: RoutingData, *, folds: int = 5, seed: int = 0) -> float | None:
@@ -34,7 +39,8 @@ def cross_validate(router: str, data: RoutingData, *, folds: int = 5, seed: int 
     got = np.zeros(n, dtype=np.float64)
     for f in range(folds):
         held = fold == f
-        r = make_router(router).fit(data.subset(~held))
-        chosen = [data.experts.index(route.experts[0]) for route in r.route(data.embeddings[held])]
+        fold_data = data if data.routing_encoder is None else refit_on_rows(data, ~held)
+        r = make_router(router).fit(fold_data.subset(~held))
+        chosen = [data.experts.index(route.experts[0]) for route in r.route(fold_data.embeddings[held])]
         got[held] = data.scores[np.flatnonzero(held), chosen]
     return float(np.mean([got[sets == d].mean() for d in sorted(set(data.datasets))]))

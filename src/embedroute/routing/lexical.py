@@ -14,6 +14,10 @@ test queries.
 Hand-written only as glue: scikit-learn's ``TfidfVectorizer`` does the work. Vectors are sparse
 (scipy CSR, L2-normalised); the fitted vocabulary and idf are the encoder's state, saved with the
 router's routing data and read back on load, so routing needs no model files at all.
+
+Cross-validation must not let held-out queries shape the vocabulary or idf, so each fold re-derives
+the encoding the vectorizer would give had it been fitted on that fold's training queries alone
+(:func:`refit_on_rows`), from the stored rows: no query text is kept.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from .base import RoutingData
 
 #: the options ``{"source": "tfidf", "options": {...}}`` may set, with their defaults
 DEFAULTS: dict[str, Any] = {"ngram_max": 2, "stop_words": "english", "min_df": 1, "sublinear_tf": True}
@@ -151,3 +156,39 @@ def tfidf_from_spec(spec: Any, state: dict[str, Any] | None = None) -> TfidfRout
         raise InputError(f"tfidf routing encoder: unknown option(s) {', '.join(unknown)}; "
                          f"it takes {', '.join(DEFAULTS)}", field="routing_expert")
     return TfidfRoutingEncoder(**options, state=state)
+
+
+def refit_on_rows(data: RoutingData, rows: np.ndarray) -> RoutingData:
+    """``data`` with every query re-encoded as if its tfidf encoder had been fitted on the queries at
+    ``rows`` (a boolean mask) only: the vocabulary is the terms those queries hold (at least ``min_df``
+    of them), the idf is recomputed from them, held-out queries lose the terms only they held.
+
+    Exact, without the texts: a stored entry is ``c_i x tf_ij x idf_j`` (``tf`` the raw or sublinear
+    term frequency, ``c_i`` the row's L2 scale), so dividing by the idf recovers ``tf`` up to the row's
+    scale, which the final L2 normalisation removes. scikit-learn's smooth idf, ``ln((1 + n) / (1 +
+    df)) + 1``, is recomputed over the ``n`` fitting queries; columns keep their (sorted) order, as
+    ``TfidfVectorizer`` orders its vocabulary.
+    """
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    fitted = data.routing_encoder
+    enc = tfidf_from_spec(fitted["spec"], fitted["state"]) if fitted else None
+    if enc is None:
+        raise InputError("routing data: only a tfidf routing encoder can be re-fitted on a subset of its queries",
+                         field="routing_expert")
+    rows = np.asarray(rows, dtype=bool)
+    idf = np.asarray(fitted["state"]["idf"], dtype=np.float64)
+    tf = sparse.csr_matrix(data.embeddings, dtype=np.float64) @ sparse.diags(1.0 / idf)
+    df = np.asarray((tf[rows] > 0).sum(axis=0)).ravel()
+    keep = np.flatnonzero(df >= enc.options["min_df"])
+    if not len(keep):
+        raise InputError("tfidf routing encoder: these training queries hold no term to fit on",
+                         field="routing_expert")
+    n = int(rows.sum())
+    new_idf = np.log((1 + n) / (1 + df[keep])) + 1
+    emb = normalize(tf[:, keep] @ sparse.diags(new_idf), norm="l2").astype(np.float32).tocsr()
+    vocab = fitted["state"]["vocabulary"]
+    state = {"vocabulary": [vocab[j] for j in keep], "idf": new_idf.tolist()}
+    return RoutingData(data.experts, emb, data.datasets, data.scores, data.query_ids,
+                       {"spec": fitted["spec"], "state": state})

@@ -7,9 +7,17 @@ centroid of the routing embeddings of the queries that expert wins is a pilot ve
 
 Variants (not the paper's, selectable as parameters): ``per_group=K`` k-means pilots per group;
 ``weight=size`` a size-weighted log-sum-exp whose temperature follows the routing encoder's spread of
-similarities (``tau_rel``, or an absolute ``tau``); ``min_share=S`` keeps only the pilots whose group holds at
-least share ``S`` of its dataset's training queries (each dataset's largest group is always kept), a
-noise floor against pilots built from a handful of queries that one expert happened to win.
+similarities (``tau_rel`` x that spread, or an absolute ``tau``); ``min_share=S`` keeps only the pilots
+whose group holds at least share ``S`` of its dataset's training queries (each dataset's largest group
+is always kept), a noise floor against pilots built from a handful of queries that one expert happened
+to win.
+
+When neither ``tau`` nor ``tau_rel`` is given, ``weight=size`` chooses ``tau_rel`` at fit time from the
+fixed grid ``TAU_REL_GRID`` by its own cross-validated nDCG@10 on the routing data it is fitted on
+(:func:`~embedroute.routing.cv.cross_validate`, the first grid value on a tie), never on test queries.
+The router then records the rule it chose as ``choice`` (``pilot@weight=size;tau_rel=X``, which a
+collection saves as the router's rule and re-fits on load) and each grid value's figure as ``train_cv``,
+as ``auto`` does.
 """
 
 from __future__ import annotations
@@ -63,9 +71,11 @@ def build_pilots(data: RoutingData, per_group: int = 1,
 class PilotRouter(Router):
     name = "pilot"
     accepts = frozenset({"per_group", "weight", "tau", "tau_rel", "min_share"})
-    #: ``tau_rel`` default: 0.05 / 0.447, the temperature 0.05 relative to MiniLM's spread of query-pilot
-    #: similarities, the encoder the variant was first written for
-    TAU_REL = 0.112
+    #: the ``tau_rel`` values ``weight=size`` chooses among by cross-validation on its training queries,
+    #: from near the nearest pilot's score (small) to near a size-weighted mean (large)
+    TAU_REL_GRID = (0.03, 0.1, 0.3, 1.0)
+    #: folds of that cross-validation (fewer when there are fewer training queries)
+    TAU_FOLDS = 5
 
     def fit(self, data: RoutingData) -> PilotRouter:
         if self.params.get("weight", "size") != "size":
@@ -80,18 +90,45 @@ class PilotRouter(Router):
 
     def _temperature(self, data: RoutingData) -> float:
         """``tau`` if given, else ``tau_rel`` x the median over training queries of (most - least similar
-        pilot): similarities spread 0.06 under e5-small and 0.4 under MiniLM, so a fixed tau is not
-        portable across routing encoders."""
+        pilot): how far similarities spread depends on the routing encoder, so a fixed tau is not
+        portable across encoders. ``tau_rel`` is the given one or the grid value chosen by
+        cross-validation (:meth:`_choose_tau_rel`)."""
         if "tau" in self.params:
             tau = float(self.params["tau"])
         else:
+            tau_rel = float(self.params["tau_rel"]) if "tau_rel" in self.params else self._choose_tau_rel(data)
+            self.tau_rel = tau_rel
             sims = self._similarities(data.embeddings)
             spread = float(np.median(sims.max(1) - sims.min(1))) if sims.size else 0.0
-            tau = float(self.params.get("tau_rel", self.TAU_REL)) * spread
+            tau = tau_rel * spread
         if not tau > 0:
             raise InputError("pilot router: weight=size needs a positive temperature (tau, tau_rel) and pilots "
                              "whose similarities differ", field="router")
         return tau
+
+    def _choose_tau_rel(self, data: RoutingData) -> float:
+        """The ``TAU_REL_GRID`` value of best cross-validated nDCG@10 on ``data`` (the first on a tie); sets
+        ``train_cv`` (rule -> figure; ``None`` where a fold's pilots gave no usable temperature) and
+        ``choice``, the rule with the chosen value."""
+        from .cv import cross_validate
+
+        n = len(data.datasets)
+        if n < 2:
+            raise InputError("pilot router: weight=size chooses its temperature by cross-validation on the "
+                             "training queries and needs at least 2 of them (or give tau or tau_rel)",
+                             field="router")
+        fixed = ";".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        rules = {x: f"{self.name}@{fixed};tau_rel={x}" for x in self.TAU_REL_GRID}
+        self.train_cv: dict[str, float | None] = {}
+        for rule in rules.values():
+            try:
+                self.train_cv[rule] = cross_validate(rule, data, folds=min(self.TAU_FOLDS, n))
+            except InputError:  # a fold whose pilots' similarities do not differ
+                self.train_cv[rule] = None
+        best = max(self.TAU_REL_GRID, key=lambda x: -np.inf if self.train_cv[rules[x]] is None
+                   else float(self.train_cv[rules[x]]))
+        self.choice = rules[best]
+        return best
 
     def _similarities(self, embeddings: Any) -> np.ndarray:
         return similarities(embeddings, self.pilots)
@@ -105,7 +142,8 @@ class PilotRouter(Router):
     def _size_weighted(self, sims: np.ndarray) -> np.ndarray:
         """A variant (not the paper's): log sum over an expert's pilots of group size x exp(sim / tau), so
         the pilots of the query's own domain dominate and, within it, the expert winning most of its
-        training queries; ``pilot@weight=size`` (tau from the training spread) or ``...;tau=0.05``."""
+        training queries; ``pilot@weight=size`` (tau from the training spread, ``tau_rel`` chosen by
+        cross-validation), ``...;tau_rel=0.1`` or ``...;tau=0.05``."""
         tau = self.tau
         logits = sims / tau + np.log(np.asarray(self.sizes, dtype=np.float64))[None, :]
         top = logits.max(axis=1, keepdims=True)
@@ -118,7 +156,9 @@ class PilotRouter(Router):
 
     def state(self) -> dict[str, Any]:
         return super().state() | {"pilots": self.pilots.tolist(), "owners": self.owners,
-                                  "pilot_datasets": self.pilot_datasets, "sizes": self.sizes, "tau": self.tau}
+                                  "pilot_datasets": self.pilot_datasets, "sizes": self.sizes, "tau": self.tau,
+                                  "tau_rel": getattr(self, "tau_rel", None), "choice": getattr(self, "choice", None),
+                                  "train_cv": getattr(self, "train_cv", None)}
 
 
 class PilotNearestRouter(PilotRouter):
