@@ -233,8 +233,8 @@ class MatryoshkaIndex(CompressedIndex):
 def auto_ef_search(n: int) -> int:
     """Default HNSW efSearch for ``n`` vectors: 256 up to 100,000, 2048 from 1,000,000, log-linear between.
 
-    Both ends measured on ``benchmarks/filtered.py``'s sets at M 48 / efConstruction 400 (recall@10 1.000
-    at 100k with efSearch 256, 0.990 at 1M with 2048); at 300k, 0.9905 with efSearch 692.
+    Both ends were chosen by measuring recall@10 on ``benchmarks/filtered.py``'s sets at M 48 /
+    efConstruction 400 (measured; see BENCHMARKS.md, "Filtered search").
 
     >>> [auto_ef_search(n) for n in (5_000, 100_000, 300_000, 1_000_000, 5_000_000)]
     [256, 256, 690, 2048, 2048]
@@ -248,10 +248,9 @@ class HNSWIndex(CompressedIndex):
     """FAISS HNSW (Malkov & Yashunin, TPAMI 2018) over float32 vectors, filtering during traversal.
 
     Defaults (M 48, efConstruction 400, efSearch :func:`auto_ef_search` of the size) are set by
-    measurement on the sets of ``benchmarks/filtered.py``: at 1M vectors, 70 noisy copies per real
-    document form tight clusters that M 32 / efConstruction 200 leaves poorly linked (recall@10 0.85 at
-    efSearch 256, 0.96 even at 4096); M 48 / efConstruction 400 reaches 0.926 at 256, 0.964 at 512 and
-    0.984 at 2048 on the same 200 queries (0.990 on the benchmark's own 100).
+    measurement on the sets of ``benchmarks/filtered.py``: at 1M vectors, the noisy copies of each real
+    document form tight clusters that M 32 / efConstruction 200 leaves poorly linked, and M 48 /
+    efConstruction 400 links them better at every efSearch (measured; see BENCHMARKS.md, "Filtered search").
     """
 
     kind = "hnsw"

@@ -63,8 +63,8 @@ def build_pilots(data: RoutingData, per_group: int = 1,
 class PilotRouter(Router):
     name = "pilot"
     accepts = frozenset({"per_group", "weight", "tau", "tau_rel", "min_share"})
-    #: ``tau_rel`` default: 0.05 / 0.447, the temperature 0.05 relative to MiniLM's spread of query-pilot
-    #: similarities, the encoder the variant was first written for
+    #: ``tau_rel`` default: the temperature 0.05 relative to the spread of query-pilot similarities that
+    #: MiniLM, the encoder the variant was first written for, had then (0.05 / 0.447; not a kept result)
     TAU_REL = 0.112
 
     def fit(self, data: RoutingData) -> PilotRouter:
@@ -80,8 +80,8 @@ class PilotRouter(Router):
 
     def _temperature(self, data: RoutingData) -> float:
         """``tau`` if given, else ``tau_rel`` x the median over training queries of (most - least similar
-        pilot): similarities spread 0.06 under e5-small and 0.4 under MiniLM, so a fixed tau is not
-        portable across routing encoders."""
+        pilot): that spread differs several-fold between routing encoders (e5-small packs similarities far
+        closer than MiniLM; measured, see BENCHMARKS.md), so a fixed tau is not portable across them."""
         if "tau" in self.params:
             tau = float(self.params["tau"])
         else:
