@@ -1,7 +1,7 @@
 """A transformer encoder with a LoRA adapter merged into its weights at load time.
 
 RouterRetriever's experts are LoRA adapters over one shared base encoder (Lee et al., AAAI 2025,
-arXiv 2409.02685). The adapter is kept as peft saved it (a few hundred KB); loading applies it to the
+arXiv 2409.02685). The adapter is kept as peft saved it; loading applies it to the
 base model with ``peft`` and merges it, so encoding costs exactly what the base model costs.
 """
 

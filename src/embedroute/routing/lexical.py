@@ -2,12 +2,12 @@
 
 Why it exists: the paper's ``pilot`` rule (RouterRetriever, Lee et al., AAAI 2025, arXiv 2409.02685)
 scores an expert by the *mean* similarity of the query to all its pilots, one per training dataset.
-Under a dense encoder the experts' pilots in one dataset are nearly one vector (cosine 0.87-0.93 on
-our three BEIR sets) while pilots of other datasets sit at 0.17-0.50 with a spread of about 0.1, so
-the cross-dataset terms of the mean decide the route. Under word uni- and bigram TF-IDF the pilots of
-one dataset differ (0.28) and other datasets' sit near 0 (0.04 +- 0.035), so the mean is decided in the
-query's own dataset, as the rule assumes; the paper's rule then beats the best single expert
-(``benchmarks/pilot_geometry.py``; BENCHMARKS.md, "Routing"). The settings (English stop words
+Under a dense encoder the experts' pilots in one dataset are nearly one vector while pilots of other
+datasets sit further off with a wide spread, so the cross-dataset terms of the mean decide the route.
+Under word uni- and bigram TF-IDF the pilots of one dataset differ and other datasets' sit near 0 with
+little spread, so the mean is decided in the query's own dataset, as the rule assumes; the paper's rule
+then beats the best single expert (measured by ``benchmarks/pilot_geometry.py``; see BENCHMARKS.md,
+"Routing"). The settings (English stop words
 removed, bigrams, every term kept) were chosen by cross-validation on the training queries, never on
 test queries.
 

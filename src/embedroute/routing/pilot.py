@@ -90,9 +90,9 @@ class PilotRouter(Router):
 
     def _temperature(self, data: RoutingData) -> float:
         """``tau`` if given, else ``tau_rel`` x the median over training queries of (most - least similar
-        pilot): how far similarities spread depends on the routing encoder, so a fixed tau is not
-        portable across encoders. ``tau_rel`` is the given one or the grid value chosen by
-        cross-validation (:meth:`_choose_tau_rel`)."""
+        pilot): that spread differs several-fold between routing encoders, so a fixed tau is not portable
+        across them. ``tau_rel`` is the given one or the grid value chosen by cross-validation
+        (:meth:`_choose_tau_rel`)."""
         if "tau" in self.params:
             tau = float(self.params["tau"])
         else:
