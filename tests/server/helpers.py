@@ -11,6 +11,10 @@ from pathlib import Path
 
 import httpx
 
+#: the tests' HTTP client: some requests load a model on first use (seconds on a cold, busy machine),
+#: which httpx's 5 s default would turn into a spurious ReadTimeout
+http = httpx.Client(timeout=httpx.Timeout(300.0, connect=10.0))
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -7,16 +7,18 @@ import time
 import httpx
 import pytest
 
+from .helpers import http
+
 pytestmark = pytest.mark.slow
 COL = "/api/collections/scifact-sample"
 
 
 def test_health_list_and_info(server):
-    assert httpx.get(server.url + "/api/health").json()["status"] == "ok"
-    listed = httpx.get(server.url + "/api/collections").json()
+    assert http.get(server.url + "/api/health").json()["status"] == "ok"
+    listed = http.get(server.url + "/api/collections").json()
     assert listed == [{"name": "scifact-sample", "documents": 500, "experts": ["minilm", "bm25"],
                        "routers": ["auto", "fusion", "pilot", "pilot-nearest"]}]
-    info = httpx.get(server.url + COL).json()
+    info = http.get(server.url + COL).json()
     assert info["experts"]["minilm"]["encoder"]["dim"] == 384
     attrs = info["attributes"]
     assert attrs["length"]["type"] == "str" and {v["value"] for v in attrs["length"]["values"]} <= \
@@ -27,25 +29,25 @@ def test_health_list_and_info(server):
 
 def test_search_expert_filter_and_router(server):
     q = {"query": "vitamin D deficiency and bone fractures", "k": 5}
-    plain = httpx.post(server.url + COL + "/search", json=q | {"expert": "minilm"}).json()
+    plain = http.post(server.url + COL + "/search", json=q | {"expert": "minilm"}).json()
     assert plain["expert"] == "minilm" and len(plain["hits"]) == 5 and plain["routing"] is None
     assert plain["index"]["kind"] == "flat"
     assert [h["rank"] for h in plain["hits"]] == [1, 2, 3, 4, 5]
     assert plain["hits"][0]["score"] >= plain["hits"][-1]["score"]
 
     filt = {"$and": [{"length": "short"}, {"words": {"$gte": 100}}]}
-    filtered = httpx.post(server.url + COL + "/search", json=q | {"expert": "minilm", "filter": filt}).json()
+    filtered = http.post(server.url + COL + "/search", json=q | {"expert": "minilm", "filter": filt}).json()
     assert filtered["plan"]["kind"] in ("exact-allowed", "index-filtered", "post-filter")
     assert filtered["hits"] and all(h["attributes"]["length"] == "short" and h["attributes"]["words"] >= 100
                                     for h in filtered["hits"])
 
-    routed = httpx.post(server.url + COL + "/search", json=q | {"router": "pilot"}).json()
+    routed = http.post(server.url + COL + "/search", json=q | {"router": "pilot"}).json()
     r = routed["routing"]
     assert r["router"] == "pilot" and set(r["scores"]) == {"minilm", "bm25"}
     assert routed["expert"] == r["experts"][0] == max(r["scores"], key=r["scores"].get)
-    fused = httpx.post(server.url + COL + "/search", json=q | {"router": "fusion", "filter": filt}).json()
+    fused = http.post(server.url + COL + "/search", json=q | {"router": "fusion", "filter": filt}).json()
     assert fused["expert"] == "minilm+bm25" and all(h["attributes"]["length"] == "short" for h in fused["hits"])
-    auto = httpx.post(server.url + COL + "/search", json=q | {"router": "auto"}).json()["routing"]
+    auto = http.post(server.url + COL + "/search", json=q | {"router": "auto"}).json()["routing"]
     assert auto["router"] == "auto" and auto["rule"] in ("pilot", "pilot-nearest", "dataset", "classifier",
                                                           "pilot@weight=size", "pilot@min_share=0.15")
     assert r["rule"] == "pilot"  # a named router's rule is itself
@@ -53,75 +55,75 @@ def test_search_expert_filter_and_router(server):
 
 def test_documents_add_get_upsert_delete(server):
     name = "crud"
-    resp = httpx.post(server.url + "/api/collections", json={"name": name, "experts": ["bm25"],
+    resp = http.post(server.url + "/api/collections", json={"name": name, "experts": ["bm25"],
                                                              "attributes": {"year": "int"}})
     assert resp.status_code == 201, resp.text
     docs = [{"id": "a", "text": "cats purr softly", "attributes": {"year": 2020}},
             {"id": "b", "text": "dogs bark loudly", "attributes": {"year": 2021}}]
     base = f"{server.url}/api/collections/{name}"
-    assert httpx.post(base + "/documents", json={"documents": docs}).json()["added"] == 2
-    dup = httpx.post(base + "/documents", json={"documents": docs[:1]})
+    assert http.post(base + "/documents", json={"documents": docs}).json()["added"] == 2
+    dup = http.post(base + "/documents", json={"documents": docs[:1]})
     assert dup.status_code == 400 and "already exists" in dup.json()["detail"]
-    assert httpx.get(base + "/documents/a").json()["text"] == "cats purr softly"
-    up = httpx.put(base + "/documents", json={"documents": [{"id": "a", "text": "cats meow", "attributes":
+    assert http.get(base + "/documents/a").json()["text"] == "cats purr softly"
+    up = http.put(base + "/documents", json={"documents": [{"id": "a", "text": "cats meow", "attributes":
                                                              {"year": 2022}}]}).json()
     assert up["updated"] == 1 and up["documents"] == 2
-    hits = httpx.post(base + "/search", json={"query": "meow", "k": 2}).json()["hits"]
+    hits = http.post(base + "/search", json={"query": "meow", "k": 2}).json()["hits"]
     assert hits[0]["id"] == "a"
-    assert httpx.post(base + "/documents/delete", json={"ids": ["b"]}).json()["deleted"] == 1
-    assert httpx.get(base + "/documents/b").status_code == 404
-    check = httpx.post(base + "/check").json()
+    assert http.post(base + "/documents/delete", json={"ids": ["b"]}).json()["deleted"] == 1
+    assert http.get(base + "/documents/b").status_code == 404
+    check = http.post(base + "/check").json()
     assert check["ok"] and check["counts"]["documents"] == 1
 
 
 def test_experts_added_and_removed_over_http_leave_the_others_unchanged(server):
-    offered = httpx.get(server.url + "/api/experts").json()
+    offered = http.get(server.url + "/api/experts").json()
     assert {"minilm", "bm25", "static64", "splade-tiny"} <= set(offered) and offered == sorted(offered)
     base = f"{server.url}/api/collections/experts-http"
-    assert httpx.post(server.url + "/api/collections", json={"name": "experts-http", "experts": ["bm25"]}
+    assert http.post(server.url + "/api/collections", json={"name": "experts-http", "experts": ["bm25"]}
                       ).status_code == 201
     docs = [{"id": f"d{i}", "text": t} for i, t in enumerate(
         ["vitamin D and bone fractures", "sea level rise from melting ice", "cats purr when content",
          "statins lower cholesterol", "the stock market fell sharply"])]
-    assert httpx.post(base + "/documents", json={"documents": docs}).json()["added"] == 5
+    assert http.post(base + "/documents", json={"documents": docs}).json()["added"] == 5
     q = {"query": "does vitamin D prevent fractures", "k": 3, "expert": "bm25"}
-    before = httpx.post(base + "/search", json=q).json()["hits"]
+    before = http.post(base + "/search", json=q).json()["hits"]
 
-    resp = httpx.post(base + "/experts", json={"expert": {"source": "static64", "name": "s64",
+    resp = http.post(base + "/experts", json={"expert": {"source": "static64", "name": "s64",
                                                           "options": {"index": "int8"}}})
     assert resp.status_code == 202, resp.text  # a job: encoding happens outside the request
     job = _wait(f"{server.url}/api/expert-adds/{resp.json()['id']}")
     assert job["status"] == "done" and job["stage"] == "done", job
     assert job["result"]["expert"] == "s64" and job["result"]["experts"] == ["bm25", "s64"]
-    assert job["id"] in [j["id"] for j in httpx.get(server.url + "/api/expert-adds").json()]
-    info = httpx.get(base).json()
+    assert job["id"] in [j["id"] for j in http.get(server.url + "/api/expert-adds").json()]
+    info = http.get(base).json()
     assert list(info["experts"]) == ["bm25", "s64"] and info["experts"]["s64"]["index"]["kind"] == "int8"
-    dense = httpx.post(base + "/search", json=q | {"expert": "s64"}).json()
+    dense = http.post(base + "/search", json=q | {"expert": "s64"}).json()
     assert dense["expert"] == "s64" and dense["hits"][0]["id"] == "d0"
-    assert httpx.post(base + "/search", json=q).json()["hits"] == before
+    assert http.post(base + "/search", json=q).json()["hits"] == before
 
     for body, status, words in [({"expert": "s64"}, 400, "unknown expert 's64'"),
                                 ({"expert": {"source": "static64", "name": "s64"}}, 400, "already has an expert"),
                                 ({"expert": "/etc/passwd"}, 400, "the server offers"),
                                 ({"expert": {"source": "static64", "name": "y", "options": {"index": "nope"}}},
                                  400, "nope")]:  # refused before any job starts
-        resp = httpx.post(base + "/experts", json=body)
+        resp = http.post(base + "/experts", json=body)
         assert resp.status_code == status and words in resp.json()["detail"], resp.text
-    assert list(httpx.get(base).json()["experts"]) == ["bm25", "s64"]  # failed adds changed nothing
+    assert list(http.get(base).json()["experts"]) == ["bm25", "s64"]  # failed adds changed nothing
 
-    assert list(httpx.delete(base + "/experts/s64").json()["experts"]) == ["bm25"]
-    gone = httpx.delete(base + "/experts/s64")
+    assert list(http.delete(base + "/experts/s64").json()["experts"]) == ["bm25"]
+    gone = http.delete(base + "/experts/s64")
     assert gone.status_code == 404 and "no expert 's64'" in gone.json()["detail"]
-    last = httpx.delete(base + "/experts/bm25")
+    last = http.delete(base + "/experts/bm25")
     assert last.status_code == 400 and "only expert" in last.json()["detail"]
-    assert httpx.post(base + "/search", json=q).json()["hits"] == before
-    assert httpx.post(base + "/check").json()["ok"]
+    assert http.post(base + "/search", json=q).json()["hits"] == before
+    assert http.post(base + "/check").json()["ok"]
 
 
 def _wait(url: str, seconds: float = 240) -> dict:
     deadline = time.time() + seconds
     while time.time() < deadline:
-        job = httpx.get(url).json()
+        job = http.get(url).json()
         if job["status"] in ("done", "failed"):
             return job
         time.sleep(0.5)
@@ -130,12 +132,12 @@ def _wait(url: str, seconds: float = 240) -> dict:
 
 def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
     base = f"{server.url}/api/collections/fit-http"
-    assert httpx.post(server.url + "/api/collections", json={"name": "fit-http", "experts": ["minilm", "bm25"]}
+    assert http.post(server.url + "/api/collections", json={"name": "fit-http", "experts": ["minilm", "bm25"]}
                       ).status_code == 201
     docs = [{"id": "d0", "text": "Vitamin D supplementation and the risk of bone fractures in older adults"},
             {"id": "d1", "text": "Sea level rise from melting ice sheets"}]
-    assert httpx.post(base + "/documents", json={"documents": docs}).json()["added"] == 2
-    resp = httpx.post(base + "/routers", json={"router": "pilot@min_share=0.1", "train_from": ["scifact-sample"]})
+    assert http.post(base + "/documents", json={"documents": docs}).json()["added"] == 2
+    resp = http.post(base + "/routers", json={"router": "pilot@min_share=0.1", "train_from": ["scifact-sample"]})
     assert resp.status_code == 202, resp.text
     job = resp.json()
     assert job["routing_expert"] == "minilm" and job["collection"] == "fit-http"
@@ -144,22 +146,22 @@ def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
     res = job["result"]
     assert res["rule"] == "pilot@min_share=0.1" and res["training_queries"] == 25
     assert res["experts"] == ["minilm", "bm25"] and res["datasets"] == ["scifact-sample"]
-    assert "pilot@min_share=0.1" in httpx.get(base).json()["routers"]
-    routed = httpx.post(base + "/search", json={"query": "vitamin D fractures", "k": 1,
+    assert "pilot@min_share=0.1" in http.get(base).json()["routers"]
+    routed = http.post(base + "/search", json={"query": "vitamin D fractures", "k": 1,
                                                "router": "pilot@min_share=0.1"}).json()
     assert routed["hits"][0]["id"] == "d0" and routed["routing"]["experts"][0] in ("minilm", "bm25")
-    assert job["id"] in [j["id"] for j in httpx.get(server.url + "/api/router-fits").json()]
-    assert httpx.get(f"{server.url}/api/evaluations/{job['id']}").status_code == 404  # not an evaluation
-    only = httpx.post(base + "/routers", json={"router": "pilot-nearest", "train_from": ["scifact-sample"],
+    assert job["id"] in [j["id"] for j in http.get(server.url + "/api/router-fits").json()]
+    assert http.get(f"{server.url}/api/evaluations/{job['id']}").status_code == 404  # not an evaluation
+    only = http.post(base + "/routers", json={"router": "pilot-nearest", "train_from": ["scifact-sample"],
                                                "routing_expert": "static64"}).json()  # a routing-only model
     assert _wait(f"{server.url}/api/router-fits/{only['id']}")["status"] == "done"
-    routed = httpx.post(base + "/search", json={"query": "vitamin D", "k": 1, "router": "pilot-nearest"}).json()
-    assert routed["routing"]["routing_expert"] == "static64" and list(httpx.get(base).json()["experts"]) == \
+    routed = http.post(base + "/search", json={"query": "vitamin D", "k": 1, "router": "pilot-nearest"}).json()
+    assert routed["routing"]["routing_expert"] == "static64" and list(http.get(base).json()["experts"]) == \
         ["minilm", "bm25"]
-    lex = httpx.post(base + "/routers", json={"router": "dataset", "train_from": ["scifact-sample"],
+    lex = http.post(base + "/routers", json={"router": "dataset", "train_from": ["scifact-sample"],
                                               "routing_expert": "tfidf"}).json()  # fitted on the training queries
     assert _wait(f"{server.url}/api/router-fits/{lex['id']}")["status"] == "done"
-    routed = httpx.post(base + "/search", json={"query": "vitamin D", "k": 1, "router": "dataset"}).json()
+    routed = http.post(base + "/search", json={"query": "vitamin D", "k": 1, "router": "dataset"}).json()
     assert routed["routing"]["routing_expert"] == "tfidf" and routed["hits"]
 
     for body, status, words in [
@@ -171,12 +173,12 @@ def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
         ({"router": "pilot", "train_from": ["scifact-sample"], "routing_expert": "nope"}, 400, "unknown expert"),
         ({"router": "pilot", "train_from": ["scifact-sample"], "routing_expert": "splade-tiny"}, 400, "not a dense"),
     ]:
-        resp = httpx.post(base + "/routers", json=body)
+        resp = http.post(base + "/routers", json=body)
         assert resp.status_code == status and words in resp.json()["detail"], resp.text
-    gone = httpx.post(server.url + "/api/collections/nope/routers", json={"train_from": ["scifact-sample"]})
+    gone = http.post(server.url + "/api/collections/nope/routers", json={"train_from": ["scifact-sample"]})
     assert gone.status_code == 404
-    httpx.post(server.url + "/api/collections", json={"name": "fit-lexical", "experts": ["bm25"]})
-    lexical = httpx.post(server.url + "/api/collections/fit-lexical/routers", json={"train_from": ["scifact-sample"]})
+    http.post(server.url + "/api/collections", json={"name": "fit-lexical", "experts": ["bm25"]})
+    lexical = http.post(server.url + "/api/collections/fit-lexical/routers", json={"train_from": ["scifact-sample"]})
     assert lexical.status_code == 400 and "no dense expert" in lexical.json()["detail"]
 
 
@@ -204,45 +206,45 @@ def test_bad_requests_get_clear_4xx(server, method, path, body, status, words):
 
 
 def test_batch_and_body_limits(server):
-    before = httpx.get(server.url + COL).json()["documents"]
+    before = http.get(server.url + COL).json()["documents"]
     many = [{"id": f"d{i}", "text": "x"} for i in range(1001)]
-    resp = httpx.post(server.url + COL + "/documents", json={"documents": many})
+    resp = http.post(server.url + COL + "/documents", json={"documents": many})
     assert resp.status_code == 413 and "limit is 1000" in resp.json()["detail"]
     big = {"documents": [{"id": "huge", "text": "word " * 4_000_000}]}
-    resp = httpx.post(server.url + COL + "/documents", json=big)
+    resp = http.post(server.url + COL + "/documents", json=big)
     assert resp.status_code == 413
-    assert httpx.get(server.url + COL).json()["documents"] == before  # nothing written
+    assert http.get(server.url + COL).json()["documents"] == before  # nothing written
 
 
 def test_evaluation_run_with_progress_and_results(server):
-    resp = httpx.post(server.url + "/api/evaluations", json={"data": "scifact-sample", "experts": ["bm25"]})
+    resp = http.post(server.url + "/api/evaluations", json={"data": "scifact-sample", "experts": ["bm25"]})
     assert resp.status_code == 202, resp.text
     job_id = resp.json()["id"]
     deadline = time.time() + 240
     while time.time() < deadline:
-        job = httpx.get(f"{server.url}/api/evaluations/{job_id}").json()
+        job = http.get(f"{server.url}/api/evaluations/{job_id}").json()
         if job["status"] in ("done", "failed"):
             break
         time.sleep(0.5)
     assert job["status"] == "done", job
     ndcg = job["result"]["experts"]["bm25"]["metrics"]["ndcg@10"]
     assert 0.3 < ndcg < 1.0
-    assert job_id in [j["id"] for j in httpx.get(server.url + "/api/evaluations").json()]
+    assert job_id in [j["id"] for j in http.get(server.url + "/api/evaluations").json()]
 
 
 def test_metrics_openapi_and_page(server):
-    httpx.post(server.url + COL + "/search", json={"query": "cancer", "expert": "bm25"})
-    text = httpx.get(server.url + "/metrics").text
+    http.post(server.url + COL + "/search", json={"query": "cancer", "expert": "bm25"})
+    text = http.get(server.url + "/metrics").text
     assert 'embedroute_searches_total{expert="bm25"}' in text
     assert 'route="/api/collections/{name}/search"' in text
-    spec = httpx.get(server.url + "/openapi.json").json()
+    spec = http.get(server.url + "/openapi.json").json()
     for path in ("/api/collections", "/api/collections/{name}/search", "/api/collections/{name}/documents",
                  "/api/evaluations", "/api/health"):
         assert path in spec["paths"]
-    page = httpx.get(server.url + "/")
+    page = http.get(server.url + "/")
     assert page.status_code == 200 and 'id="routing-panel"' in page.text
     for asset in ("/", "/static/app.js", "/static/style.css"):  # works offline: nothing from elsewhere
-        body = httpx.get(server.url + asset).text
+        body = http.get(server.url + asset).text
         assert "http://" not in body and "https://" not in body and "//cdn" not in body
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import http
+
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -83,12 +85,11 @@ def test_expert_choice_and_evaluation_view(page):
 
 
 def test_manage_view_adds_an_expert_fits_a_router_and_removes_the_expert(page, server):
-    import httpx
 
     base = server.url + "/api/collections"
-    assert httpx.post(base, json={"name": "ui-manage", "experts": ["bm25"]}).status_code == 201
+    assert http.post(base, json={"name": "ui-manage", "experts": ["bm25"]}).status_code == 201
     docs = [{"id": "a", "text": "Vitamin D supplements and bone fractures"}, {"id": "b", "text": "Sea ice melt"}]
-    assert httpx.post(base + "/ui-manage/documents", json={"documents": docs}).status_code == 200
+    assert http.post(base + "/ui-manage/documents", json={"documents": docs}).status_code == 200
     page.reload()
     page.wait_for_selector("body[data-ready='1']", timeout=30_000)
     page.select_option("#collection", "ui-manage")
@@ -120,4 +121,4 @@ def test_manage_view_adds_an_expert_fits_a_router_and_removes_the_expert(page, s
     page.click(".remove-expert[data-expert='s64']")
     page.wait_for_selector("#expert-table tr.expert-row[data-expert='s64']", state="detached", timeout=30_000)
     assert "Experts now bm25" in page.locator("#manage-status").inner_text()
-    assert list(httpx.get(base + "/ui-manage").json()["experts"]) == ["bm25"]
+    assert list(http.get(base + "/ui-manage").json()["experts"]) == ["bm25"]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from embedroute.server.sample import ensure_sample, length_bucket
 
-from .helpers import Server
+from .helpers import Server, http
 
 pytestmark = pytest.mark.slow
 
@@ -15,16 +14,16 @@ pytestmark = pytest.mark.slow
 def test_serve_with_sample_builds_and_serves_it(tmp_path):
     srv = Server(tmp_path / "root", "--with-sample").wait(600)
     try:
-        (info,) = httpx.get(srv.url + "/api/collections").json()
+        (info,) = http.get(srv.url + "/api/collections").json()
         assert info == {"name": "scifact-sample", "documents": 500, "experts": ["minilm", "bm25"],
                         "routers": ["auto", "fusion", "pilot", "pilot-nearest"]}
-        doc = httpx.get(srv.url + "/api/collections/scifact-sample/documents/4983").json()
+        doc = http.get(srv.url + "/api/collections/scifact-sample/documents/4983").json()
         words = len(doc["text"].split())
         assert doc["attributes"] == {"words": words, "length": length_bucket(words)}
         # the sample's folder became the data root: evaluation runs may read it, nothing else
-        assert httpx.post(srv.url + "/api/evaluations", json={"data": "scifact-sample", "experts": ["bm25"]}
+        assert http.post(srv.url + "/api/evaluations", json={"data": "scifact-sample", "experts": ["bm25"]}
                           ).status_code == 202
-        assert httpx.post(srv.url + "/api/evaluations", json={"data": "../../..", "experts": ["bm25"]}
+        assert http.post(srv.url + "/api/evaluations", json={"data": "../../..", "experts": ["bm25"]}
                           ).status_code == 400
     finally:
         srv.stop()

@@ -44,7 +44,7 @@ def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_e
 @router.post("/collections/{name}/routers", response_model=RouterFitJob, status_code=202,
              summary="Start fitting (or re-fitting) a router from BEIR training queries under a data root")
 def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
-    from ..experts.registry import routing_model_from_spec
+    from ..experts.registry import check_routing_name
     from ..routing import make_router
     from ..routing.lexical import names_tfidf
     from .api_collections import only_named
@@ -71,9 +71,9 @@ def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
         raise InputError(f"collection {name!r} has no dense expert to embed queries for routing; name one as "
                          "routing_expert (GET /api/experts)", field="routing_expert")
     if routing_expert not in in_collection:  # a routing-only model: tfidf, or a dense name the server offers
-        if not names_tfidf(routing_expert):
+        if not names_tfidf(routing_expert):  # checked by name; the job loads it (a cold load can take minutes)
             only_named(routing_expert)
-        routing_model_from_spec(routing_expert)
+            check_routing_name(routing_expert)
     elif routing_expert not in dense:
         raise InputError(f"{routing_expert!r} is not a dense expert of collection {name!r} "
                          f"(dense: {', '.join(dense) or 'none'})", field="routing_expert")
