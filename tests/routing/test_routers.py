@@ -72,6 +72,42 @@ def test_pilot_follows_the_winning_experts(data, minilm):
     assert agree > 0.5
 
 
+def planted_clusters(winner_of: list[int], sizes: list[int], n_experts: int = 3, seed: int = 0):
+    """Queries in tight clusters around the first axes of R^6; cluster ``c`` is won by expert
+    ``winner_of[c]`` (nDCG 0.9 against 0.3 for the others), plus queries every expert scores 0 on."""
+    rng = np.random.default_rng(seed)
+    emb, scores = [], []
+    for c, (w, size) in enumerate(zip(winner_of, sizes)):
+        emb.append(np.eye(6)[c] + 0.05 * rng.normal(size=(size, 6)))
+        row = np.full(n_experts, 0.3)
+        row[w] = 0.9
+        scores.append(np.tile(row, (size, 1)))
+    emb.append(np.eye(6)[1] + 0.05 * rng.normal(size=(5, 6)))  # won by nobody: no label, no say
+    scores.append(np.zeros((5, n_experts)))
+    x = np.vstack(emb).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True), np.vstack(scores).astype(np.float32)
+
+
+def test_classifier_routes_planted_clusters_to_the_expert_that_wins_them():
+    # a wins clusters 0 and 2 (30 and 20 queries), c wins cluster 1 (6 queries), b wins nothing
+    emb, scores = planted_clusters([0, 2, 0], [30, 6, 20])
+    data = RoutingData(["a", "b", "c"], emb, ["x"] * len(emb), scores)
+    router = make_router("classifier").fit(data)
+    fresh, _ = planted_clusters([0, 2, 0], [4, 4, 4], seed=1)
+    routes = router.route(fresh[:12])
+    assert [r.experts[0] for r in routes] == ["a"] * 4 + ["c"] * 4 + ["a"] * 4
+    for r in routes:  # the head's probabilities, under the experts they belong to; b was never a label
+        assert r.scores["b"] == -np.inf and r.scores["a"] + r.scores["c"] == pytest.approx(1.0, abs=1e-5)
+    assert [r.experts[0] for r in router.route(emb[:56])] == ["a"] * 30 + ["c"] * 6 + ["a"] * 20
+
+
+def test_classifier_with_one_winning_expert_always_routes_to_it():
+    emb, scores = planted_clusters([1, 1], [10, 10])
+    router = make_router("classifier").fit(RoutingData(["a", "b", "c"], emb, ["x"] * len(emb), scores))
+    routes = router.route(np.eye(6, dtype=np.float32))
+    assert all(r.experts == ["b"] and r.scores["a"] == r.scores["c"] == -np.inf for r in routes)
+
+
 def test_removing_an_expert_recomputes_pilots_without_it(data):
     fewer = data.without("static64")
     router = make_router("pilot").fit(fewer)
