@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from ..routing.helpers import ndcg10
+from .helpers import http
 
 pytestmark = pytest.mark.slow
 COL = "/api/collections/scifact-sample"
