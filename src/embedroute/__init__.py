@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .collection import CheckReport, Collection, Hit, SearchResult, WriteReport
 from .encoders import get_encoder
-from .errors import CollectionError, EmbedrouteError, InputError, ModelNotAvailableError
+from .errors import CollectionError, EmbedrouteError, InputError, ModelNotAvailableError, StorageError
 from .experts import expert_names, make_expert
 from .storage.documents import Document
 
@@ -28,6 +28,7 @@ __all__ = [
     "InputError",
     "ModelNotAvailableError",
     "SearchResult",
+    "StorageError",
     "WriteReport",
     "expert_names",
     "get_encoder",

@@ -64,6 +64,25 @@ def test_eval_writes_json(tmp_path, sample_dir, capsys):
     assert data["experts"]["bm25"]["metrics"]["ndcg@10"] > 0.5
 
 
+def test_eval_of_a_set_with_missing_judged_queries_warns_or_with_strict_refuses(tmp_path, sample_dir, capsys):
+    from ..evaluation.beir_folder import tiny_beir
+
+    data = tmp_path / "partial"
+    tiny_beir(sample_dir, data, queries=6, missing=2)
+    out = tmp_path / "r.json"
+    with pytest.warns(UserWarning, match="2 of the 8 queries judged"):
+        assert main(["eval", "--data", str(data), "--experts", "bm25", "--out", str(out), "--quiet"]) == 0
+    result = json.loads(out.read_text())
+    assert len(result["experts"]["bm25"]["per_query"]) == 6 and result["stats"]["missing_queries"] == 2
+    capsys.readouterr()
+    assert main(["eval", "--data", str(data), "--experts", "bm25", "--quiet", "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "2 of the 8 queries judged in qrels/test.tsv are missing from queries.jsonl" in err
+    assert main(["eval", "--data", str(data), "--experts", "bm25", "--router", "dataset", "--train-from",
+                 str(sample_dir), "--quiet", "--strict"]) == 2  # refused before anything is indexed
+    assert "missing from queries.jsonl" in capsys.readouterr().err
+
+
 def test_parser_rejects_empty_expert_list():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["create", "x", "--experts", ","])

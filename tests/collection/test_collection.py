@@ -118,7 +118,7 @@ BAD_FILES = {
     "malformed": ([GOOD, b'{"id": "n2", "text": '], 2, None, "malformed JSON"),
     "missing_id": ([GOOD, b'{"text": "no id"}'], 2, "id", "missing document id"),
     "duplicate_in_file": ([GOOD, GOOD], 2, "id", "duplicate id"),
-    "existing_id": ([b'{"id": "d1", "text": "again"}'], None, "id", "already exists"),
+    "existing_id": ([GOOD, b"", b'{"id": "d1", "text": "again"}'], 3, "id", "already exists"),  # the file's line
     "empty_text": ([GOOD, b'{"id": "n2", "text": ""}'], 2, "text", "empty text"),
     "invalid_utf8": ([GOOD, b'{"id": "n2", "text": "caf\xe9"}'], 2, None, "invalid UTF-8"),
     "wrong_dim": ([b'{"id": "n2", "text": "t", "vectors": {"minilm": [0.1, 0.2]}}'], 1, "vectors.minilm",

@@ -89,13 +89,20 @@ def cmd_search(a: argparse.Namespace) -> int:
 
 def cmd_eval(a: argparse.Namespace) -> int:
     if a.router:
+        if a.strict:  # routing reads each folder's test split, and its train split where there is one
+            from ..evaluation import load_beir
+
+            for folder in [*a.data.split(","), *(a.train_from or "").split(",")]:
+                for split in ("test", "train"):
+                    if folder and (split == "test" or (Path(folder) / "qrels" / f"{split}.tsv").exists()):
+                        load_beir(folder, split, strict=True)
         return _eval_routing(a)
     from ..evaluation import evaluate
 
     if "," in a.data:
         raise EmbedrouteError("several --data folders need --router (a routing evaluation)")
     res = evaluate(a.data, a.experts, split=a.split, k=a.k, collection=a.collection,
-                   ignore_identical_ids=a.ignore_identical_ids, show_progress=not a.quiet)
+                   ignore_identical_ids=a.ignore_identical_ids, show_progress=not a.quiet, strict=a.strict)
     print(res.table())
     s = res.stats
     print(f"encoded {s['texts_encoded']} texts, {s['cache_hits']} from cache, {s['seconds']}s")
@@ -305,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed-spread", type=int, default=0, metavar="N",
                    help="refit randomised routers (the dataset router) with seeds 0..N-1 and report the spread")
     s.add_argument("--ignore-identical-ids", action="store_true", help="drop hits whose id equals the query id")
+    s.add_argument("--strict", action="store_true",
+                   help="refuse a dataset whose qrels judge queries missing from queries.jsonl (default: "
+                        "evaluate the judged queries that exist, with a warning giving the count left out)")
     s.add_argument("--out", help="write the JSON result here")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_eval)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..storage.documents import coerce
 from ..storage.store import Store, doc_checksum
-from .manifest import read_manifest
+from .manifest import load_manifest
 from .results import CheckReport
 
 
@@ -22,8 +22,9 @@ def run_check(path: Path, store: Store, experts: dict[str, Any]) -> CheckReport:
     if status != "ok":
         problems.append(f"sqlite integrity_check: {status}")
     try:
-        manifest = read_manifest(path)
-        listed = [e["name"] for e in manifest.get("experts", [])]
+        manifest = load_manifest(path)
+        entries = manifest.get("experts")
+        listed = [e.get("name") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else entries
         if listed != [n for n, _, _ in store.experts()]:
             problems.append(f"manifest lists experts {listed}, store has {[n for n, _, _ in store.experts()]}")
     except (OSError, ValueError) as exc:

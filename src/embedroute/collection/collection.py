@@ -195,12 +195,14 @@ class Collection(RoutedSearch):
         t0 = time.perf_counter()
         self._check_experts_current()
         dims = {n: e.dim for n, e in self._experts.items() if e.kind == "dense" and e.stores_vectors}
-        docs, new_types = validate(items, source=source, schema=self._store.schema(), vector_dims=dims)
+        as_given = [n for n in dims if not getattr(getattr(self._experts[n], "encoder", None), "normalize", True)]
+        docs, new_types = validate(items, source=source, schema=self._store.schema(), vector_dims=dims,
+                                   unnormalised=as_given)
         existing = self._store.existing_ids([d.id for d in docs])
         if existing and not upsert:
-            line, doc = next((i, d) for i, d in enumerate(docs, start=1) if d.id in existing)
+            doc = next(d for d in docs if d.id in existing)
             raise InputError(f"id {doc.id!r} already exists in the collection; use upsert to replace it",
-                             source=source, line=line if source == "<input>" else None, field="id")
+                             source=source, line=doc.line, field="id")
         report = WriteReport()
         cache = default_cache()
         hits0 = cache.stats.hits

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ class BeirDataset:
     corpus_path: Path
     #: the qrels file's split when it differs from ``split`` (halves of ``test`` made by split_queries)
     qrels_split: str | None = None
+    #: judged queries of the split that ``queries.jsonl`` lacks (left out: not evaluated, not in ``qrels``)
+    missing_queries: int = 0
 
     @property
     def checksum(self) -> str:
@@ -35,8 +38,13 @@ class BeirDataset:
         return h.hexdigest()
 
     def corpus(self) -> list[dict[str, str]]:
-        return [{"id": str(obj["_id"]), "title": obj.get("title") or None, "text": obj.get("text") or ""}
-                for _, obj in read_jsonl(self.corpus_path)]
+        out = []
+        for line, obj in read_jsonl(self.corpus_path):
+            if not isinstance(obj, dict) or obj.get("_id") is None:
+                raise InputError('expected a JSON object with an "_id"', source=str(self.corpus_path), line=line,
+                                 field="_id")
+            out.append({"id": str(obj["_id"]), "title": obj.get("title") or None, "text": obj.get("text") or ""})
+        return out
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -57,8 +65,13 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
-def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
-    """Queries that have judgements in ``split``, their qrels, and the corpus location."""
+def load_beir(path: str | Path, split: str = "test", *, strict: bool = False) -> BeirDataset:
+    """Queries that have judgements in ``split``, their qrels, and the corpus location.
+
+    Published sets sometimes judge queries that ``queries.jsonl`` does not hold; those are left out
+    with a warning giving their count (``missing_queries``), and the rest are evaluated. ``strict``
+    refuses such a set instead. A set none of whose judged queries exist is always refused.
+    """
     p = Path(path)
     qrels_path = p / "qrels" / f"{split}.tsv"
     if not qrels_path.exists():
@@ -66,16 +79,32 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
         raise InputError(f"no qrels for split {split!r} (available: {', '.join(splits) or 'none'})",
                          source=str(p))
     qrels = read_qrels(qrels_path)
+    queries_path = p / "queries.jsonl"
+    if not queries_path.exists():
+        raise InputError("file not found", source=str(queries_path))
     queries: dict[str, str] = {}
-    for _, obj in read_jsonl(p / "queries.jsonl"):
-        qid = str(obj.get("_id"))
-        if qid in qrels:
-            queries[qid] = obj.get("text", "")
+    for line, obj in read_jsonl(queries_path):
+        if not isinstance(obj, dict):
+            raise InputError(f"expected a JSON object, got {type(obj).__name__}", source=str(queries_path), line=line)
+        qid = obj.get("_id")
+        if not isinstance(qid, str | int) or isinstance(qid, bool) or not str(qid).strip():
+            raise InputError(f"query id must be a non-empty string, got {qid!r}"[:200], source=str(queries_path),
+                             line=line, field="_id")
+        if str(qid) in qrels:
+            text = obj.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise InputError("a judged query needs a non-empty string text", source=str(queries_path),
+                                 line=line, field="text")
+            queries[str(qid)] = text
     missing = [q for q in qrels if q not in queries]
     if missing:
-        raise InputError(f"{len(missing)} judged queries missing from queries.jsonl (e.g. {missing[0]!r})",
-                         source=str(p / "queries.jsonl"))
-    return BeirDataset(p.resolve().name, p, split, queries, qrels, corpus_file(p))
+        what = (f"{len(missing)} of the {len(qrels)} queries judged in qrels/{split}.tsv are missing from "
+                f"queries.jsonl (e.g. {missing[0]!r})")
+        if strict or not queries:
+            raise InputError(what if queries else f"{what}: nothing to evaluate", source=str(queries_path))
+        warnings.warn(f"{p}: {what}; evaluating the {len(queries)} that exist", stacklevel=2)
+        qrels = {q: r for q, r in qrels.items() if q in queries}
+    return BeirDataset(p.resolve().name, p, split, queries, qrels, corpus_file(p), missing_queries=len(missing))
 
 
 def split_queries(ds: BeirDataset, fraction: float = 0.5, seed: int = 0) -> tuple[BeirDataset, BeirDataset]:
@@ -88,7 +117,7 @@ def split_queries(ds: BeirDataset, fraction: float = 0.5, seed: int = 0) -> tupl
         keep = set(ids)
         return BeirDataset(ds.name, ds.path, split, {q: ds.queries[q] for q in ids},
                            {q: r for q, r in ds.qrels.items() if q in keep}, ds.corpus_path,
-                           ds.qrels_split or ds.split)
+                           ds.qrels_split or ds.split, ds.missing_queries)
 
     return part(qids[:cut], "train-half"), part(qids[cut:], "test-half")
 

@@ -105,15 +105,18 @@ def evaluate(
     ignore_identical_ids: bool = False,
     show_progress: bool = True,
     progress: Any = None,
+    strict: bool = False,
 ) -> EvalResult:
     """nDCG@10, Recall@100, MRR@10 and MAP@100 of each expert on a BEIR dataset.
 
     The corpus is loaded into a collection (a temporary one unless ``collection`` names a folder to
     keep); encodings come from the shared embedding cache, so a second run encodes nothing.
     ``progress(stage, done, total)`` is called as documents are indexed and experts are searched.
+    Judged queries missing from ``queries.jsonl`` are left out with a warning (``stats["missing_queries"]``);
+    ``strict`` refuses such a dataset (see :func:`load_beir`).
     """
     t0 = time.perf_counter()
-    ds = load_beir(data, split)
+    ds = load_beir(data, split, strict=strict)
     cache = default_cache()
     hits0, misses0 = cache.stats.hits, cache.stats.misses
     tmp = None
@@ -141,7 +144,7 @@ def evaluate(
             out[name] = ExpertEval(mean_metrics(per_query), per_query, config, ms)
         if progress:
             progress("done", len(names), len(names))
-        stats = {"queries": len(ds.queries), "documents": len(col),
+        stats = {"queries": len(ds.queries), "missing_queries": ds.missing_queries, "documents": len(col),
                  "texts_encoded": cache.stats.misses - misses0, "cache_hits": cache.stats.hits - hits0,
                  "seconds": round(time.perf_counter() - t0, 2)}
         col.close()

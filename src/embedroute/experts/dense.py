@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
+import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from ..index.base import VectorIndex
 from ..index.factory import make_index
 from ..index.planner import Thresholds, choose
 from .base import Expert, SearchBatch, encode_then_search
+
+log = logging.getLogger("embedroute.experts")
 
 
 class DenseExpert(Expert):
@@ -73,24 +77,50 @@ class DenseExpert(Expert):
         self.add(ids, texts, vectors)
 
     # -- a built ANN index kept beside the collection ---------------------------------------------
+    # ``NAME.json`` records the store generation, count, index config and CRC32s of ``NAME.faiss`` and
+    # ``NAME.ids.npy``; it is written last and removed first, so it vouches for a complete, unaltered set.
+    # Anything stale, missing, damaged or altered is rebuilt from the store (and saved again on close).
     def _files(self, folder: Path) -> tuple[Path, Path]:
         return folder / f"{self.name}.faiss", folder / f"{self.name}.json"
+
+    def _saved_meta(self, meta_path: Path, generation: int, count: int,
+                    config: dict[str, Any]) -> dict[str, Any] | None:
+        """The saved index's metadata when it matches this generation, count and config, else None."""
+        try:
+            meta = json.loads(meta_path.read_text())
+            if not isinstance(meta, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            log.warning("index metadata %s of expert %r is unreadable (%s); rebuilding the index from the store",
+                        meta_path.name, self.name, exc)
+            return None
+        if not isinstance(meta.get("crc32"), int):
+            return None  # saved before checksums were kept: rebuilt once
+        if meta.get("generation") != generation or meta.get("count") != count or meta.get("config") != config:
+            return None
+        return meta
+
+    def _read_checked(self, blob_path: Path, meta: dict[str, Any]) -> bytes:
+        blob = blob_path.read_bytes()
+        if zlib.crc32(blob) != meta["crc32"]:
+            raise ValueError(f"{blob_path.name} does not match its checksum")
+        return blob
 
     def load_persisted(self, ids: np.ndarray, vectors: np.ndarray, folder: Path, generation: int) -> bool:
         """Load a saved index if it was built at this store generation; else build it. True if loaded."""
         blob_path, meta_path = self._files(folder)
         fresh = make_index(self.index_kind, self.dim, self.rescore)
+        meta = None
         if fresh.persist and meta_path.exists() and blob_path.exists():
-            meta = json.loads(meta_path.read_text())
-            if meta.get("generation") == generation and meta.get("count") == len(ids) and \
-                    meta.get("config") == fresh.config():
-                try:
-                    fresh.restore(blob_path.read_bytes(), ids, vectors)
-                    self._index = fresh
-                    self._unsaved = False
-                    return True
-                except (ValueError, RuntimeError):
-                    pass  # unreadable or inconsistent: rebuild below
+            meta = self._saved_meta(meta_path, generation, len(ids), fresh.config())
+        if meta is not None:
+            try:
+                fresh.restore(self._read_checked(blob_path, meta), ids, vectors)
+                self._index = fresh
+                self._unsaved = False
+                return True
+            except (ValueError, RuntimeError, OSError) as exc:
+                log.warning("saved index of expert %r is damaged (%s); rebuilding it from the store", self.name, exc)
         self.load(ids, [], vectors)
         return False
 
@@ -98,7 +128,8 @@ class DenseExpert(Expert):
         """Open a saved index and memory-map its full-precision vectors, without reading the store.
 
         True only when the saved copy was built at this store ``generation`` over ``count`` vectors with
-        this expert's index config; rescoring then reads just the candidate rows from disk.
+        this expert's index config and its index and ids match their checksums; rescoring then reads
+        just the candidate rows from disk.
         """
         blob_path, meta_path = self._files(folder)
         vec_path, ids_path = folder / f"{self.name}.vectors.npy", folder / f"{self.name}.ids.npy"
@@ -106,40 +137,60 @@ class DenseExpert(Expert):
         if not (fresh.persist and meta_path.exists() and blob_path.exists() and vec_path.exists()
                 and ids_path.exists()):
             return False
+        meta = self._saved_meta(meta_path, generation, count, fresh.config())
+        if meta is None:
+            return False
         try:
-            meta = json.loads(meta_path.read_text())
-            if meta.get("generation") != generation or meta.get("count") != count or \
-                    meta.get("config") != fresh.config():
-                return False
             ids = np.load(ids_path)
+            if ids.dtype != np.int64 or ids.shape != (count,) or zlib.crc32(ids.tobytes()) != meta.get("ids_crc32"):
+                raise ValueError(f"{ids_path.name} does not match its checksum")
             vectors = np.load(vec_path, mmap_mode="r")
-            if vectors.shape != (count, self.dim) or len(ids) != count:
-                return False
-            fresh.restore(blob_path.read_bytes(), ids, vectors)
-        except (ValueError, RuntimeError, OSError):
-            return False  # unreadable or inconsistent: the caller rebuilds from the store
+            if vectors.shape != (count, self.dim) or vectors.dtype != np.float32:
+                raise ValueError(f"{vec_path.name} holds {vectors.dtype} {vectors.shape}, not {count} x {self.dim}")
+            fresh.restore(self._read_checked(blob_path, meta), ids, vectors)
+        except (ValueError, RuntimeError, OSError, EOFError) as exc:
+            log.warning("saved index of expert %r is damaged (%s); rebuilding it from the store", self.name, exc)
+            with suppress(OSError):  # the saved set is no longer vouched for: rebuilt and saved whole
+                meta_path.unlink(missing_ok=True)
+            return False  # the caller rebuilds from the store
         self._index = fresh
         self._unsaved = False
         return True
 
     def save_persisted(self, folder: Path, generation: int) -> None:
+        """Save the built index beside the collection. It is a cache of the store: a folder that cannot
+        take it (read-only, full disk) costs a rebuild at the next open, never an error."""
         if not self._index.persist or not self._unsaved:
             return
-        folder.mkdir(parents=True, exist_ok=True)
         blob_path, meta_path = self._files(folder)
-        full = getattr(self._index, "_full", None)
-        if full is not None:  # full-precision vectors beside the index, memory-mapped when reopened
-            for name, arr in (("vectors", np.asarray(full, dtype=np.float32)), ("ids", self._index._ids)):
-                tmp = folder / f"{self.name}.{name}.{os.getpid()}.tmp.npy"
-                np.save(tmp, arr)
-                os.replace(tmp, folder / f"{self.name}.{name}.npy")
-        tmp = blob_path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(self._index.dump())
-        os.replace(tmp, blob_path)
-        meta = {"generation": generation, "count": len(self._index), "config": self._index.config()}
-        tmp = meta_path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(meta, indent=2))
-        os.replace(tmp, meta_path)
+        tmps: list[Path] = []
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            meta_path.unlink(missing_ok=True)  # until the new set is complete, nothing vouches for the files
+            ids = np.ascontiguousarray(self._index._ids, dtype=np.int64) if hasattr(self._index, "_ids") else None
+            full = getattr(self._index, "_full", None)
+            if full is not None:  # full-precision vectors beside the index, memory-mapped when reopened
+                for name, arr in (("vectors", np.asarray(full, dtype=np.float32)), ("ids", ids)):
+                    tmps.append(folder / f"{self.name}.{name}.{os.getpid()}.tmp.npy")
+                    np.save(tmps[-1], arr)
+                    os.replace(tmps[-1], folder / f"{self.name}.{name}.npy")
+            blob = self._index.dump()
+            tmps.append(blob_path.with_suffix(f".{os.getpid()}.tmp"))
+            tmps[-1].write_bytes(blob)
+            os.replace(tmps[-1], blob_path)
+            meta = {"generation": generation, "count": len(self._index), "config": self._index.config(),
+                    "crc32": zlib.crc32(blob)}
+            if ids is not None:
+                meta["ids_crc32"] = zlib.crc32(ids.tobytes())
+            tmps.append(meta_path.with_suffix(f".{os.getpid()}.tmp"))
+            tmps[-1].write_text(json.dumps(meta, indent=2))
+            os.replace(tmps[-1], meta_path)
+        except OSError as exc:
+            for t in tmps:
+                t.unlink(missing_ok=True)
+            log.warning("could not save the index of expert %r (%s); it is rebuilt from the store at the next "
+                        "open", self.name, exc.strerror or exc)
+            return
         self._unsaved = False
 
     def add(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:

@@ -17,7 +17,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from .. import __version__
-from ..errors import CollectionError, EmbedrouteError, InputError, ModelNotAvailableError, UnknownNameError
+from ..errors import (
+    CollectionError,
+    EmbedrouteError,
+    InputError,
+    ModelNotAvailableError,
+    StorageError,
+    UnknownNameError,
+)
 from . import api_collections, api_eval, api_routers, api_search
 from .batcher import SearchBatcher
 from .jobs import Jobs
@@ -29,7 +36,8 @@ from .settings import Settings
 
 log = logging.getLogger("embedroute.server")
 STATUS = [(InputError, 400, "bad_request"), (UnknownNameError, 404, "not_found"),
-          (ModelNotAvailableError, 400, "model_not_available"), (CollectionError, 409, "conflict"),
+          (ModelNotAvailableError, 400, "model_not_available"), (StorageError, 503, "storage_unavailable"),
+          (CollectionError, 409, "conflict"),
           (EmbedrouteError, 400, "bad_request")]
 
 

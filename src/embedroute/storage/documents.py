@@ -2,13 +2,19 @@
 
 Attribute types: ``str``, ``list[str]``, ``int``, ``float``, ``date`` (ISO ``YYYY-MM-DD``). Undeclared
 attributes take the type of their first value; ``date`` must be declared.
+
+Supplied vectors (``"vectors": {"expert": [...]}``) are L2-normalised like the encoders' own output
+(every dense index scores by inner product, so an unnormalised vector would outrank or trail the
+encoded ones by its length alone); a zero vector has no direction and is refused. Experts whose
+encoder does not normalise (``normalize=False``) store them as given.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+import numbers
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +33,8 @@ class Document:
     title: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    #: where the document came from (line in its file, or position in the input), for later errors
+    line: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def embed_text(self) -> str:
@@ -74,6 +82,8 @@ def coerce(value: Any, typ: str) -> Any:
     if typ == "str" and isinstance(value, str):
         return value
     if typ == "int" and isinstance(value, int) and not isinstance(value, bool):
+        if not -(2**63) <= value < 2**63:
+            raise ValueError("integer does not fit in 64 bits")
         return value
     if typ == "float" and isinstance(value, int | float) and not isinstance(value, bool):
         if not math.isfinite(value):
@@ -100,10 +110,12 @@ def validate(
     source: str,
     schema: Mapping[str, str],
     vector_dims: Mapping[str, int],
+    unnormalised: Container[str] = (),
 ) -> tuple[list[Document], dict[str, str]]:
     """Turn ``(line, raw item)`` pairs into Documents; returns them and the attributes newly typed.
 
     Raises InputError at the first problem; nothing is written before the whole input is valid.
+    Supplied vectors are L2-normalised, except for the experts named in ``unnormalised``.
     """
     docs: list[Document] = []
     seen: dict[str, int] = {}
@@ -117,10 +129,9 @@ def validate(
                    "vectors": raw.vectors}
         if not isinstance(raw, Mapping):
             raise err(f"expected a JSON object, got {type(raw).__name__}")
-        unknown = set(raw) - KNOWN_FIELDS
+        unknown = sorted(str(k) for k in raw if not isinstance(k, str) or k not in KNOWN_FIELDS)
         if unknown:
-            name = sorted(unknown)[0]
-            raise err("unknown field; put document attributes under \"attributes\"", name)
+            raise err("unknown field; put document attributes under \"attributes\"", unknown[0])
         id_field = "_id" if "_id" in raw and "id" not in raw else "id"
         doc_id = raw.get(id_field)
         if isinstance(doc_id, int) and not isinstance(doc_id, bool):
@@ -128,7 +139,8 @@ def validate(
         if doc_id is None:
             raise err("missing document id", "id")
         if not isinstance(doc_id, str) or not doc_id.strip():
-            raise err(f"document id must be a non-empty string, got {doc_id!r}", id_field)
+            raise err(f"document id must be a non-empty string, got {doc_id!r}"[:200], id_field)
+        _check_unicode(doc_id, err, id_field)
         if doc_id in seen:
             raise err(f"duplicate id {doc_id!r} (first on line {seen[doc_id]})", id_field)
         seen[doc_id] = line
@@ -138,41 +150,102 @@ def validate(
                       "text")
         if not text.strip():
             raise err("empty text", "text")
+        _check_unicode(text, err, "text")
         title = raw.get("title")
-        if title is not None and not isinstance(title, str):
-            raise err(f"title must be a string, got {type(title).__name__}", "title")
-        attrs_raw = raw.get("attributes") or {}
-        if not isinstance(attrs_raw, Mapping):
-            raise err("attributes must be an object", "attributes")
-        attrs: dict[str, Any] = {}
-        for name, value in attrs_raw.items():
-            fld = f"attributes.{name}"
-            typ = schema.get(name) or new_types.get(name)
-            if typ is None:
-                typ = infer_type(value)
-                if typ is None:
-                    raise err(f"unknown attribute type {type(value).__name__} ({value!r}); use one of "
-                              f"{', '.join(ATTRIBUTE_TYPES)}"[:300], fld)
-                new_types[name] = typ
-            try:
-                attrs[name] = coerce(value, typ)
-            except ValueError as exc:
-                raise err(str(exc), fld) from None
-        vectors: dict[str, np.ndarray] = {}
-        for expert, vec in (raw.get("vectors") or {}).items():
-            fld = f"vectors.{expert}"
-            if expert not in vector_dims:
-                raise err(f"no dense expert {expert!r} in this collection "
-                          f"(dense experts: {', '.join(vector_dims) or 'none'})", fld)
-            try:
-                arr = np.asarray(vec, dtype=np.float32)
-            except (TypeError, ValueError):
-                raise err("vector must be a list of numbers", fld) from None
-            if arr.ndim != 1 or arr.shape[0] != vector_dims[expert]:
-                raise err(f"vector has dimension {arr.shape[0] if arr.ndim == 1 else arr.shape}, "
-                          f"expected {vector_dims[expert]}", fld)
-            if not np.isfinite(arr).all():
-                raise err("vector contains NaN or infinity", fld)
-            vectors[expert] = arr
-        docs.append(Document(doc_id, text, title, attrs, vectors))
+        if title is not None:
+            if not isinstance(title, str):
+                raise err(f"title must be a string, got {type(title).__name__}", "title")
+            _check_unicode(title, err, "title")
+        attrs = _attributes(raw.get("attributes"), schema, new_types, err)
+        vectors = _vectors(raw.get("vectors"), vector_dims, unnormalised, err)
+        docs.append(Document(doc_id, text, title, attrs, vectors, line=line))
     return docs, new_types
+
+
+_Err = Callable[..., InputError]
+
+
+def _check_unicode(value: str, err: _Err, fld: str) -> None:
+    """Refuse a string the store cannot hold: a lone surrogate (``"\\ud83d"``) has no UTF-8 form."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise err(f"contains a lone surrogate {value[exc.start]!r} at character {exc.start}, which is not "
+                  "valid Unicode", fld) from None
+
+
+def _attributes(attrs_raw: Any, schema: Mapping[str, str], new_types: dict[str, str], err: _Err) -> dict[str, Any]:
+    if attrs_raw is None:
+        return {}
+    if not isinstance(attrs_raw, Mapping):
+        raise err(f"attributes must be an object, got {type(attrs_raw).__name__}", "attributes")
+    attrs: dict[str, Any] = {}
+    for name, value in attrs_raw.items():
+        if not isinstance(name, str) or not name:
+            raise err(f"attribute names must be non-empty strings, got {name!r}", "attributes")
+        fld = f"attributes.{name}"
+        _check_unicode(name, err, fld)
+        typ = schema.get(name) or new_types.get(name)
+        if typ is None:
+            typ = infer_type(value)
+            if typ is None:
+                raise err(f"unknown attribute type {type(value).__name__} ({value!r}); use one of "
+                          f"{', '.join(ATTRIBUTE_TYPES)}"[:300], fld)
+            new_types[name] = typ
+        try:
+            attrs[name] = coerce(value, typ)
+        except ValueError as exc:
+            raise err(str(exc), fld) from None
+        for v in attrs[name] if isinstance(attrs[name], list) else [attrs[name]]:
+            if isinstance(v, str):
+                _check_unicode(v, err, fld)
+    return attrs
+
+
+def _is_number(x: Any) -> bool:
+    t = type(x)
+    return t is float or t is int or (isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_))
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _vectors(raw: Any, dims: Mapping[str, int], unnormalised: Container[str], err: _Err) -> dict[str, np.ndarray]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise err(f"vectors must be an object of expert name to vector, got {type(raw).__name__}", "vectors")
+    out: dict[str, np.ndarray] = {}
+    for expert, vec in raw.items():
+        fld = f"vectors.{expert}"
+        if expert not in dims:
+            raise err(f"no dense expert {expert!r} in this collection "
+                      f"(dense experts: {', '.join(dims) or 'none'})", fld)
+        if isinstance(vec, np.ndarray):
+            if vec.dtype.kind not in "iuf":
+                raise err(f"vector must be a list of numbers, got an array of {vec.dtype}", fld)
+        elif isinstance(vec, list | tuple):
+            bad = next((i for i, x in enumerate(vec) if not _is_number(x)), None)
+            if bad is not None:
+                raise err(f"vector must be a list of numbers; element {bad} is {type(vec[bad]).__name__} "
+                          f"{vec[bad]!r}"[:200], fld)
+        else:
+            raise err(f"vector must be a list of numbers, got {type(vec).__name__}", fld)
+        try:
+            arr = np.asarray(vec, dtype=np.float64)
+        except OverflowError:
+            raise err("vector has a number too large for a float", fld) from None
+        if arr.ndim != 1 or arr.shape[0] != dims[expert]:
+            raise err(f"vector has dimension {arr.shape[0] if arr.ndim == 1 else arr.shape}, "
+                      f"expected {dims[expert]}", fld)
+        if not np.isfinite(arr).all():
+            raise err("vector contains NaN or infinity", fld)
+        if np.abs(arr).max(initial=0.0) > _F32_MAX:
+            raise err("vector has a number beyond the float32 range", fld)
+        if expert not in unnormalised:
+            norm = float(np.linalg.norm(arr))
+            if norm == 0.0:
+                raise err("zero vector: it has no direction to search by", fld)
+            arr = arr / norm
+        out[expert] = arr.astype(np.float32)
+    return out

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sqlite3
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, StorageError
 from .documents import Document
 from .sqlite import connect
 
@@ -51,15 +53,42 @@ def doc_checksum(doc_id: str, title: str | None, text: str, attrs_json: str) -> 
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
+def storage_hint(folder: Path) -> str:
+    """Why writing in ``folder`` may have failed, as a short parenthesis ('' when no cause is seen)."""
+    try:
+        if not os.access(folder, os.W_OK):  # also false for root on a read-only mount
+            return " (the collection folder is read-only)"
+        st = os.statvfs(folder)
+        if st.f_bavail * st.f_frsize < 1 << 20:
+            return " (the disk is full)"
+    except OSError:
+        pass
+    return ""
+
+
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.conn = connect(self.path)
-        self.conn.executescript(SCHEMA)
+        try:
+            self.conn = connect(self.path)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open the store {self.path.name}: {exc}{storage_hint(self.path.parent)}") \
+                from exc
+        try:
+            self.conn.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise StorageError(f"cannot open the store {self.path.name}: {exc}{storage_hint(self.path.parent)}") \
+                from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One write: committed whole, or (on any error) rolled back whole. A failure of the disk or the
+        folder (read-only, full, I/O error) is a StorageError; the store is then as it was before."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._write_failed(exc) from exc
         try:
             yield self.conn
             self.conn.execute(
@@ -67,9 +96,19 @@ class Store:
                 "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
             self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            if self.conn.in_transaction:  # SQLite may have rolled back already (e.g. on a full disk)
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if isinstance(exc, sqlite3.OperationalError):
+                raise self._write_failed(exc) from exc
             raise
+
+    def _write_failed(self, exc: sqlite3.Error) -> StorageError:
+        return StorageError(f"could not write to the store {self.path.name}: {exc}{storage_hint(self.path.parent)}; "
+                            "nothing from this write was kept")
 
     # -- reads -----------------------------------------------------------------------------------
     def generation(self) -> int:
@@ -151,7 +190,7 @@ class Store:
         if existing and not upsert:
             first = next(d for d in docs if d.id in existing)
             raise InputError(f"id {first.id!r} already exists in the collection; use upsert to replace it",
-                             source=source, field="id")
+                             source=source, line=first.line, field="id")
         rids = np.empty(len(docs), dtype=np.int64)
         for i, d in enumerate(docs):
             attrs = json.dumps(d.attributes, ensure_ascii=False, sort_keys=True)
