@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from embedroute.index.base import perturbed
-from embedroute.index.compressed import make_index
+from embedroute.index.factory import make_index
 
 
 @pytest.fixture(scope="module")
