@@ -97,6 +97,27 @@ def test_documents_add_get_upsert_delete(server):
     assert check["ok"] and check["counts"]["documents"] == 1
 
 
+def test_delete_and_upsert_on_an_hnsw_expert_answer_200_and_the_next_search_reflects_them(server):
+    base = f"{server.url}/api/collections/hnsw-http"
+    resp = http.post(server.url + "/api/collections", json={"name": "hnsw-http", "experts": [
+        {"source": "static64", "name": "h", "options": {"index": "hnsw"}}]})
+    assert resp.status_code == 201, resp.text
+    docs = [{"id": f"d{i}", "text": t} for i, t in enumerate(
+        ["vitamin D and bone fractures", "sea level rise from melting ice", "cats purr when content",
+         "statins lower cholesterol", "the stock market fell sharply"])]
+    assert http.post(base + "/documents", json={"documents": docs}).json()["added"] == 5
+    q = {"query": "vitamin D and bone fractures", "k": 5}
+    assert http.post(base + "/search", json=q).json()["hits"][0]["id"] == "d0"
+    gone = http.post(base + "/documents/delete", json={"ids": ["d0"]})
+    assert gone.status_code == 200 and gone.json()["deleted"] == 1, gone.text
+    assert "d0" not in [h["id"] for h in http.post(base + "/search", json=q).json()["hits"]]
+    up = http.put(base + "/documents", json={"documents": [{"id": "d2", "text": "vitamin D and bone fractures"}]})
+    assert up.status_code == 200 and up.json()["updated"] == 1, up.text
+    hits = http.post(base + "/search", json=q).json()["hits"]
+    assert hits[0]["id"] == "d2" and hits[0]["text"] == "vitamin D and bone fractures" and len(hits) == 4
+    assert http.post(base + "/check").json()["ok"]
+
+
 def test_experts_added_and_removed_over_http_leave_the_others_unchanged(server):
     offered = http.get(server.url + "/api/experts").json()
     assert {"minilm", "bm25", "static64", "splade-tiny"} <= set(offered) and offered == sorted(offered)
