@@ -9,6 +9,10 @@ base documents nearest to the query's best match, so the allowed set is the quer
 
     python benchmarks/filtered.py [--n 1000000] [--quick] [--queries 200] [--out benchmarks/results/filtered.json]
 
+The planner is calibrated on ``--calibration-queries`` queries disjoint from the ``--queries`` it is scored
+on (both drawn from one seeded permutation; their ids are in the JSON). Each timing round runs the methods
+in a freshly shuffled order; each method reports its median QPS and the spread over rounds.
+
 The post-filter baseline oversamples 2 k / selectivity + k neighbours, capped at ``--post-filter-max-depth``
 (10,000), as a deployed post-filter must be; below 0.1% selectivity it therefore misses matches.
 """
@@ -79,7 +83,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="100,000 vectors, 100 queries")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--sigma", type=float, default=0.3)
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds; best QPS kept")
+    ap.add_argument("--rounds", type=int, default=3, help="timing rounds, methods shuffled in each; median kept")
+    ap.add_argument("--calibration-queries", type=int, default=50,
+                    help="queries the planner is calibrated on, disjoint from the scored ones")
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--post-filter-max-depth", type=int, default=10_000,
                     help="the post-filter baseline asks the index for at most this many neighbours "
                          "(2 k / selectivity + k below it); uncapped, one query at 0.01%% selectivity "
@@ -87,16 +94,20 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "filtered.json"))
     args = ap.parse_args()
     n, nq = (100_000, 100) if args.quick else (args.n, args.queries)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(args.seed)
     enc = get_encoder("minilm")
     base = base_vectors(enc)
     vecs, src = grow(base, n, args.sigma, rng)
     ids = np.arange(n, dtype=np.int64)
-    queries = []
+    queries, qids = [], []
     for name in ("scifact", "nfcorpus"):
         ds = load_beir(SHARED / name)
         queries += list(ds.queries.values())
-    qv = enc.encode_queries(queries)[rng.permutation(len(queries))[:nq]]
+        qids += [f"{name}:{q}" for q in ds.queries]
+    perm = rng.permutation(len(queries))
+    scored, tuning = perm[:nq], perm[nq : nq + args.calibration_queries]
+    all_qv = enc.encode_queries(queries)
+    qv, cal_qv = all_qv[scored], all_qv[tuning]
 
     attrs = [{"doc": int(d), "r": int(r)} for d, r in zip(src, rng.integers(0, R_RANGE, n))]
     schema = {"doc": "int", "r": "int"}
@@ -116,7 +127,7 @@ def main() -> None:
     hnsw_recall = float(np.mean([recall(p, t) for p, t in zip(plain, exact_all)]))
     print(f"unfiltered HNSW recall@10 {hnsw_recall:.4f} at efSearch={index.ef_search}, {plain_qps:.0f} QPS",
           flush=True)
-    thresholds = calibrate(index, qv, k=K)
+    thresholds = calibrate(index, cal_qv, k=K)  # disjoint from the scored queries
     print(f"calibrated thresholds: {thresholds.to_json()}", flush=True)
 
     copies = np.bincount(src, minlength=len(base))
@@ -164,17 +175,20 @@ def main() -> None:
                    "allowed_mean": float(np.mean([len(a) for a in allowed]))}
             for fn in methods.values():  # warm-up: every method once, so none pays a cold start
                 fn(0, qv[:1])
-            best_qps: dict[str, float] = {}
+            rounds: dict[str, list[float]] = {name: [] for name in methods}
             results: dict[str, list] = {}
-            for _ in range(args.rounds):  # interleaved rounds, best QPS of each method kept
+            order = list(methods)
+            for _ in range(args.rounds):  # each round in a new random order: no method always runs first
                 plans.clear()
-                for name, fn in methods.items():
-                    results[name], qps = timed(fn, qv)
-                    best_qps[name] = max(best_qps.get(name, 0.0), qps)
+                rng.shuffle(order)
+                for name in order:
+                    results[name], qps = timed(methods[name], qv)
+                    rounds[name].append(qps)
             for name in methods:
-                found, qps = results[name], best_qps[name]
+                found, qps = results[name], float(np.median(rounds[name]))
                 rec = float(np.mean([recall(f, t) for f, t in zip(found, truth)]))
-                entry = {"recall@10": round(rec, 4), "qps": round(qps, 1)}
+                entry = {"recall@10": round(rec, 4), "qps": round(qps, 1),
+                         "qps_rounds": [round(x, 1) for x in rounds[name]]}
                 if name == "planner":
                     row["planner"] = entry | {"plans": dict(plans)}
                 else:
@@ -188,7 +202,8 @@ def main() -> None:
               "hnsw": {"m": index.m, "ef_construction": index.ef_construction, "ef_search": index.ef_search,
                        "build_s": round(build_s, 1), "unfiltered_recall@10": round(hnsw_recall, 4),
                        "unfiltered_qps": round(plain_qps, 1)},
-              "post_filter_max_depth": args.post_filter_max_depth, "rounds": args.rounds,
+              "post_filter_max_depth": args.post_filter_max_depth, "rounds": args.rounds, "seed": args.seed,
+              "scored_query_ids": [qids[i] for i in scored], "calibration_query_ids": [qids[i] for i in tuning],
               "thresholds": thresholds.to_json(), "buckets": buckets}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,8 @@ against exhaustive MaxSim, filters, deletes, integrity, pruning, and routing lik
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -64,7 +66,7 @@ def test_filter_delete_and_reopen(sample_col, tmp_path):
     gone = res.hits[0].id
     col.delete([gone])
     assert gone not in col.search(q, k=10, expert="minilm-tokens").ids
-    col.upsert([col.get([res.hits[1].id])[res.hits[1].id].__dict__ | {"id": gone}])  # back, new text
+    col.upsert([dataclasses.replace(col.get([res.hits[1].id])[res.hits[1].id], id=gone)])  # back, new text
     assert len(col) == 500 and col.check().ok
     path = col.path
     with Collection.open(path) as again:
@@ -118,3 +120,36 @@ def test_token_states_of_any_registered_transformer_encoder(tmp_path):
     assert mats[0].shape[1] == 32 and np.allclose(np.linalg.norm(mats[0], axis=1), 1, atol=1e-2)
     with pytest.raises(InputError, match="token"):
         make_expert("tokens:static64")
+
+
+@pytest.mark.parametrize("fde_index", ["flat", "hnsw"])
+def test_fdes_and_their_index_persist_across_opens(fde_index, tmp_path):
+    """The FDE index is saved on close and reused on open (its files are not rewritten), answers as
+    before, and a damaged or stale copy is rebuilt."""
+
+    path = tmp_path / "c"
+    col = Collection.create(path, experts=[{"source": "minilm-tokens", "options": {"index": fde_index}}])
+    col.add([{"id": f"d{i}", "text": t} for i, t in enumerate(
+        ["Vitamin D supplements and bone fractures.", "Arctic sea ice and ocean temperature.",
+         "Statins lower cholesterol.", "Cats purr when content.", "Stock markets fell sharply."])])
+    queries = ["does vitamin D prevent fractures", "melting sea ice", "cholesterol drugs"]
+    before = [col.search(q, k=3).hits for q in queries]
+    col.close()
+    meta = path / "indexes" / "minilm-tokens.fde.json"
+    assert meta.exists() and (path / "indexes" / "minilm-tokens.fde.npy").exists()
+    stamp = meta.stat().st_mtime_ns
+
+    col = Collection.open(path)
+    assert [col.search(q, k=3).hits for q in queries] == before
+    col.close()
+    assert meta.stat().st_mtime_ns == stamp  # reused, not rebuilt and saved again
+
+    (path / "indexes" / "minilm-tokens.fde-ids.npy").write_bytes(b"damaged")
+    col = Collection.open(path)
+    assert [col.search(q, k=3).ids for q in queries] == [[h.id for h in hs] for hs in before]
+    col.add([{"id": "n", "text": "Volcanic eruptions emit sulfur dioxide."}])  # stale copy after a write
+    assert col.search("volcano gases", k=1).ids == ["n"]
+    col.close()
+    col = Collection.open(path)
+    assert col.search("volcano gases", k=1).ids == ["n"] and len(col) == 6
+    col.close()

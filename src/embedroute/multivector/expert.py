@@ -6,12 +6,21 @@ Options: ``fde`` (FDE parameters), ``candidates`` (how many FDE neighbours are r
 (``fde-rerank``; ``exact`` = exhaustive MaxSim, the ground truth; ``fde`` = FDE scores alone),
 ``carve`` (query ball-carving threshold before the rerank, e.g. 0.7) and ``prune`` (k-means token
 pruning factor applied to documents as they are loaded).
+
+The document FDEs and their built index are saved beside the collection (``indexes/NAME.fde*``) and
+reused while the store generation, document count and the expert's config match, so an open does not
+re-encode every document's FDE or rebuild an HNSW graph; the token vectors come from the store.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import time
+import zlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +37,7 @@ from .pruning import prune_document
 from .tokens import TokenVectors
 
 MODES = ("fde-rerank", "exact", "fde")
+log = logging.getLogger("embedroute.experts")
 
 
 class MultiVectorExpert(Expert):
@@ -57,6 +67,7 @@ class MultiVectorExpert(Expert):
         self._tokens = TokenVectors.from_list([], self.dim)
         self._index = make_index(self.index_kind, self.fde.params.dim)
         self._order: np.ndarray | None = None
+        self._unsaved = True
 
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "encoder": self.encoder.config(), "fde": self.fde.config(),
@@ -89,6 +100,81 @@ class MultiVectorExpert(Expert):
     def load(self, ids: np.ndarray, texts: Sequence[str], reps: list[np.ndarray] | None) -> None:
         self._reset()
         self.add(ids, texts, reps)
+        self._unsaved = True
+
+    # -- the FDEs and their index, saved beside the collection ---------------------------------------
+    def _paths(self, folder: Path) -> dict[str, Path]:
+        return {k: folder / f"{self.name}.fde{suffix}" for k, suffix in
+                (("vectors", ".npy"), ("ids", "-ids.npy"), ("index", ".faiss"), ("meta", ".json"))}
+
+    def load_persisted(self, ids: np.ndarray, reps: list[np.ndarray], folder: Path, generation: int) -> bool:
+        """Tokens from the store; FDEs and index from the saved copy when it matches, else built. True if
+        the saved copy was used."""
+        self._reset()
+        paths = self._paths(folder)
+        try:
+            meta = json.loads(paths["meta"].read_text())
+            if meta.get("generation") != generation or meta.get("count") != len(ids) or \
+                    meta.get("config") != self.config():
+                raise LookupError("stale")
+            saved_ids = np.load(paths["ids"])
+            if zlib.crc32(saved_ids.tobytes()) != meta["ids_crc32"] or \
+                    not np.array_equal(np.sort(saved_ids), np.asarray(ids, dtype=np.int64)):
+                raise ValueError("ids do not match the store")
+            fdes = np.load(paths["vectors"], mmap_mode="r")
+            if fdes.shape != (len(ids), self.fde.params.dim) or fdes.dtype != np.float32:
+                raise ValueError(f"FDE file holds {fdes.dtype} {fdes.shape}")
+            index = make_index(self.index_kind, self.fde.params.dim)
+            if index.persist:
+                blob = paths["index"].read_bytes()
+                if zlib.crc32(blob) != meta["index_crc32"]:
+                    raise ValueError("index file does not match its checksum")
+                index.restore(blob, saved_ids, fdes)
+            else:
+                index.add(saved_ids, np.asarray(fdes))
+        except (OSError, ValueError, KeyError, LookupError, RuntimeError, EOFError) as exc:
+            if not isinstance(exc, (FileNotFoundError, LookupError)):
+                log.warning("saved FDE index of expert %r is unusable (%s); rebuilding it", self.name, exc)
+            self.load(ids, [], reps)
+            return False
+        self._index = index
+        self._tokens = TokenVectors.from_list(self._prepared(list(reps)), self.dim)
+        self._rids = np.asarray(ids, dtype=np.int64)
+        self._unsaved = False
+        return True
+
+    def save_persisted(self, folder: Path, generation: int) -> None:
+        """Save the FDEs (and the index, when its kind keeps a built copy); a folder that cannot take them
+        costs a rebuild at the next open, never an error. The metadata is written last."""
+        if not self._unsaved or len(self) == 0:
+            return
+        paths = self._paths(folder)
+        ids = np.ascontiguousarray(self._index._all_ids(), dtype=np.int64)
+        tmps: list[Path] = []
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            paths["meta"].unlink(missing_ok=True)
+            meta = {"generation": generation, "count": len(self), "config": self.config(),
+                    "ids_crc32": zlib.crc32(ids.tobytes())}
+            for key, arr in (("vectors", np.asarray(self._index.vectors_of(ids), dtype=np.float32)), ("ids", ids)):
+                tmps.append(paths[key].with_suffix(f".{os.getpid()}.tmp.npy"))
+                np.save(tmps[-1], arr)
+                os.replace(tmps[-1], paths[key])
+            if self._index.persist:
+                blob = self._index.dump()
+                meta["index_crc32"] = zlib.crc32(blob)
+                tmps.append(paths["index"].with_suffix(f".{os.getpid()}.tmp"))
+                tmps[-1].write_bytes(blob)
+                os.replace(tmps[-1], paths["index"])
+            tmps.append(paths["meta"].with_suffix(f".{os.getpid()}.tmp"))
+            tmps[-1].write_text(json.dumps(meta, indent=1))
+            os.replace(tmps[-1], paths["meta"])
+        except OSError as exc:
+            for t in tmps:
+                t.unlink(missing_ok=True)
+            log.warning("could not save the FDE index of expert %r (%s)", self.name, exc.strerror or exc)
+            return
+        self._unsaved = False
 
     def add(self, ids: np.ndarray, texts: Sequence[str], reps: list[np.ndarray] | None) -> None:
         if reps is None or len(ids) == 0:
@@ -98,6 +184,7 @@ class MultiVectorExpert(Expert):
         self._tokens = self._tokens.concat(new)
         self._rids = np.concatenate([self._rids, np.asarray(ids, dtype=np.int64)])
         self._order = None
+        self._unsaved = True
 
     def remove(self, ids: np.ndarray) -> None:
         keep = ~np.isin(self._rids, ids)
@@ -105,6 +192,7 @@ class MultiVectorExpert(Expert):
         self._tokens = self._tokens.keep(keep)
         self._rids = self._rids[keep]
         self._order = None
+        self._unsaved = True
 
     def __len__(self) -> int:
         return len(self._rids)
