@@ -118,6 +118,35 @@ def test_delete_and_upsert_on_an_hnsw_expert_answer_200_and_the_next_search_refl
     assert http.post(base + "/check").json()["ok"]
 
 
+def test_searches_keep_answering_while_an_expert_is_added(server):
+    """The add encodes outside the collection's lock: bm25 searches answer while the job is encoding."""
+    import random
+    import uuid
+
+    base = f"{server.url}/api/collections/busy-add"
+    assert http.post(server.url + "/api/collections", json={"name": "busy-add", "experts": ["bm25"]}).status_code == 201
+    words = "vitamin bone fracture ice sea level cells tumour insulin statin heart brain sleep diet".split()
+    rng = random.Random(uuid.uuid4().int)  # texts no cache has seen: the encoding really runs
+    docs = [{"id": f"d{i}", "text": " ".join(rng.choice(words) for _ in range(120)) + f" {uuid.uuid4().hex}"}
+            for i in range(400)]
+    for start in range(0, len(docs), 200):
+        assert http.post(base + "/documents", json={"documents": docs[start : start + 200]}).status_code == 200
+    job = http.post(base + "/experts", json={"expert": "minilm"}).json()
+    answered_while_encoding = 0
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        hits = http.post(base + "/search", json={"query": "vitamin bone", "k": 3, "expert": "bm25"}).json()["hits"]
+        state = http.get(f"{server.url}/api/expert-adds/{job['id']}").json()
+        if state["status"] in ("done", "failed"):
+            break
+        if state["stage"] == "encoding" and len(hits) == 3:
+            answered_while_encoding += 1
+        time.sleep(0.05)
+    assert state["status"] == "done", state
+    assert answered_while_encoding > 0
+    assert http.post(base + "/search", json={"query": "vitamin bone", "k": 3, "expert": "minilm"}).json()["hits"]
+
+
 def test_experts_added_and_removed_over_http_leave_the_others_unchanged(server):
     offered = http.get(server.url + "/api/experts").json()
     assert {"minilm", "bm25", "static64", "splade-tiny"} <= set(offered) and offered == sorted(offered)
