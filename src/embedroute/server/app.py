@@ -1,7 +1,8 @@
 """The HTTP app: JSON API, Prometheus metrics and the web page, built with FastAPI.
 
-Errors are JSON ``{"error": ..., "detail": ...}`` with a 4xx status that names the problem; anything
-unexpected is logged and answered with a bare 500 (never a stack trace).
+Errors are JSON ``{"error": ..., "detail": ...}`` with a 4xx status that names the problem, with server
+folders in the detail replaced by ``<server path>``; anything unexpected is logged and answered with a bare
+500 (never a stack trace).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from .batcher import SearchBatcher
 from .jobs import Jobs
 from .metrics import Metrics, MetricsMiddleware
 from .pool import Pool
-from .schemas import Health
-from .security import APIKeyMiddleware, BodyLimitMiddleware
+from .schemas import Error, Health
+from .security import APIKeyMiddleware, BodyLimitMiddleware, redact, server_folders
 from .settings import Settings
 
 log = logging.getLogger("embedroute.server")
@@ -54,24 +55,27 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.jobs = Jobs(settings.root / ".evaluations" if not (settings.root / "manifest.json").exists()
                           else settings.root / "evaluations")
     app.state.metrics = Metrics()
+    hidden = server_folders([settings.root, *settings.data_roots, settings.results_dir])
 
     @app.exception_handler(EmbedrouteError)
     async def known_error(request: Request, exc: EmbedrouteError) -> JSONResponse:
+        detail = redact(str(exc), hidden)  # e.g. a model folder a loader names: never shown to a client
         for cls, code, name in STATUS:
             if isinstance(exc, cls):
-                return JSONResponse({"error": name, "detail": str(exc)}, status_code=code)
-        return JSONResponse({"error": "bad_request", "detail": str(exc)}, status_code=400)
+                return JSONResponse({"error": name, "detail": detail}, status_code=code)
+        return JSONResponse({"error": "bad_request", "detail": detail}, status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse({"error": "internal", "detail": "internal error; see the server log"}, status_code=500)
 
-    app.include_router(api_collections.router)
+    bad: dict[int | str, dict[str, Any]] = {400: {"model": Error, "description": "bad input; detail names the field"}}
+    app.include_router(api_collections.router, responses=bad)
     app.include_router(api_collections.offered)
-    app.include_router(api_routers.router)
-    app.include_router(api_search.router)
-    app.include_router(api_eval.router)
+    app.include_router(api_routers.router, responses=bad)
+    app.include_router(api_search.router, responses=bad)
+    app.include_router(api_eval.router, responses=bad)
 
     @app.get("/api/health", response_model=Health, tags=["service"], summary="Liveness")
     def health() -> dict[str, Any]:
