@@ -157,11 +157,14 @@ def test_hostile_names_and_options_never_reach_a_file(tmp_path):
             for case in cases:
                 resp = client.request(case.method, case.url, json=case.body)
                 assert resp.status_code == case.status, f"{case}: {resp.text[:300]}"
+                if case.status in (400, 404):  # ours and FastAPI's (no such route) alike
+                    assert set(resp.json()) == {"error", "detail"}, f"{case}: {resp.text[:300]}"
                 if case.status == 400:
                     body = resp.json()
-                    assert set(body) == {"error", "detail"}, case
                     assert f'field "{case.field}"' in body["detail"], f"{case}: {body}"
                     assert str(tmp_path) not in body["detail"] and "/etc" not in body["detail"], f"{case}: {body}"
+            garbled = client.post("/api/collections", content=b"\xff\x03", headers={"content-type": "application/json"})
+            assert garbled.status_code == 400 and set(garbled.json()) == {"error", "detail"}, garbled.text
             # a loader's own message about a server folder (the cache) is shown without it
             resp = client.post("/api/collections", json={"name": "colbert-try", "experts": ["colbert-minilm"]})
             assert resp.status_code == 400 and "<server path>" in resp.json()["detail"], resp.text

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from .. import __version__
@@ -24,7 +25,7 @@ from .batcher import SearchBatcher
 from .jobs import Jobs
 from .metrics import Metrics, MetricsMiddleware
 from .pool import Pool
-from .schemas import Error, Health
+from .schemas import Health
 from .security import APIKeyMiddleware, BodyLimitMiddleware, redact, server_folders
 from .settings import Settings
 
@@ -32,6 +33,8 @@ log = logging.getLogger("embedroute.server")
 STATUS = [(InputError, 400, "bad_request"), (UnknownNameError, 404, "not_found"),
           (ModelNotAvailableError, 400, "model_not_available"), (CollectionError, 409, "conflict"),
           (EmbedrouteError, 400, "bad_request")]
+#: what FastAPI's own answers (a body that is no JSON, no such route) are called in ``error``
+HTTP_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
 def static_dir() -> Path:
@@ -65,17 +68,23 @@ def create_app(settings: Settings) -> FastAPI:
                 return JSONResponse({"error": name, "detail": detail}, status_code=code)
         return JSONResponse({"error": "bad_request", "detail": detail}, status_code=400)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's own 4xx answers in the same ``{"error", "detail"}`` shape as ours."""
+        name = HTTP_NAMES.get(exc.status_code, f"http_{exc.status_code}")
+        return JSONResponse({"error": name, "detail": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse({"error": "internal", "detail": "internal error; see the server log"}, status_code=500)
 
-    bad: dict[int | str, dict[str, Any]] = {400: {"model": Error, "description": "bad input; detail names the field"}}
-    app.include_router(api_collections.router, responses=bad)
+    app.include_router(api_collections.router)
     app.include_router(api_collections.offered)
-    app.include_router(api_routers.router, responses=bad)
-    app.include_router(api_search.router, responses=bad)
-    app.include_router(api_eval.router, responses=bad)
+    app.include_router(api_routers.router)
+    app.include_router(api_search.router)
+    app.include_router(api_eval.router)
 
     @app.get("/api/health", response_model=Health, tags=["service"], summary="Liveness")
     def health() -> dict[str, Any]:
