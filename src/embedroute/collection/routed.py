@@ -54,8 +54,9 @@ class RoutedSearch:
         train CV.
         """
         from ..routing import make_router
-        from ..routing.store import save_routing
+        from ..routing.store import router_file, save_routing
 
+        router_file(self.path / "routers", name or router, ".json")  # a name that is no safe file name fails now
         fitted_encoder = data.routing_encoder
         if routing_expert is None and fitted_encoder is not None:
             routing_expert = fitted_encoder["spec"]
@@ -85,9 +86,9 @@ class RoutedSearch:
         """The fitted router ``name``: (router, routing model name, rule, routing model)."""
         if name not in self._routers:
             from ..routing import make_router
-            from ..routing.store import load_routing
+            from ..routing.store import load_routing, router_file
 
-            if not (self.path / "routers" / f"{name}.json").exists():
+            if not router_file(self.path / "routers", name, ".json").exists():
                 have = sorted(p.stem for p in (self.path / "routers").glob("*.json")) \
                     if (self.path / "routers").exists() else []
                 raise UnknownNameError(f"collection has no fitted router {name!r}; fitted: "

@@ -5,6 +5,9 @@ logistic regression take milliseconds), so removing an expert recomputes the pil
 scores and embeddings alone, with no re-encoding and no retraining of anything else. Sparse embeddings
 (a lexical routing encoder's) are stored as their CSR arrays, and a fitted routing encoder's state
 (its vocabulary and idf) as JSON inside the same file.
+
+A router's files are named after it (``routers/NAME.json``, ``.npz``); :func:`router_file` is the one place
+that turns a name into a path, so a name like ``../../x`` is refused before anything is read or written.
 """
 
 from __future__ import annotations
@@ -16,10 +19,18 @@ from typing import Any
 
 import numpy as np
 
+from ..names import file_inside
 from .base import RoutingData, is_sparse
 
 
+def router_file(folder: Path, name: str, suffix: str) -> Path:
+    """``folder/NAME.SUFFIX`` for the router ``name``: a safe name (:func:`embedroute.names.check_name`)
+    whose file stays inside ``folder``, else an InputError on field ``router``."""
+    return file_inside(folder, name, suffix, field="router")
+
+
 def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any]) -> None:
+    npz_path, json_path = router_file(folder, name, ".npz"), router_file(folder, name, ".json")
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}.{os.getpid()}.tmp.npz"
     if is_sparse(data.embeddings):
@@ -30,15 +41,16 @@ def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any
     extra = {"routing_encoder": np.array(json.dumps(data.routing_encoder))} if data.routing_encoder else {}
     np.savez(tmp, **emb, **extra, scores=data.scores, datasets=np.array(data.datasets),
              experts=np.array(data.experts), query_ids=np.array(data.query_ids))
-    os.replace(tmp, folder / f"{name}.npz")
+    os.replace(tmp, npz_path)
     jtmp = folder / f".{name}.{os.getpid()}.tmp.json"
     jtmp.write_text(json.dumps(meta | {"experts": data.experts, "training_queries": len(data.datasets)},
                                indent=2))
-    os.replace(jtmp, folder / f"{name}.json")
+    os.replace(jtmp, json_path)
 
 
 def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
-    z = np.load(folder / f"{name}.npz")
+    json_path = router_file(folder, name, ".json")
+    z = np.load(router_file(folder, name, ".npz"))
     if "emb_data" in z:
         from scipy import sparse
 
@@ -48,4 +60,4 @@ def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
     encoder = json.loads(str(z["routing_encoder"])) if "routing_encoder" in z else None
     data = RoutingData([str(e) for e in z["experts"]], emb, [str(d) for d in z["datasets"]],
                        z["scores"], [str(q) for q in z["query_ids"]], encoder)
-    return data, json.loads((folder / f"{name}.json").read_text())
+    return data, json.loads(json_path.read_text())

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 
 from ..collection import Collection
 from ..errors import CollectionError, InputError, UnknownNameError
+from ..names import check_name
 from .jobs import Progress, Task
 from .pool import Pool
 from .schemas import (
@@ -41,16 +42,13 @@ def _info(name: str, col: Any) -> CollectionInfo:
                           attributes=col.attribute_summary())
 
 
-def only_named(source: Any) -> None:
-    """Over HTTP, experts come from the registry by name: never a model folder or hub id, which would
-    let a caller make the server read arbitrary paths or reach the network."""
-    from ..encoders.catalog import ENCODERS
-    from ..experts.registry import expert_names
+def only_named(source: Any, field: str = "experts") -> None:
+    """Over HTTP, experts come from the registry by name, with allow-listed options: never a model folder,
+    hub id or path option, which would let a caller make the server read arbitrary paths or reach the
+    network (:mod:`.http_experts`)."""
+    from .http_experts import check_offered
 
-    src = source.get("source") if isinstance(source, dict) else source
-    known = expert_names()  # registered experts and encoders, and query-side experts trained here
-    if not isinstance(src, str) or not (src in known or (src.startswith("tokens:") and src[7:] in ENCODERS)):
-        raise InputError(f"unknown expert {src!r}; the server offers: {', '.join(known)}", field="experts")
+    check_offered(source, field=field)
 
 
 @offered.get("/experts", response_model=list[str],
@@ -86,8 +84,8 @@ def list_collections(request: Request) -> list[CollectionSummary]:
 @router.post("", response_model=CollectionInfo, status_code=201, summary="Create a collection")
 def create_collection(body: CreateCollection, request: Request) -> CollectionInfo:
     experts = [e if isinstance(e, str) else e.model_dump(exclude_none=True) for e in body.experts]
-    for e in experts:
-        only_named(e)
+    for i, e in enumerate(experts):
+        only_named(e, f"experts[{i}]")
     with expert_input_errors("experts"):
         _pool(request).create(body.name, experts, body.attributes or None)
     with _pool(request).use(body.name) as col:
@@ -131,7 +129,7 @@ def check_expert_spec(spec: Any) -> None:
     """What can be checked before the model loads: a known name and a well-formed index option."""
     from ..index.factory import make_index
 
-    only_named(spec)
+    only_named(spec, "expert")
     options = spec.get("options", {}) if isinstance(spec, dict) else {}
     if isinstance(options, dict) and isinstance(options.get("index"), str):
         make_index(options["index"], 64)
@@ -168,6 +166,7 @@ def get_expert_add(job_id: str, request: Request) -> dict[str, Any]:
 @router.delete("/{name}/experts/{expert}", response_model=CollectionInfo,
                summary="Remove an expert and its vectors; documents and other experts are untouched")
 def remove_expert(name: str, expert: str, request: Request) -> CollectionInfo:
+    check_name(expert, field="expert")
     with _pool(request).use(name) as col:
         if expert not in col.experts:
             raise UnknownNameError(f"collection {name!r} has no expert {expert!r}; it has: {', '.join(col.experts)}")

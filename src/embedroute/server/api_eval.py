@@ -10,6 +10,7 @@ from starlette.responses import FileResponse, Response
 
 from ..errors import InputError, UnknownNameError
 from ..evaluation.beir import load_beir
+from ..names import check_name
 from .jobs import evaluation_task
 from .schemas import EvalJob, EvalRequest
 from .security import confined
@@ -31,8 +32,8 @@ def start_evaluation(body: EvalRequest, request: Request) -> dict[str, Any]:
         load_beir(path, body.split)  # a missing corpus / queries / qrels file is reported now, as a 400
     except OSError as exc:
         raise InputError(f"cannot read {body.data}: {exc.strerror or exc}", field="data") from None
-    for e in body.experts:
-        only_named(e)
+    for i, e in enumerate(body.experts):
+        only_named(e, f"experts[{i}]")
         make_expert(e)
     return request.app.state.jobs.start("evaluation", {"data": str(path), "experts": body.experts,
                                                        "split": body.split},
@@ -46,6 +47,7 @@ def list_evaluations(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/evaluations/{job_id}", response_model=EvalJob, summary="One evaluation run: progress, results")
 def get_evaluation(job_id: str, request: Request) -> dict[str, Any]:
+    check_name(job_id, field="job_id")
     return request.app.state.jobs.get(job_id, "evaluation")
 
 

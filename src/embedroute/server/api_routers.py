@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 
 from ..errors import InputError, UnknownNameError
 from ..evaluation.beir import train_and_test
+from ..names import check_name
 from .jobs import Progress, Task
 from .pool import Pool
 from .schemas import FitRouter, RouterFitJob
@@ -49,6 +50,9 @@ def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
     from ..routing.lexical import names_tfidf
     from .api_collections import only_named
 
+    check_name(body.router, field="router")  # the router's files are named after it
+    if body.routing_expert is not None:
+        check_name(body.routing_expert, field="routing_expert")
     try:
         make_router(body.router)  # a misspelt router or parameter is a 400 now, not a failed job later
     except UnknownNameError as exc:  # a router name in a request body is bad input, not a missing resource
@@ -72,7 +76,7 @@ def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
                          "routing_expert (GET /api/experts)", field="routing_expert")
     if routing_expert not in in_collection:  # a routing-only model: tfidf, or a dense name the server offers
         if not names_tfidf(routing_expert):  # checked by name; the job loads it (a cold load can take minutes)
-            only_named(routing_expert)
+            only_named(routing_expert, "routing_expert")
             check_routing_name(routing_expert)
     elif routing_expert not in dense:
         raise InputError(f"{routing_expert!r} is not a dense expert of collection {name!r} "
@@ -89,4 +93,5 @@ def list_fits(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/router-fits/{job_id}", response_model=RouterFitJob, summary="One router fit: progress, result")
 def get_fit(job_id: str, request: Request) -> dict[str, Any]:
+    check_name(job_id, field="job_id")
     return request.app.state.jobs.get(job_id, "routing")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ..errors import InputError
+from ..names import check_name
 from .schemas import HitOut, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/api/collections", tags=["search"])
@@ -15,6 +16,9 @@ router = APIRouter(prefix="/api/collections", tags=["search"])
 
 @router.post("/{name}/search", response_model=SearchResponse, summary="Search a collection")
 def search(name: str, body: SearchRequest, request: Request) -> SearchResponse:
+    for field in ("expert", "router"):  # looked up by name, a router's on disk: never a path
+        if getattr(body, field) is not None:
+            check_name(getattr(body, field), field=field)
     if body.expert and body.router:
         raise InputError("give expert or router, not both", field="router")
     if not body.query.strip():

@@ -1,7 +1,8 @@
 """The HTTP app: JSON API, Prometheus metrics and the web page, built with FastAPI.
 
-Errors are JSON ``{"error": ..., "detail": ...}`` with a 4xx status that names the problem; anything
-unexpected is logged and answered with a bare 500 (never a stack trace).
+Errors are JSON ``{"error": ..., "detail": ...}`` with a 4xx status that names the problem, with server
+folders in the detail replaced by ``<server path>``; anything unexpected is logged and answered with a bare
+500 (never a stack trace).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from .. import __version__
@@ -31,7 +33,7 @@ from .jobs import Jobs
 from .metrics import Metrics, MetricsMiddleware
 from .pool import Pool
 from .schemas import Health
-from .security import APIKeyMiddleware, BodyLimitMiddleware
+from .security import APIKeyMiddleware, BodyLimitMiddleware, redact, server_folders
 from .settings import Settings
 
 log = logging.getLogger("embedroute.server")
@@ -39,6 +41,8 @@ STATUS = [(InputError, 400, "bad_request"), (UnknownNameError, 404, "not_found")
           (ModelNotAvailableError, 400, "model_not_available"), (StorageError, 503, "storage_unavailable"),
           (CollectionError, 409, "conflict"),
           (EmbedrouteError, 400, "bad_request")]
+#: what FastAPI's own answers (a body that is no JSON, no such route) are called in ``error``
+HTTP_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
 def static_dir() -> Path:
@@ -62,13 +66,22 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.jobs = Jobs(settings.root / ".evaluations" if not (settings.root / "manifest.json").exists()
                           else settings.root / "evaluations")
     app.state.metrics = Metrics()
+    hidden = server_folders([settings.root, *settings.data_roots, settings.results_dir])
 
     @app.exception_handler(EmbedrouteError)
     async def known_error(request: Request, exc: EmbedrouteError) -> JSONResponse:
+        detail = redact(str(exc), hidden)  # e.g. a model folder a loader names: never shown to a client
         for cls, code, name in STATUS:
             if isinstance(exc, cls):
-                return JSONResponse({"error": name, "detail": str(exc)}, status_code=code)
-        return JSONResponse({"error": "bad_request", "detail": str(exc)}, status_code=400)
+                return JSONResponse({"error": name, "detail": detail}, status_code=code)
+        return JSONResponse({"error": "bad_request", "detail": detail}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's own 4xx answers in the same ``{"error", "detail"}`` shape as ours."""
+        name = HTTP_NAMES.get(exc.status_code, f"http_{exc.status_code}")
+        return JSONResponse({"error": name, "detail": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

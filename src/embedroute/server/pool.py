@@ -16,13 +16,16 @@ from typing import Any
 from ..collection import Collection
 from ..collection.manifest import MANIFEST
 from ..errors import CollectionError, InputError, UnknownNameError
+from ..names import check_name as check_safe_name
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def check_name(name: str) -> str:
-    """A collection name: letters, digits, ``.``, ``_``, ``-``; starts with a letter or digit; <= 64."""
-    if not NAME.match(name) or ".." in name:
+    """A collection name: a safe name (:func:`embedroute.names.check_name`), and also a folder name: letters,
+    digits, ``.``, ``_``, ``-``; starts with a letter or digit; <= 64."""
+    check_safe_name(name, field="name")
+    if not NAME.fullmatch(name):
         raise InputError("a collection name is 1-64 letters, digits, '.', '_' or '-', starting with a "
                          "letter or digit", field="name")
     return name

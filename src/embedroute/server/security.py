@@ -1,8 +1,15 @@
-"""Request guards: API-key check in constant time, body-size limit, paths confined to roots."""
+"""Request guards: API-key check in constant time, body-size limit, paths confined to roots, server paths
+kept out of error messages. Names a client gives are checked by :func:`embedroute.names.check_name`, expert
+specs by :mod:`.http_experts`."""
 
 from __future__ import annotations
 
 import hmac
+import re
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -90,7 +97,7 @@ def confined(path: str, roots: list[Path], *, what: str = "path") -> Path:
     >>> confined("../etc", [r])
     Traceback (most recent call last):
     ...
-    embedroute.errors.InputError: field "path": ../etc is outside the folders this server may read
+    embedroute.errors.InputError: field "path": is outside the folders this server may read
     """
     if not roots:
         raise InputError("this server has no data roots configured; start it with --data-root", field=what)
@@ -102,5 +109,34 @@ def confined(path: str, roots: list[Path], *, what: str = "path") -> Path:
     except (OSError, RuntimeError) as exc:  # too long, a symlink loop, ...
         raise InputError(f"cannot use this path: {exc.__class__.__name__}", field=what) from None
     if not any(resolved == r or resolved.is_relative_to(r) for r in roots):
-        raise InputError(f"{path} is outside the folders this server may read", field=what)
+        raise InputError("is outside the folders this server may read", field=what)  # the path: not repeated
     return resolved
+
+
+HIDDEN = "<server path>"
+
+
+def server_folders(extra: Iterable[Path | None] = ()) -> list[str]:
+    """Folders whose names a client has no business seeing: ``extra`` (the served root, data roots, ...),
+    the cache, the interpreter's prefixes and packages, the temporary folder and home; longest first."""
+    from .._paths import cache_dir
+
+    found = {*extra, cache_dir(), Path(sys.prefix), Path(sys.base_prefix), Path(tempfile.gettempdir()),
+             Path.home(), Path(__file__).resolve().parents[2],
+             *(Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib", "stdlib"))}
+    names = {str(v) for p in found if p is not None for v in (p, p.resolve())}
+    return sorted((n for n in names if len(Path(n).parts) > 1), key=len, reverse=True)
+
+
+def redact(text: str, folders: list[str]) -> str:
+    """``text`` with every path under one of ``folders`` replaced by ``<server path>``.
+
+    >>> redact("cannot open /srv/models/x/config.json, sorry", ["/srv/models"])
+    'cannot open <server path>, sorry'
+    >>> redact("see /srv/modelsfoo and GET /api/experts", ["/srv/models"])
+    'see /srv/modelsfoo and GET /api/experts'
+    """
+    for folder in folders:
+        if folder in text:
+            text = re.sub(re.escape(folder) + r"(?=$|[/\\\s'\",:;)\]])[^\s'\",;)\]]*", HIDDEN, text)
+    return text
