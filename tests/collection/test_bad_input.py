@@ -130,6 +130,24 @@ def test_a_read_only_collection_folder_is_a_clear_error_and_changes_nothing(tmp_
     assert snapshot(path) == digest
 
 
+def test_creating_a_collection_under_a_read_only_folder_is_a_storage_error(tmp_path):
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    if os.geteuid() != 0:
+        parent.chmod(0o555)
+        view, undo = parent, lambda: parent.chmod(0o755)
+    else:
+        view = tmp_path / "ro"
+        undo = read_only_view(parent, view)
+    try:
+        with pytest.raises(StorageError) as info:
+            Collection.create(view / "c", experts=["bm25"])
+        assert "'c'" in str(info.value) and str(tmp_path) not in str(info.value)
+    finally:
+        undo()
+    assert list(parent.iterdir()) == []
+
+
 # -- a full disk ---------------------------------------------------------------------------------------------
 
 def _fill(disk) -> None:

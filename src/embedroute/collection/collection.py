@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CollectionError, InputError, UnknownNameError
+from ..errors import CollectionError, InputError, StorageError, UnknownNameError
 from ..experts.base import Expert
 from ..experts.registry import ExpertSpec, expert_from_spec, make_expert
 from ..storage.cache import default_cache
@@ -77,7 +77,10 @@ class Collection(RoutedSearch):
             raise InputError(f"expert name {sorted(dupes)[0]!r} given twice", field="experts")
         for e in built:
             _check_shared({x.name: x for x in built}, e)
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only or full parent folder: say so, without the server's path
+            raise StorageError(f"cannot create the collection folder {path.name!r}: {exc.strerror or exc}") from exc
         store = Store(path / STORE)
         with store.transaction() as conn:
             for e in built:
