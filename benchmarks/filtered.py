@@ -65,6 +65,18 @@ def grow(base: np.ndarray, n: int, sigma: float, rng) -> tuple[np.ndarray, np.nd
     return out, src
 
 
+def split_queries(rng, n_scored: int, n_tuning: int) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """SciFact and NFCorpus test queries, their ids, and one seeded permutation cut into the scored
+    queries and, after them, the tuning (calibration) queries: the two sets never overlap."""
+    queries, qids = [], []
+    for name in ("scifact", "nfcorpus"):
+        ds = load_beir(SHARED / name)
+        queries += list(ds.queries.values())
+        qids += [f"{name}:{q}" for q in ds.queries]
+    perm = rng.permutation(len(queries))
+    return queries, qids, perm[:n_scored], perm[n_scored : n_scored + n_tuning]
+
+
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
     t = set(truth[truth >= 0].tolist())
     return len(set(found[found >= 0].tolist()) & t) / max(len(t), 1)
@@ -99,13 +111,7 @@ def main() -> None:
     base = base_vectors(enc)
     vecs, src = grow(base, n, args.sigma, rng)
     ids = np.arange(n, dtype=np.int64)
-    queries, qids = [], []
-    for name in ("scifact", "nfcorpus"):
-        ds = load_beir(SHARED / name)
-        queries += list(ds.queries.values())
-        qids += [f"{name}:{q}" for q in ds.queries]
-    perm = rng.permutation(len(queries))
-    scored, tuning = perm[:nq], perm[nq : nq + args.calibration_queries]
+    queries, qids, scored, tuning = split_queries(rng, nq, args.calibration_queries)
     all_qv = enc.encode_queries(queries)
     qv, cal_qv = all_qv[scored], all_qv[tuning]
 

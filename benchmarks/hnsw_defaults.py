@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from filtered import SHARED, base_vectors, grow, recall
+from filtered import base_vectors, grow, recall, split_queries
 
 from embedroute.encoders import get_encoder
-from embedroute.evaluation import load_beir
 from embedroute.index.hnsw import HNSWIndex
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,14 +42,7 @@ def main() -> None:
     enc = get_encoder("minilm")
     vecs, _ = grow(base_vectors(enc), args.n, args.sigma, rng)
     ids = np.arange(args.n, dtype=np.int64)
-    queries, qids = [], []
-    for name in ("scifact", "nfcorpus"):
-        ds = load_beir(SHARED / name)
-        queries += list(ds.queries.values())
-        qids += [f"{name}:{q}" for q in ds.queries]
-    perm = rng.permutation(len(queries))
-    scored = perm[: args.scored_queries]
-    tuning = perm[args.scored_queries : args.scored_queries + args.tuning_queries]
+    queries, qids, scored, tuning = split_queries(rng, args.scored_queries, args.tuning_queries)
     qv = enc.encode_queries([queries[i] for i in tuning])
     rows = []
     for pair in args.grid.split(","):
