@@ -209,7 +209,8 @@ def cmd_tune(a: argparse.Namespace) -> int:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from ..training.query_adapter import MANIFEST, train_query_expert
+    from ..experts.trained import MANIFEST
+    from ..training.query_adapter import train_query_expert
 
     if not Path(a.data).is_dir():
         raise EmbedrouteError(f"--data {a.data}: not a folder (give a BEIR directory)")

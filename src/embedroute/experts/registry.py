@@ -12,6 +12,7 @@ from ..registry import Registry
 from .base import Expert
 from .bm25 import BM25Expert
 from .dense import DenseExpert
+from .trained import MANIFEST, trained_folder
 
 #: lexical / special experts; every registered encoder name is a dense expert too
 EXPERTS: Registry[Expert] = Registry("expert")
@@ -87,7 +88,6 @@ def expert_names() -> list[str]:
 def trained_expert_names() -> list[str]:
     """Query-side experts trained here (``embedroute train``), by the names they were saved under."""
     from .._paths import cache_dir
-    from ..training.query_adapter import MANIFEST
 
     root = cache_dir() / "models"
     return sorted(p.parent.name for p in root.glob(f"*/{MANIFEST}")) if root.is_dir() else []
@@ -96,8 +96,6 @@ def trained_expert_names() -> list[str]:
 def base_of(spec: str | dict[str, Any]) -> str | None:
     """The expert whose document vectors ``spec`` searches (``documents_from``), read from the spec or a
     trained expert's manifest without building the expert (which may load model weights)."""
-    from ..training.query_adapter import MANIFEST
-
     source, options = (spec, {}) if isinstance(spec, str) else (spec["source"], spec.get("options") or {})
     if options.get("documents_from"):
         return str(options["documents_from"])
@@ -107,8 +105,6 @@ def base_of(spec: str | dict[str, Any]) -> str | None:
 
 def adapter_folder(source: str) -> Path | None:
     """The folder of the query-side expert ``source`` (a trained name or a folder path), if it is one."""
-    from ..training.query_adapter import MANIFEST, trained_folder
-
     folder = Path(source).expanduser() if "/" in source or source.startswith((".", "~")) else trained_folder(source)
     return folder if (folder / MANIFEST).is_file() else None
 
@@ -117,8 +113,6 @@ def query_adapter_expert(folder: Path, *, source: str, name: str | None = None, 
     """The query-side LoRA expert saved in ``folder``: its base encoder with the adapter merged, searching
     the base expert's document vectors (``documents_from``, default the base it was trained against)."""
     from ..encoders.adapter import AdapterEncoder
-    from ..training.query_adapter import MANIFEST
-
     manifest = json.loads((folder / MANIFEST).read_text())
     base = get_encoder(manifest["base"])
     enc_options = {k: v for k, v in options.items() if k not in EXPERT_OPTIONS}
