@@ -22,9 +22,10 @@ import numpy as np
 
 from ..encoders.cache import caching_disabled
 from ..errors import InputError
-from ..experts.registry import ExpertSpec, make_expert, routing_model_from_spec
+from ..experts.registry import ExpertSpec, make_expert
 from ..routing import Route, Router, RoutingData, make_router, rrf
 from ..routing.cv import cross_validate
+from ..routing.models import routing_model_from_spec
 from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
 from .runner import corpus_collection, run_for, spec_name
