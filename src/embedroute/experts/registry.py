@@ -36,8 +36,8 @@ def _colbert_minilm(**options: Any) -> Expert:
     """The ColBERT-style expert trained here (``benchmarks/train_colbert.py``): MiniLM + 128-d head."""
     from ..errors import ModelNotAvailableError
     from ..multivector.encoders import MultiVectorModel
-    from ..multivector.expert import MultiVectorExpert
     from ..multivector.models import colbert_folder
+    from .multivector import MultiVectorExpert
 
     path = options.get("path") or colbert_folder()
     try:
@@ -55,7 +55,7 @@ def token_expert(base: str, **options: Any) -> Expert:
     scored by MaxSim: the expert ``tokens:BASE`` (``minilm-tokens`` is ``tokens:minilm``)."""
     from ..errors import InputError
     from ..multivector.encoders import RawTokens
-    from ..multivector.expert import MultiVectorExpert
+    from .multivector import MultiVectorExpert
 
     folder = getattr(get_encoder(base), "path", None)
     if folder is None or not (folder / "modules.json").exists():
