@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..encoders.catalog import ENCODERS, INSTALL, get_encoder
+from ..encoders.catalog import ENCODERS, get_encoder
 from ..errors import InputError, UnknownNameError
 from ..registry import Registry
 from .base import Expert
@@ -161,10 +161,6 @@ def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expe
         f"unknown expert {source!r}; known: {', '.join(expert_names())} "
         "(or a local model folder, or a hub id org/name)"
     )
-
-
-def install_hint(name: str) -> str:
-    return INSTALL.get(name, "")
 
 
 #: an expert as a collection stores it: a name, or ``{"source", "name"?, "options"?}``
