@@ -15,7 +15,7 @@ import numpy as np
 
 class Expert(ABC):
     name: str
-    kind: str  # "dense" | "lexical"
+    kind: str  # "dense" | "sparse" | "lexical" | "multivector"
     #: whether the collection must store a vector per document for this expert
     stores_vectors: bool = False
     dim: int = 0
