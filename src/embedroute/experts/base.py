@@ -36,6 +36,8 @@ class Expert(ABC):
 
     source: str = ""
     options: dict[str, Any] = {}
+    #: model passes one query costs this expert (0: no model, as BM25); what routing evaluation counts
+    query_model_passes: int = 1
 
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> Any:
         """Document representations to store (``None`` for experts that keep none)."""
