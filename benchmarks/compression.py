@@ -16,7 +16,7 @@ from pathlib import Path
 
 from embedroute.encoders import get_encoder
 from embedroute.evaluation import load_beir
-from embedroute.index.tune import CONFIGS, measure
+from embedroute.evaluation.tune import CONFIGS, measure
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

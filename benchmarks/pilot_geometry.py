@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from embedroute.evaluation.routing import prepare
-from embedroute.experts.registry import routing_model_from_spec
 from embedroute.routing import RoutingData, make_router
 from embedroute.routing.lexical import TfidfRoutingEncoder
+from embedroute.routing.models import routing_model_from_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

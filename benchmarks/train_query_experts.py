@@ -21,7 +21,8 @@ from embedroute.encoders.catalog import get_encoder
 from embedroute.evaluation.beir import train_and_test
 from embedroute.evaluation.metrics import evaluate_run
 from embedroute.experts.registry import make_expert
-from embedroute.training.query_adapter import train_query_expert, trained_folder
+from embedroute.experts.trained import trained_folder
+from embedroute.training.query_adapter import train_query_expert
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

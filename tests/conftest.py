@@ -30,7 +30,7 @@ def sample_dir() -> Path:
 def fresh_cache(tmp_path, monkeypatch):
     """An empty embedding cache for this test only."""
     monkeypatch.setenv("EMBEDROUTE_CACHE_DIR", str(tmp_path / "cache"))
-    from embedroute.storage.cache import default_cache
+    from embedroute.encoders.cache import default_cache
 
     return default_cache()
 

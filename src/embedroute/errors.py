@@ -48,7 +48,3 @@ class CollectionError(EmbedrouteError, RuntimeError):
 class StorageError(CollectionError):
     """A collection's files could not be opened or written: a read-only folder, a full disk, an I/O
     error, a damaged store. Names the file by its name in the collection folder, never by full path."""
-
-
-class IntegrityError(CollectionError):
-    """``check`` found the stored data inconsistent."""

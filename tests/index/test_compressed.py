@@ -97,7 +97,7 @@ def test_compressed_expert_in_a_collection(tmp_path, sample_dir):
 
 def test_tune_measures_and_recommends_within_tolerance(sample_dir, capsys, tmp_path):
     from embedroute.cli.main import main
-    from embedroute.index.tune import recommend, tune
+    from embedroute.evaluation.tune import recommend, tune
 
     res = tune(sample_dir, "minilm", configs=(("flat", 0), ("int8", 0), ("binary", 0), ("binary", 10)),
                show_progress=False)

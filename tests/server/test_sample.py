@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+from embedroute.errors import InputError
 from embedroute.server.sample import ensure_sample, length_bucket
 
 from .helpers import Server, http
 
-pytestmark = pytest.mark.slow
+
+def test_a_sample_without_a_dense_expert_is_refused_before_anything_is_built(tmp_path):
+    from embedroute.demo import sample_path
+
+    with pytest.raises(InputError, match="need a dense expert") as exc:
+        ensure_sample(tmp_path / "root", sample_path(), experts=("bm25",), show_progress=False)
+    assert exc.value.field == "experts"
+    assert not (tmp_path / "root").exists() or not list((tmp_path / "root").iterdir())
 
 
+@pytest.mark.slow
 def test_serve_with_sample_builds_and_serves_it(tmp_path):
     srv = Server(tmp_path / "root", "--with-sample").wait(600)
     try:

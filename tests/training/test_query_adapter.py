@@ -10,7 +10,8 @@ import pytest
 
 from embedroute.evaluation.beir import train_and_test
 from embedroute.experts.registry import base_of, make_expert
-from embedroute.training.query_adapter import MANIFEST, train_query_expert
+from embedroute.experts.trained import MANIFEST
+from embedroute.training.query_adapter import train_query_expert
 
 pytestmark = pytest.mark.slow
 

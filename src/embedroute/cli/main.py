@@ -187,7 +187,7 @@ def cmd_calibrate(a: argparse.Namespace) -> int:
 
 
 def cmd_tune(a: argparse.Namespace) -> int:
-    from ..index.tune import CONFIGS, tune
+    from ..evaluation.tune import CONFIGS, tune
 
     if not 0 <= a.tolerance < 1:
         raise EmbedrouteError("--tolerance is a fraction of nDCG@10 between 0 and 1, e.g. 0.01")
@@ -209,7 +209,8 @@ def cmd_tune(a: argparse.Namespace) -> int:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from ..training.query_adapter import MANIFEST, train_query_expert
+    from ..experts.trained import MANIFEST
+    from ..training.query_adapter import train_query_expert
 
     if not Path(a.data).is_dir():
         raise EmbedrouteError(f"--data {a.data}: not a folder (give a BEIR directory)")

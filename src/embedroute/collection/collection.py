@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from ..encoders.cache import default_cache
 from ..errors import CollectionError, InputError, StorageError, UnknownNameError
 from ..experts.base import Expert
 from ..experts.registry import ExpertSpec, expert_from_spec, make_expert
-from ..storage.cache import default_cache
 from ..storage.documents import Document, check_schema, validate
 from ..storage.jsonl import corpus_file, read_jsonl
 from ..storage.store import Store

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CollectionError, InputError, UnknownNameError
-from ..experts.registry import expert_from_spec, routing_model
+from ..experts.registry import expert_from_spec
 from ..routing.lexical import names_tfidf, tfidf_from_spec
+from ..routing.models import routing_model
 from .manifest import model_change
 from .results import Hit, SearchResult
 

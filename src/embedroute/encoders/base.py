@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..storage.cache import EmbeddingCache, cache_enabled, default_cache
+from .cache import EmbeddingCache, cache_enabled, default_cache
 from .hashing import weight_hash
 from .versions import library_versions
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..storage.cache import EmbeddingCache, cache_enabled, default_cache
 from .batching import token_budget_batches
+from .cache import EmbeddingCache, cache_enabled, default_cache
 from .hashing import weight_hash
 from .progress import EncodeProgress
 from .versions import library_versions

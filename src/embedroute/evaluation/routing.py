@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from ..encoders.cache import caching_disabled
 from ..errors import InputError
-from ..experts.registry import ExpertSpec, make_expert, routing_model_from_spec
+from ..experts.registry import ExpertSpec, make_expert
 from ..routing import Route, Router, RoutingData, make_router, rrf
 from ..routing.cv import cross_validate
-from ..storage.cache import caching_disabled
+from ..routing.models import routing_model_from_spec
 from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
 from .runner import corpus_collection, run_for, spec_name
@@ -141,7 +142,9 @@ def evaluate_routing(
     finally:
         if tmp is not None:
             tmp.cleanup()
-    dense = [e for e in experts if make_expert(e).kind == "dense"]
+    built = {e: make_expert(e) for e in experts}
+    dense = [e for e in experts if built[e].kind == "dense"]
+    model_passes = {e: float(built[e].query_model_passes) for e in experts}
     routing_name = routing_expert or (dense[0] if dense else experts[0])
     encoder = routing_model_from_spec(routing_name).encoder
     lexical = getattr(encoder, "kind", None) == "lexical"  # tfidf: no model pass, like bm25
@@ -172,7 +175,7 @@ def evaluate_routing(
 
     for e in experts:
         lat = float(np.mean([d.latency_ms[e] for d in evals]))
-        add_row(e, "single", {d.name: d.ndcg[e] for d in evals}, lat, 0.0 if e == "bm25" else 1.0)
+        add_row(e, "single", {d.name: d.ndcg[e] for d in evals}, lat, model_passes[e])
 
     def routed_ndcg(d: DatasetRuns, router: Router, routes: list[Route]) -> dict[str, float]:
         qids = list(d.test.queries)
@@ -194,12 +197,11 @@ def evaluate_routing(
             for r in routes:
                 for e in r.experts:
                     chosen[e] += 1
-                needs_route = rname not in ("fusion",) and not rname.startswith("single:")
-                extra_pass = needs_route and routing_name not in r.experts
+                extra_pass = router.embeds_queries and routing_name not in r.experts
                 route_ms = decide_ms + (route_encode_ms if extra_pass else 0.0)
                 route_total += route_ms
                 ms_total += route_ms + sum(d.latency_ms[e] for e in r.experts)
-                passes_total += float(extra_pass and not lexical) + sum(0.0 if e == "bm25" else 1.0 for e in r.experts)
+                passes_total += float(extra_pass and not lexical) + sum(model_passes[e] for e in r.experts)
             n_total += len(qids)
         add_row(rname, "router", by_ds, ms_total / n_total, passes_total / n_total,
                 {"train_cv_ndcg@10": _rounded(cross_validate(rname, train)),

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..collection import Collection
+from ..encoders.cache import default_cache
 from ..encoders.versions import library_versions
-from ..storage.cache import default_cache
 from .beir import BeirDataset, load_beir
 from .metrics import DEFAULT_METRICS, evaluate_run, mean_metrics
 

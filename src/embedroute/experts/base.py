@@ -15,7 +15,7 @@ import numpy as np
 
 class Expert(ABC):
     name: str
-    kind: str  # "dense" | "lexical"
+    kind: str  # "dense" | "sparse" | "lexical" | "multivector"
     #: whether the collection must store a vector per document for this expert
     stores_vectors: bool = False
     dim: int = 0
@@ -36,6 +36,8 @@ class Expert(ABC):
 
     source: str = ""
     options: dict[str, Any] = {}
+    #: model passes one query costs this expert (0: no model, as BM25); what routing evaluation counts
+    query_model_passes: int = 1
 
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> Any:
         """Document representations to store (``None`` for experts that keep none)."""

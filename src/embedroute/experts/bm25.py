@@ -15,6 +15,7 @@ from .base import Expert, SearchBatch, top_k_masked
 class BM25Expert(Expert):
     kind = "lexical"
     stores_vectors = False
+    query_model_passes = 0
 
     def __init__(self, *, name: str = "bm25", k1: float = 1.2, b: float = 0.75, method: str = "lucene",
                  stemmer: str | None = "english", stopwords: str | None = "en") -> None:

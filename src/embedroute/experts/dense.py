@@ -1,4 +1,4 @@
-"""Dense expert: an encoder plus an exact (FAISS flat) index over the stored document vectors."""
+"""Dense expert: an encoder plus a vector index (``index``: flat, compressed or HNSW) over the stored vectors."""
 
 from __future__ import annotations
 

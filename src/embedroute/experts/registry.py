@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..encoders.catalog import ENCODERS, INSTALL, get_encoder
+from ..encoders.catalog import ENCODERS, get_encoder
 from ..errors import InputError, UnknownNameError
 from ..registry import Registry
 from .base import Expert
 from .bm25 import BM25Expert
 from .dense import DenseExpert
+from .trained import MANIFEST, trained_folder
 
 #: lexical / special experts; every registered encoder name is a dense expert too
 EXPERTS: Registry[Expert] = Registry("expert")
@@ -36,8 +37,8 @@ def _colbert_minilm(**options: Any) -> Expert:
     """The ColBERT-style expert trained here (``benchmarks/train_colbert.py``): MiniLM + 128-d head."""
     from ..errors import ModelNotAvailableError
     from ..multivector.encoders import MultiVectorModel
-    from ..multivector.expert import MultiVectorExpert
     from ..multivector.models import colbert_folder
+    from .multivector import MultiVectorExpert
 
     path = options.get("path") or colbert_folder()
     try:
@@ -55,7 +56,7 @@ def token_expert(base: str, **options: Any) -> Expert:
     scored by MaxSim: the expert ``tokens:BASE`` (``minilm-tokens`` is ``tokens:minilm``)."""
     from ..errors import InputError
     from ..multivector.encoders import RawTokens
-    from ..multivector.expert import MultiVectorExpert
+    from .multivector import MultiVectorExpert
 
     folder = getattr(get_encoder(base), "path", None)
     if folder is None or not (folder / "modules.json").exists():
@@ -88,7 +89,6 @@ def expert_names() -> list[str]:
 def trained_expert_names() -> list[str]:
     """Query-side experts trained here (``embedroute train``), by the names they were saved under."""
     from .._paths import cache_dir
-    from ..training.query_adapter import MANIFEST
 
     root = cache_dir() / "models"
     return sorted(p.parent.name for p in root.glob(f"*/{MANIFEST}")) if root.is_dir() else []
@@ -97,8 +97,6 @@ def trained_expert_names() -> list[str]:
 def base_of(spec: str | dict[str, Any]) -> str | None:
     """The expert whose document vectors ``spec`` searches (``documents_from``), read from the spec or a
     trained expert's manifest without building the expert (which may load model weights)."""
-    from ..training.query_adapter import MANIFEST
-
     source, options = (spec, {}) if isinstance(spec, str) else (spec["source"], spec.get("options") or {})
     if options.get("documents_from"):
         return str(options["documents_from"])
@@ -108,8 +106,6 @@ def base_of(spec: str | dict[str, Any]) -> str | None:
 
 def adapter_folder(source: str) -> Path | None:
     """The folder of the query-side expert ``source`` (a trained name or a folder path), if it is one."""
-    from ..training.query_adapter import MANIFEST, trained_folder
-
     folder = Path(source).expanduser() if "/" in source or source.startswith((".", "~")) else trained_folder(source)
     return folder if (folder / MANIFEST).is_file() else None
 
@@ -118,8 +114,6 @@ def query_adapter_expert(folder: Path, *, source: str, name: str | None = None, 
     """The query-side LoRA expert saved in ``folder``: its base encoder with the adapter merged, searching
     the base expert's document vectors (``documents_from``, default the base it was trained against)."""
     from ..encoders.adapter import AdapterEncoder
-    from ..training.query_adapter import MANIFEST
-
     manifest = json.loads((folder / MANIFEST).read_text())
     base = get_encoder(manifest["base"])
     enc_options = {k: v for k, v in options.items() if k not in EXPERT_OPTIONS}
@@ -170,41 +164,8 @@ def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expe
     )
 
 
-def install_hint(name: str) -> str:
-    return INSTALL.get(name, "")
-
-
 #: an expert as a collection stores it: a name, or ``{"source", "name"?, "options"?}``
 ExpertSpec = str | dict[str, Any]
-
-
-def routing_model(expert: Expert) -> Expert:
-    """``expert`` if it can embed queries for routing (a dense expert with an encoder), else an InputError."""
-    if expert.kind != "dense" or not hasattr(expert, "encoder"):
-        raise InputError(f"routing needs a dense model to embed queries; {expert.name!r} is {expert.kind}, "
-                         "not a dense model", field="routing_expert")
-    return expert
-
-
-def check_routing_name(name: str) -> None:
-    """Without loading anything: ``name`` is a model that can embed queries for routing (a registered
-    encoder or a query-side expert trained here); a known expert of another kind is an InputError."""
-    if name in ENCODERS or adapter_folder(name) is not None:
-        return
-    if name in EXPERTS:
-        raise InputError(f"routing needs a dense model to embed queries; {name!r} is not a dense model",
-                         field="routing_expert")
-    raise InputError(f"unknown expert {name!r}; the server offers: {', '.join(expert_names())}",
-                     field="routing_expert")
-
-
-def routing_model_from_spec(spec: ExpertSpec, state: dict[str, Any] | None = None) -> Any:
-    """The model that embeds queries for routing: the ``tfidf`` lexical encoder (fitted from ``state``, or
-    unfitted to learn from training queries), or a dense expert by name or spec (:func:`routing_model`)."""
-    from ..routing.lexical import tfidf_from_spec
-
-    lexical = tfidf_from_spec(spec, state)
-    return lexical if lexical is not None else routing_model(expert_from_spec(spec))
 
 
 def expert_from_spec(spec: ExpertSpec) -> Expert:

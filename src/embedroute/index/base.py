@@ -1,4 +1,5 @@
-"""The vector-index interface and its registry (``flat`` now; ANN kinds register here too)."""
+"""The vector-index interface and its registry, ``INDEXES`` (flat, fp16, int8, binary, pq, hnsw; ``mrl-N``
+is built by :func:`~embedroute.index.factory.make_index`)."""
 
 from __future__ import annotations
 

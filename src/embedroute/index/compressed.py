@@ -39,9 +39,6 @@ class CompressedIndex(VectorIndex):
     def _make(self, train: np.ndarray) -> Any:
         raise NotImplementedError
 
-    def _codes_query(self, queries: np.ndarray) -> np.ndarray:
-        return queries
-
     def bytes_per_vector(self) -> float:
         raise NotImplementedError
 

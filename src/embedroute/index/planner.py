@@ -6,8 +6,8 @@ Hand-written (FAISS offers the filter hook, not the plan). The plan families fol
 benchmark of Iff et al. (arXiv 2507.21989) and ACORN (Patel et al., SIGMOD 2024): pre-filter (exact
 over the allowed set) wins at low selectivity, in-filter (HNSW with the predicate applied during
 traversal, efSearch raised as selectivity falls) in the middle, post-filter with oversampling when
-most documents pass. Default thresholds are placeholders to be replaced by measured ones
-(``Thresholds.calibrate``).
+most documents pass. The default :class:`Thresholds` are starting points; :func:`calibrate` measures an
+index and returns thresholds that follow the measurements (``Collection.calibrate`` saves them).
 """
 
 from __future__ import annotations

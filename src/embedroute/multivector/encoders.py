@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..encoders.cache import cache_enabled, default_cache
 from ..encoders.hashing import weight_hash
 from ..encoders.versions import library_versions
 from ..errors import ModelNotAvailableError
-from ..storage.cache import cache_enabled, default_cache
 
 Role = Literal["query", "document"]
 

@@ -28,8 +28,8 @@ class AutoRouter(Router):
     accepts = frozenset({"folds", "seed"})
 
     def fit(self, data: RoutingData) -> AutoRouter:
-        from . import make_router
         from .cv import cross_validate
+        from .factory import make_router
 
         folds, seed = int(self.params.get("folds", 5)), int(self.params.get("seed", 0))
         if not 2 <= folds <= len(data.datasets):

@@ -82,6 +82,8 @@ class Router(ABC):
     name: str = ""
     #: how many experts this router sends a query to (fusion routers: several)
     fused: bool = False
+    #: whether routing a query needs its routing embedding (not so for fusion of every expert, or a pinned one)
+    embeds_queries: bool = True
     #: the parameters ``NAME@key=value`` may set
     accepts: frozenset[str] = frozenset()
 

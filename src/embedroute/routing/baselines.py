@@ -79,6 +79,7 @@ class SingleRouter(Router):
 
     name = "single"
     accepts = frozenset({"expert"})
+    embeds_queries = False
 
     def fit(self, data: RoutingData) -> SingleRouter:
         self.experts = list(data.experts)
@@ -99,6 +100,7 @@ class FusionRouter(Router):
     name = "fusion"
     accepts = frozenset({"k"})
     fused = True
+    embeds_queries = False
 
     def fit(self, data: RoutingData) -> FusionRouter:
         self.experts = list(data.experts)

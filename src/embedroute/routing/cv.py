@@ -27,7 +27,7 @@ def cross_validate(router: str, data: RoutingData, *, folds: int = 5, seed: int 
     >>> cross_validate("dataset", data, folds=2), cross_validate("single:a", data, folds=2)
     (1.0, 0.5)
     """
-    from . import make_router
+    from .factory import make_router
 
     if make_router(router).fused:
         return None

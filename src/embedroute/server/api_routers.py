@@ -45,9 +45,9 @@ def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_e
 @router.post("/collections/{name}/routers", response_model=RouterFitJob, status_code=202,
              summary="Start fitting (or re-fitting) a router from BEIR training queries under a data root")
 def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
-    from ..experts.registry import check_routing_name
     from ..routing import make_router
     from ..routing.lexical import names_tfidf
+    from ..routing.models import check_routing_name
     from .api_collections import only_named
 
     check_name(body.router, field="router")  # the router's files are named after it

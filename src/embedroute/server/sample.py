@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..collection import Collection
 from ..collection.manifest import MANIFEST
+from ..errors import InputError
 from ..evaluation.beir import load_beir
 
 ROUTERS = ("pilot", "pilot-nearest", "fusion", "auto")
@@ -27,15 +28,21 @@ def ensure_sample(root: Path, data: Path, *, experts: tuple[str, ...] = ("minilm
 
     Each document gets ``words`` (int, words in its text) and ``length`` (str bucket) attributes, and
     the routers in :data:`ROUTERS` are fitted from the dataset's own judged queries (half of them when
-    it has no train split) so the page can show routing.
+    it has no train split) so the page can show routing, which embeds queries with the first dense
+    expert: ``experts`` without one is an :class:`~embedroute.errors.InputError`, before anything is built.
     """
     from ..evaluation.routing import build_routing_data
+    from ..experts.registry import expert_from_spec
 
     ds = load_beir(data)
     name = ds.name
     path = root / name
     if (path / MANIFEST).exists():
         return name
+    dense = [e.name for e in map(expert_from_spec, experts) if e.kind == "dense"]
+    if not dense:
+        raise InputError(f"the sample collection's routers need a dense expert to embed queries; got "
+                         f"{', '.join(experts) or 'none'} (add one, e.g. minilm)", field="experts")
     tmp = root / f".{name}.building"
     if tmp.exists():
         import shutil
@@ -47,7 +54,7 @@ def ensure_sample(root: Path, data: Path, *, experts: tuple[str, ...] = ("minilm
         docs.append(d | {"attributes": {"words": words, "length": length_bucket(words)}})
     with Collection.create(tmp, experts=list(experts), attributes={"words": "int", "length": "str"}) as col:
         col.add(docs, show_progress=show_progress)
-        routing_expert = next(e for e in col.experts if col.expert(e).kind == "dense")
+        routing_expert = dense[0]  # named as the collection names it
         rdata = build_routing_data([data], col.experts, routing_expert=routing_expert,
                                    show_progress=show_progress)
         for r in ROUTERS:

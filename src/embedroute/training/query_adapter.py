@@ -21,19 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from .._paths import cache_dir
 from ..encoders.hashing import weight_hash
 from ..encoders.versions import library_versions
 from ..errors import InputError
+from ..experts.trained import MANIFEST, trained_folder
 
-#: written beside the adapter; its presence makes a folder a query-side expert
-MANIFEST = "query_adapter.json"
 DEFAULT_TARGETS = ("query", "key", "value", "dense")
-
-
-def trained_folder(name: str) -> Path:
-    """Where the query-side expert ``name`` lives: the cache's ``models/`` folder."""
-    return cache_dir() / "models" / name
 
 
 def train_query_adapter(base: str | Path, queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]],

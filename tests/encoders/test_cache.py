@@ -5,7 +5,7 @@ import multiprocessing as mp
 import numpy as np
 
 from embedroute.encoders import TransformerEncoder
-from embedroute.storage.cache import EmbeddingCache
+from embedroute.encoders.cache import EmbeddingCache
 
 TEXTS = ["alpha beta", "gamma delta", "epsilon zeta", "alpha beta"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from .._paths import cache_dir
-from ..encoders.hashing import text_hash
-from .sqlite import connect
+from ..storage.sqlite import connect
+from .hashing import text_hash
 
 _CHUNK = 500  # SQLite host-parameter budget per lookup
 

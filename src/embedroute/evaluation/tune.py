@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .factory import make_index
+from ..index.factory import make_index
 
 #: (index spec, rescore multiplier); the first is the float32 reference
 CONFIGS: tuple[tuple[str, int], ...] = (
@@ -46,7 +46,7 @@ def measure(dvec: np.ndarray, qvec: np.ndarray, doc_ids: Sequence[str], qids: Se
             qrels: dict[str, dict[str, int]], configs: Sequence[tuple[str, int]] = CONFIGS,
             k: int = 100) -> list[dict[str, Any]]:
     """nDCG@10, bytes per searched vector and QPS of each configuration (first = the reference)."""
-    from ..evaluation.metrics import evaluate_run, mean_metrics
+    from .metrics import evaluate_run, mean_metrics
 
     ids = np.arange(len(dvec), dtype=np.int64)
     rows, base = [], None
@@ -79,7 +79,7 @@ def tune(data: str | Path, expert: str = "minilm", *, tolerance: float = 0.01,
          configs: Sequence[tuple[str, int]] = CONFIGS, split: str = "test", show_progress: bool = True) -> TuneResult:
     """Encode ``data``'s corpus and queries with ``expert`` (cached), measure ``configs``, recommend one."""
     from ..encoders import get_encoder
-    from ..evaluation.beir import load_beir
+    from .beir import load_beir
 
     ds = load_beir(data, split)
     enc = get_encoder(expert)

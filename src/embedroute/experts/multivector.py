@@ -26,15 +26,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..experts.base import Expert, SearchBatch, encode_then_search
 from ..index.factory import make_index
 from ..index.planner import choose
-from .carving import ball_carve
-from .encoders import TokenEncoder
-from .fde import FDE, FDEParams
-from .maxsim import maxsim
-from .pruning import prune_document
-from .tokens import TokenVectors
+from ..multivector.carving import ball_carve
+from ..multivector.encoders import TokenEncoder
+from ..multivector.fde import FDE, FDEParams
+from ..multivector.maxsim import maxsim
+from ..multivector.pruning import prune_document
+from ..multivector.tokens import TokenVectors
+from .base import Expert, SearchBatch, encode_then_search
 
 MODES = ("fde-rerank", "exact", "fde")
 log = logging.getLogger("embedroute.experts")
