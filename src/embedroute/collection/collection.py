@@ -16,13 +16,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import CollectionError, InputError, UnknownNameError
-from ..experts.base import Expert
+from ..experts.base import Expert, unsupported
 from ..experts.registry import ExpertSpec, expert_from_spec, make_expert
+from ..index.planner_file import read_entries, saved_thresholds, write_entries
 from ..storage.cache import default_cache
 from ..storage.documents import Document, check_schema, validate
 from ..storage.jsonl import corpus_file, read_jsonl
 from ..storage.store import Store
 from .check import run_check
+from .loader import IndexLoader
 from .manifest import MANIFEST, STORE, model_change, read_manifest, write_manifest
 from .results import CheckReport, Hit, SearchResult, WriteReport
 from .routed import RoutedSearch, check_queries
@@ -50,7 +52,7 @@ class Collection(RoutedSearch):
         self.path = path
         self._store = store
         self._experts = {e.name: e for e in experts}
-        self._loaded: dict[str, int] = {}
+        self._loader = IndexLoader(store, path / "indexes")
         self._created = created
         self._routers: dict[str, Any] = {}
         self._routing_models: dict[str, Any] = {}
@@ -103,7 +105,10 @@ class Collection(RoutedSearch):
             _check_same_model(name, config, expert.config())
             experts.append(expert)
         row = store.conn.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
-        _apply_thresholds(path, experts)
+        measured = saved_thresholds(path)
+        for e in experts:
+            if e.thresholds is not None and e.name in measured:
+                e.thresholds = measured[e.name]
         col = cls(path, store, experts, row[0] if row else "")
         col._write_manifest()  # the store is the source of truth; refresh the mirror
         return col
@@ -113,11 +118,7 @@ class Collection(RoutedSearch):
         if self._closed:
             return
         self._closed = True
-        gen = self._store.generation()
-        for name, expert in self._experts.items():
-            if self._loaded.get(name) == gen and hasattr(expert, "save_persisted") and \
-                    not getattr(expert, "documents_from", None):
-                expert.save_persisted(self.path / "indexes", gen)
+        self._loader.save(self._experts)
         self._store.close()
 
     def __enter__(self) -> Collection:
@@ -195,7 +196,7 @@ class Collection(RoutedSearch):
         t0 = time.perf_counter()
         self._check_experts_current()
         dims = {n: e.dim for n, e in self._experts.items() if e.kind == "dense" and e.stores_vectors}
-        as_given = [n for n in dims if not getattr(getattr(self._experts[n], "encoder", None), "normalize", True)]
+        as_given = [n for n in dims if not self._experts[n].normalizes_vectors]
         docs, new_types = validate(items, source=source, schema=self._store.schema(), vector_dims=dims,
                                    unnormalised=as_given)
         existing = self._store.existing_ids([d.id for d in docs])
@@ -228,7 +229,8 @@ class Collection(RoutedSearch):
                     break
                 except _ExpertsChanged:
                     self.reload_experts()
-            self._sync_after_write(gen_before, rids, batch, reps, replaced=bool(existing))
+            self._loader.after_write(self._experts, gen_before, rids, [d.embed_text for d in batch], reps,
+                                     replaced=bool(existing))
             n_upd = sum(1 for d in batch if d.id in existing)
             report.updated += n_upd
             report.added += len(batch) - n_upd
@@ -269,42 +271,8 @@ class Collection(RoutedSearch):
         with self._store.transaction() as conn:
             gen_before = self._store.generation()
             rids = self._store.delete(conn, ids)
-        for name, expert in self._experts.items():
-            if self._loaded.get(name) == gen_before:
-                self._update_loaded(name, gen_before, lambda e=expert: e.remove(rids))
-            else:
-                self._loaded.pop(name, None)
+        self._loader.after_delete(self._experts, gen_before, rids)
         return WriteReport(deleted=len(rids), seconds=time.perf_counter() - t0)
-
-    def _sync_after_write(self, gen_before: int, rids: np.ndarray, batch: list[Document],
-                          reps: dict[str, Any], *, replaced: bool) -> None:
-        texts = [d.embed_text for d in batch]
-        for name, expert in self._experts.items():
-            if self._loaded.get(name) != gen_before:
-                self._loaded.pop(name, None)
-                continue
-            rep = reps.get(getattr(expert, "documents_from", None) or name)
-
-            def update(e: Expert = expert, rep: Any = rep) -> None:
-                if replaced:
-                    e.remove(rids)
-                e.add(rids, texts, rep)
-
-            self._update_loaded(name, gen_before, update)
-
-    def _update_loaded(self, name: str, gen_before: int, update: Any) -> None:
-        """Apply a committed write to one expert's in-memory index. The store has the write already,
-        so a failure here must not reach the caller: the index is dropped and rebuilt from the store on
-        its next use, and memory never disagrees with the store."""
-        try:
-            update()
-            self._loaded[name] = gen_before + 1
-        except Exception as exc:  # noqa: BLE001 - any index failure: rebuild from the source of truth
-            import warnings
-
-            self._loaded.pop(name, None)
-            warnings.warn(f"expert {name!r}: updating its index failed ({type(exc).__name__}: {exc}); it is "
-                          "rebuilt from the store on its next search", RuntimeWarning, stacklevel=3)
 
     def add_expert(self, source: ExpertSpec, *, show_progress: bool = False,
                    progress: Progress | None = None) -> Expert:
@@ -382,7 +350,7 @@ class Collection(RoutedSearch):
             self._experts[name] = current.get(name) or make_expert(spec["source"], name=name,
                                                                    **spec.get("options", {}))
         for name in set(current) - set(stored):
-            self._loaded.pop(name, None)
+            self._loader.forget(name)
         self._routers.clear()
         return True
 
@@ -395,39 +363,18 @@ class Collection(RoutedSearch):
         self.expert(name)
         if len(self._experts) == 1:
             raise InputError("cannot remove the only expert", field="experts")
-        users = [n for n, e in self._experts.items() if getattr(e, "documents_from", None) == name]
+        users = [n for n, e in self._experts.items() if e.documents_from == name]
         if users:
             raise InputError(f"expert {users[0]!r} searches {name!r}'s document vectors; remove it first",
                              field="experts")
         with self._store.transaction() as conn:
             self._store.drop_expert(conn, name)
         del self._experts[name]
-        self._loaded.pop(name, None)
+        self._loader.forget(name)
         self._routers.clear()
         self._write_manifest()
 
     # -- search ----------------------------------------------------------------------------------
-    def _ensure_loaded(self, expert: Expert) -> None:
-        gen = self._store.generation()
-        if self._loaded.get(expert.name) == gen:
-            return
-        shared = getattr(expert, "documents_from", None)
-        if not shared and hasattr(expert, "open_persisted") and \
-                expert.open_persisted(self.path / "indexes", gen, self._store.count()):
-            self._loaded[expert.name] = gen  # index and memory-mapped vectors from disk: store not read
-            return
-        if expert.stores_vectors or shared:
-            rids, blobs = self._store.blobs(shared or expert.name)
-            if hasattr(expert, "load_persisted") and not shared:
-                if not expert.load_persisted(rids, expert.from_blobs(blobs), self.path / "indexes", gen):
-                    expert.save_persisted(self.path / "indexes", gen)
-            else:
-                expert.load(rids, [], expert.from_blobs(blobs))
-        else:
-            rids, texts = self._store.all_texts()
-            expert.load(rids, texts, None)
-        self._loaded[expert.name] = gen
-
     def search(self, query: str, k: int = 10, *, expert: str | None = None,
                filter: dict[str, Any] | None = None) -> SearchResult:  # noqa: A002 - the API's word
         """Top-``k`` documents for ``query`` from one expert (default: the first), optionally filtered
@@ -459,7 +406,7 @@ class Collection(RoutedSearch):
             attr_index = self._attribute_index()
             estimate = attr_index.estimate(tree)
             allowed = attr_index.allowed(tree)
-        self._ensure_loaded(ex)
+        self._loader.ensure(ex)
         t1 = time.perf_counter()
         batch = ex.search(list(queries), k, allowed=allowed, estimate=estimate)
         t2 = time.perf_counter()
@@ -491,34 +438,17 @@ class Collection(RoutedSearch):
         as queries (see :func:`embedroute.index.planner.calibrate`); the thresholds are written to
         ``planner.json`` beside the collection and used from then on, also after reopening.
         """
-        import json
-
-        from ..index.planner import calibrate
-
         names = [expert] if expert else [n for n, e in self._experts.items()
-                                         if e.kind == "dense" and not getattr(e, "documents_from", None)]
-        import warnings
-
-        with warnings.catch_warnings():  # a damaged file is about to be replaced: no need to warn again
-            warnings.simplefilter("ignore")
-            saved = _read_thresholds(self.path)
+                                         if e.kind == "dense" and not e.documents_from]
+        saved = read_entries(self.path, warn=False)  # a damaged file is about to be replaced: no warning
         for name in names:
             ex = self.expert(name)
-            if ex.kind != "dense":
-                raise InputError(f"expert {name!r} is {ex.kind}; calibration is for dense experts", field="expert")
-            self._ensure_loaded(ex)
-            if len(ex) < 2 * k:
-                raise InputError(f"expert {name!r} holds {len(ex)} vectors; calibration needs at least {2 * k}",
-                                 field="expert")
-            ids = ex._index._all_ids()  # the loaded index's own vectors serve as queries: no store read
-            pick = np.sort(np.random.default_rng(seed).choice(ids, size=min(queries, len(ids)), replace=False))
-            qv = ex._index.vectors_of(pick)
-            sizes = tuple(s for s in (1000, 10000, 50000) if s <= len(ex)) or (len(ex) // 2,)
-            ex.thresholds = calibrate(ex._index, qv, k=k, sizes=sizes, seed=seed)
-            saved[name] = ex.thresholds.to_json() | {"index": ex._index.config(), "documents": len(ex)}
-        tmp = self.path / "planner.json.tmp"
-        tmp.write_text(json.dumps(saved, indent=1))
-        tmp.replace(self.path / "planner.json")
+            if ex.thresholds is None:  # its filtered searches are not planned
+                raise unsupported(ex, "calibration is for dense experts")
+            self._loader.ensure(ex)
+            thresholds = ex.calibrate_planner(k=k, queries=queries, seed=seed)
+            saved[name] = thresholds.to_json() | {"index": ex.index_config(), "documents": len(ex)}
+        write_entries(self.path, saved)
         return saved
 
     # -- integrity -------------------------------------------------------------------------------
@@ -533,44 +463,14 @@ class Collection(RoutedSearch):
         if recall:
             for name, expert in self._experts.items():
                 if expert.kind == "dense" and expert.stores_vectors:
-                    self._ensure_loaded(expert)
-                    value = expert._index.recall_at(k, sample)
+                    self._loader.ensure(expert)
+                    value = expert.index_recall(k, sample)
                     report.counts[f"recall@{k}.{name}"] = round(1000 * value)
         return report
 
 
-def _read_thresholds(path: Path) -> dict[str, Any]:
-    import json
-
-    f = path / "planner.json"
-    if not f.exists():
-        return {}
-    try:
-        saved = json.loads(f.read_text())
-        if not isinstance(saved, dict) or not all(isinstance(v, dict) for v in saved.values()):
-            raise ValueError("not an object of per-expert objects")
-        return saved
-    except ValueError as exc:  # never block opening the documents over a damaged tuning file
-        import warnings
-
-        warnings.warn(f"{f} is unreadable ({exc}); using default planner thresholds until `embedroute "
-                      "calibrate` writes it again", stacklevel=3)
-        return {}
-
-
-def _apply_thresholds(path: Path, experts: list[Expert]) -> None:
-    from ..index.planner import Thresholds
-
-    saved = _read_thresholds(path)
-    for e in experts:
-        if e.name in saved and hasattr(e, "thresholds"):
-            known = {k: v for k, v in saved[e.name].items() if k in Thresholds.__dataclass_fields__}
-            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in known.values()):
-                e.thresholds = Thresholds(**known)
-
-
 def _check_shared(experts: dict[str, Expert], expert: Expert) -> None:
-    base_name = getattr(expert, "documents_from", None)
+    base_name = expert.documents_from
     if not base_name:
         return
     base = experts.get(base_name)
