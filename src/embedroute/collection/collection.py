@@ -27,7 +27,7 @@ from .check import run_check
 from .loader import IndexLoader
 from .manifest import MANIFEST, STORE, model_change, read_manifest, write_manifest
 from .results import CheckReport, Hit, SearchResult, WriteReport
-from .routed import RoutedSearch, check_queries
+from .routed import RoutedSearch, RoutingModel, check_queries
 
 #: ``progress(stage, done, total)``, called as long work goes
 Progress = Callable[[str, int, "int | None"], None]
@@ -55,7 +55,7 @@ class Collection(RoutedSearch):
         self._loader = IndexLoader(store, path / "indexes")
         self._created = created
         self._routers: dict[str, Any] = {}
-        self._routing_models: dict[str, Any] = {}
+        self._routing_models: dict[str, RoutingModel] = {}
         self._attr_index: Any = None
         self._closed = False
 

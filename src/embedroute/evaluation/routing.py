@@ -143,7 +143,7 @@ def evaluate_routing(
             tmp.cleanup()
     dense = [e for e in experts if make_expert(e).kind == "dense"]
     routing_name = routing_expert or (dense[0] if dense else experts[0])
-    encoder = routing_model_from_spec(routing_name).encoder
+    encoder = routing_model_from_spec(routing_name)  # a QueryEncoder: a dense expert, or tfidf
     lexical = getattr(encoder, "kind", None) == "lexical"  # tfidf: no model pass, like bm25
     train = routing_data([prepared[p] for p in train_from], experts, encoder)
     evals = [prepared[p] for p in eval_paths]
@@ -305,4 +305,4 @@ def build_routing_data(train_from: list[str | Path], experts: list[ExpertSpec], 
         if tmp is not None:
             tmp.cleanup()
     names = [spec_name(e) for e in experts]
-    return routing_data(prepared, names, router_model.encoder)
+    return routing_data(prepared, names, router_model)
