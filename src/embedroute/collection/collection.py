@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,12 @@ from ..storage.documents import Document, check_schema, validate
 from ..storage.jsonl import corpus_file, read_jsonl
 from ..storage.store import Store
 from .check import run_check
+from .encoding import Progress, StageProgress, batch_reps, encode_into
+from .expert_checks import check_same_model, check_shared
 from .loader import IndexLoader
-from .manifest import MANIFEST, STORE, model_change, read_manifest, write_manifest
-from .results import CheckReport, Hit, SearchResult, WriteReport
+from .manifest import MANIFEST, STORE, read_manifest, write_manifest
+from .results import CheckReport, SearchResult, WriteReport, ranked_hits
 from .routed import RoutedSearch, RoutingModel, check_queries
-
-#: ``progress(stage, done, total)``, called as long work goes
-Progress = Callable[[str, int, "int | None"], None]
 
 
 class _ExpertsChanged(Exception):
@@ -56,7 +55,6 @@ class Collection(RoutedSearch):
         self._created = created
         self._routers: dict[str, Any] = {}
         self._routing_models: dict[str, RoutingModel] = {}
-        self._attr_index: Any = None
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -78,7 +76,7 @@ class Collection(RoutedSearch):
         if dupes:
             raise InputError(f"expert name {sorted(dupes)[0]!r} given twice", field="experts")
         for e in built:
-            _check_shared({x.name: x for x in built}, e)
+            check_shared({x.name: x for x in built}, e)
         path.mkdir(parents=True, exist_ok=True)
         store = Store(path / STORE)
         with store.transaction() as conn:
@@ -102,7 +100,7 @@ class Collection(RoutedSearch):
         experts = []
         for name, spec, config in store.experts():
             expert = make_expert(spec["source"], name=name, **spec.get("options", {}))
-            _check_same_model(name, config, expert.config())
+            check_same_model(name, config, expert.config())
             experts.append(expert)
         row = store.conn.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
         measured = saved_thresholds(path)
@@ -161,7 +159,7 @@ class Collection(RoutedSearch):
 
     def attribute_summary(self, top: int = 50) -> dict[str, dict[str, Any]]:
         """Each attribute's type with its most frequent values or its range (to build filter controls)."""
-        return self._attribute_index().summary(top)
+        return self._loader.attributes().summary(top)
 
     def get(self, ids: Sequence[str]) -> dict[str, Document]:
         """Stored documents by id; ids not in the collection are left out of the answer."""
@@ -216,7 +214,7 @@ class Collection(RoutedSearch):
             batch = docs[start : start + batch_size]
             while True:
                 stored = [n for n, e in self._experts.items() if e.stores_vectors]
-                reps = {name: self._batch_reps(name, batch, report) for name in stored}
+                reps = {name: batch_reps(self._experts[name], batch, report) for name in stored}
                 blobs = {name: self._experts[name].to_blobs(rep) for name, rep in reps.items()}
                 try:
                     with self._store.transaction() as conn:
@@ -246,24 +244,6 @@ class Collection(RoutedSearch):
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _batch_reps(self, name: str, batch: list[Document], report: WriteReport) -> Any:
-        expert = self._experts[name]
-        if expert.kind != "dense":  # sparse and other stored representations: always encoded here
-            misses0 = default_cache().stats.misses
-            reps = expert.embed_documents([d.embed_text for d in batch])
-            report.encoded += default_cache().stats.misses - misses0
-            return reps
-        out = np.empty((len(batch), expert.dim), dtype=np.float32)
-        todo = [i for i, d in enumerate(batch) if name not in d.vectors]
-        for i, d in enumerate(batch):
-            if name in d.vectors:
-                out[i] = d.vectors[name]
-        if todo:
-            misses0 = default_cache().stats.misses
-            out[todo] = expert.embed_documents([batch[i].embed_text for i in todo])
-            report.encoded += default_cache().stats.misses - misses0
-        return out
-
     def delete(self, ids: Sequence[str]) -> WriteReport:
         """Delete documents by id; an unknown id is an error and deletes nothing."""
         t0 = time.perf_counter()
@@ -282,33 +262,19 @@ class Collection(RoutedSearch):
         transaction then encodes what other writers added or changed meanwhile, compared by checksum,
         so no document is left without a vector. ``progress(stage, done, total)`` reports the stages.
         """
-        bar = None
-        if show_progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(desc="encode", unit="doc")
-
-        def report(stage: str, done: int, total: int | None) -> None:
-            if bar is not None and stage == "encoding":
-                bar.total = total
-                bar.n = done
-                bar.refresh()
-            if progress is not None:
-                progress(stage, done, total)
-
+        report = StageProgress(show_progress=show_progress, progress=progress)
         self._check_experts_current()
         report("loading model", 0, None)
         expert = expert_from_spec(source)
         if expert.name in self._experts:
             raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
-        _check_shared(self._experts, expert)
+        check_shared(self._experts, expert)
         blobs: dict[int, tuple[str, bytes]] = {}  # row id -> (document checksum, encoded blob)
         if expert.stores_vectors:
             rids, texts, sums = self._store.texts_and_checksums()
             report("encoding", 0, len(texts))
-            self._encode_into(expert, blobs, rids, texts, sums, progress=report)
-            if bar is not None:
-                bar.close()
+            encode_into(expert, blobs, rids, texts, sums, progress=report)
+            report.close_bar()
         report("writing", 0, None)
         with self._store.transaction() as conn:
             if expert.name in self._store.expert_names():
@@ -317,7 +283,7 @@ class Collection(RoutedSearch):
                 rids, texts, sums = self._store.texts_and_checksums()
                 stale = [i for i, (r, c) in enumerate(zip(rids.tolist(), sums)) if blobs.get(r, ("",))[0] != c]
                 if stale:  # written by another process since the read: encode those now
-                    self._encode_into(expert, blobs, rids[stale], [texts[i] for i in stale],
+                    encode_into(expert, blobs, rids[stale], [texts[i] for i in stale],
                                       [sums[i] for i in stale])
             self._store.put_expert(conn, expert.name, expert.spec(), expert.config())
             if expert.stores_vectors:
@@ -327,17 +293,6 @@ class Collection(RoutedSearch):
         self._write_manifest()
         report("done", 1, 1)
         return expert
-
-    @staticmethod
-    def _encode_into(expert: Expert, blobs: dict[int, tuple[str, bytes]], rids: np.ndarray, texts: list[str],
-                     sums: list[str], *, progress: Progress | None = None, chunk: int = 1024) -> None:
-        """Encode ``texts`` in chunks (so progress can be shown) into ``blobs`` by row id."""
-        for start in range(0, len(texts), chunk):
-            encoded = expert.to_blobs(expert.embed_documents(texts[start : start + chunk]))
-            for r, c, b in zip(rids[start : start + chunk].tolist(), sums[start : start + chunk], encoded):
-                blobs[r] = (c, b)
-            if progress is not None:
-                progress("encoding", min(start + chunk, len(texts)), len(texts))
 
     def reload_experts(self) -> bool:
         """Take up experts another process (or another open copy) added or removed; True if any changed."""
@@ -381,15 +336,6 @@ class Collection(RoutedSearch):
         by attributes (see :mod:`embedroute.index.filters`)."""
         return self.search_batch([query], k, expert=expert, filter=filter)[0]
 
-    def _attribute_index(self) -> Any:
-        from ..index.attributes import AttributeIndex
-
-        gen = self._store.generation()
-        if self._attr_index is None or self._attr_index[0] != gen:
-            rids, attrs = self._store.all_attributes()
-            self._attr_index = (gen, AttributeIndex(rids, attrs, self._store.schema()))
-        return self._attr_index[1]
-
     def search_batch(self, queries: Sequence[str], k: int = 10, *, expert: str | None = None,
                      fetch: bool = True, filter: dict[str, Any] | None = None) -> list[SearchResult]:  # noqa: A002
         """Search many queries at once; ``fetch=False`` returns ids and scores without texts."""
@@ -403,7 +349,7 @@ class Collection(RoutedSearch):
             from ..index.filters import parse
 
             tree = parse(filter, self._store.schema())
-            attr_index = self._attribute_index()
+            attr_index = self._loader.attributes()
             estimate = attr_index.estimate(tree)
             allowed = attr_index.allowed(tree)
         self._loader.ensure(ex)
@@ -418,17 +364,8 @@ class Collection(RoutedSearch):
         timings = {"load_ms": (t1 - t0) * 1000 / n, "encode_ms": batch.encode_ms / n,
                    "search_ms": batch.search_ms / n, "fetch_ms": (t3 - t2) * 1000 / n,
                    "total_ms": (t3 - t0) * 1000 / n}
-        results = []
-        for q, ids, scores in zip(queries, batch.ids, batch.scores):
-            hits = []
-            for rank, (rid, score) in enumerate(zip(ids.tolist(), scores.tolist()), start=1):
-                if docs is not None:
-                    d = docs[rid]
-                    hits.append(Hit(d.id, float(score), rank, d.title, d.text, d.attributes))
-                else:
-                    hits.append(Hit(names[rid], float(score), rank))
-            results.append(SearchResult(q, ex.name, hits, dict(timings), plan=batch.plan))
-        return results
+        return [SearchResult(q, ex.name, ranked_hits(ids.tolist(), scores.tolist(), docs, names), dict(timings),
+                             plan=batch.plan) for q, ids, scores in zip(queries, batch.ids, batch.scores)]
 
     # -- planner calibration -----------------------------------------------------------------------
     def calibrate(self, expert: str | None = None, *, k: int = 10, queries: int = 50, seed: int = 0) -> dict[str, Any]:
@@ -467,24 +404,3 @@ class Collection(RoutedSearch):
                     value = expert.index_recall(k, sample)
                     report.counts[f"recall@{k}.{name}"] = round(1000 * value)
         return report
-
-
-def _check_shared(experts: dict[str, Expert], expert: Expert) -> None:
-    base_name = expert.documents_from
-    if not base_name:
-        return
-    base = experts.get(base_name)
-    if base is None or base.kind != "dense" or not base.stores_vectors:
-        raise InputError(f"expert {expert.name!r} takes its document vectors from {base_name!r}, which is not a "
-                         f"dense expert with its own vectors in this collection", field="documents_from")
-    if base.dim != expert.dim:
-        raise InputError(f"expert {expert.name!r} makes {expert.dim}-d queries but {base_name!r} stores "
-                         f"{base.dim}-d document vectors", field="documents_from")
-
-
-def _check_same_model(name: str, stored: dict[str, Any], current: dict[str, Any]) -> None:
-    change = model_change(stored, current)
-    if change is not None:
-        key, was, now = change
-        raise CollectionError(f"expert {name!r}: {key} is now {now!r} but the stored vectors were made with "
-                              f"{was!r}; reinstall the original model or re-add the expert")

@@ -16,17 +16,27 @@ from typing import Any
 import numpy as np
 
 from ..experts.base import Expert
+from ..index.attributes import AttributeIndex
 from ..storage.store import Store
 
 
 class IndexLoader:
-    """Which experts' structures are current, and bringing them up to date."""
+    """Which experts' structures (and the attribute index) are current, and bringing them up to date."""
 
     def __init__(self, store: Store, folder: Path) -> None:
         self._store = store
         #: where experts keep their built indexes (``indexes/`` beside the collection)
         self.folder = folder
         self._loaded: dict[str, int] = {}  # expert name -> the store generation its structure reflects
+        self._attributes: tuple[int, AttributeIndex] | None = None
+
+    def attributes(self) -> AttributeIndex:
+        """The attribute index that filters searches, at the store's generation (rebuilt after any write)."""
+        gen = self._store.generation()
+        if self._attributes is None or self._attributes[0] != gen:
+            rids, attrs = self._store.all_attributes()
+            self._attributes = (gen, AttributeIndex(rids, attrs, self._store.schema()))
+        return self._attributes[1]
 
     def ensure(self, expert: Expert) -> None:
         """Make ``expert``'s structure current: a saved copy opened without reading the store, else
