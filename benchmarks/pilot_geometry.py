@@ -66,7 +66,7 @@ def fit_pilot(enc, texts: list[str], labels: list[str], scores: np.ndarray, expe
 
 
 def geometry(encoder_name: str, sets: list[dict], experts: list[str]) -> dict:
-    enc = routing_model_from_spec(encoder_name).encoder
+    enc = routing_model_from_spec(encoder_name)  # a QueryEncoder: a dense expert, or tfidf
     router = fit_pilot(enc, *training(sets), experts)
     sims = router.pilots @ router.pilots.T
     same = np.equal.outer(router.pilot_datasets, router.pilot_datasets) & ~np.eye(len(sims), dtype=bool)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +17,19 @@ import numpy as np
 
 from ..encoders.cache import default_cache
 from ..errors import CollectionError, InputError, StorageError, UnknownNameError
-from ..experts.base import Expert
+from ..experts.base import Expert, unsupported
 from ..experts.registry import ExpertSpec, expert_from_spec, make_expert
+from ..index.planner_file import read_entries, saved_thresholds, write_entries
 from ..storage.documents import Document, check_schema, validate
 from ..storage.jsonl import corpus_file, read_jsonl
 from ..storage.store import Store
 from .check import run_check
-from .manifest import MANIFEST, STORE, model_change, read_manifest, write_manifest
-from .results import CheckReport, Hit, SearchResult, WriteReport
-from .routed import RoutedSearch, check_queries
-
-#: ``progress(stage, done, total)``, called as long work goes
-Progress = Callable[[str, int, "int | None"], None]
+from .encoding import Progress, StageProgress, batch_reps, encode_into
+from .expert_checks import check_same_model, check_shared
+from .loader import IndexLoader
+from .manifest import MANIFEST, STORE, read_manifest, write_manifest
+from .results import CheckReport, SearchResult, WriteReport, ranked_hits
+from .routed import RoutedSearch, RoutingModel, check_queries
 
 
 class _ExpertsChanged(Exception):
@@ -50,11 +51,10 @@ class Collection(RoutedSearch):
         self.path = path
         self._store = store
         self._experts = {e.name: e for e in experts}
-        self._loaded: dict[str, int] = {}
+        self._loader = IndexLoader(store, path / "indexes")
         self._created = created
         self._routers: dict[str, Any] = {}
-        self._routing_models: dict[str, Any] = {}
-        self._attr_index: Any = None
+        self._routing_models: dict[str, RoutingModel] = {}
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ class Collection(RoutedSearch):
         if dupes:
             raise InputError(f"expert name {sorted(dupes)[0]!r} given twice", field="experts")
         for e in built:
-            _check_shared({x.name: x for x in built}, e)
+            check_shared({x.name: x for x in built}, e)
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a read-only or full parent folder: say so, without the server's path
@@ -103,10 +103,13 @@ class Collection(RoutedSearch):
         experts = []
         for name, spec, config in store.experts():
             expert = make_expert(spec["source"], name=name, **spec.get("options", {}))
-            _check_same_model(name, config, expert.config())
+            check_same_model(name, config, expert.config())
             experts.append(expert)
         row = store.conn.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
-        _apply_thresholds(path, experts)
+        measured = saved_thresholds(path)
+        for e in experts:
+            if e.thresholds is not None and e.name in measured:
+                e.thresholds = measured[e.name]
         col = cls(path, store, experts, row[0] if row else "")
         col._write_manifest()  # the store is the source of truth; refresh the mirror
         return col
@@ -116,11 +119,7 @@ class Collection(RoutedSearch):
         if self._closed:
             return
         self._closed = True
-        gen = self._store.generation()
-        for name, expert in self._experts.items():
-            if self._loaded.get(name) == gen and hasattr(expert, "save_persisted") and \
-                    not getattr(expert, "documents_from", None):
-                expert.save_persisted(self.path / "indexes", gen)
+        self._loader.save(self._experts)
         self._store.close()
 
     def __enter__(self) -> Collection:
@@ -163,7 +162,7 @@ class Collection(RoutedSearch):
 
     def attribute_summary(self, top: int = 50) -> dict[str, dict[str, Any]]:
         """Each attribute's type with its most frequent values or its range (to build filter controls)."""
-        return self._attribute_index().summary(top)
+        return self._loader.attributes().summary(top)
 
     def get(self, ids: Sequence[str]) -> dict[str, Document]:
         """Stored documents by id; ids not in the collection are left out of the answer."""
@@ -198,7 +197,7 @@ class Collection(RoutedSearch):
         t0 = time.perf_counter()
         self._check_experts_current()
         dims = {n: e.dim for n, e in self._experts.items() if e.kind == "dense" and e.stores_vectors}
-        as_given = [n for n in dims if not getattr(getattr(self._experts[n], "encoder", None), "normalize", True)]
+        as_given = [n for n in dims if not self._experts[n].normalizes_vectors]
         docs, new_types = validate(items, source=source, schema=self._store.schema(), vector_dims=dims,
                                    unnormalised=as_given)
         existing = self._store.existing_ids([d.id for d in docs])
@@ -218,7 +217,7 @@ class Collection(RoutedSearch):
             batch = docs[start : start + batch_size]
             while True:
                 stored = [n for n, e in self._experts.items() if e.stores_vectors]
-                reps = {name: self._batch_reps(name, batch, report) for name in stored}
+                reps = {name: batch_reps(self._experts[name], batch, report) for name in stored}
                 blobs = {name: self._experts[name].to_blobs(rep) for name, rep in reps.items()}
                 try:
                     with self._store.transaction() as conn:
@@ -231,7 +230,8 @@ class Collection(RoutedSearch):
                     break
                 except _ExpertsChanged:
                     self.reload_experts()
-            self._sync_after_write(gen_before, rids, batch, reps, replaced=bool(existing))
+            self._loader.after_write(self._experts, gen_before, rids, [d.embed_text for d in batch], reps,
+                                     replaced=bool(existing))
             n_upd = sum(1 for d in batch if d.id in existing)
             report.updated += n_upd
             report.added += len(batch) - n_upd
@@ -247,24 +247,6 @@ class Collection(RoutedSearch):
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _batch_reps(self, name: str, batch: list[Document], report: WriteReport) -> Any:
-        expert = self._experts[name]
-        if expert.kind != "dense":  # sparse and other stored representations: always encoded here
-            misses0 = default_cache().stats.misses
-            reps = expert.embed_documents([d.embed_text for d in batch])
-            report.encoded += default_cache().stats.misses - misses0
-            return reps
-        out = np.empty((len(batch), expert.dim), dtype=np.float32)
-        todo = [i for i, d in enumerate(batch) if name not in d.vectors]
-        for i, d in enumerate(batch):
-            if name in d.vectors:
-                out[i] = d.vectors[name]
-        if todo:
-            misses0 = default_cache().stats.misses
-            out[todo] = expert.embed_documents([batch[i].embed_text for i in todo])
-            report.encoded += default_cache().stats.misses - misses0
-        return out
-
     def delete(self, ids: Sequence[str]) -> WriteReport:
         """Delete documents by id; an unknown id is an error and deletes nothing."""
         t0 = time.perf_counter()
@@ -272,42 +254,8 @@ class Collection(RoutedSearch):
         with self._store.transaction() as conn:
             gen_before = self._store.generation()
             rids = self._store.delete(conn, ids)
-        for name, expert in self._experts.items():
-            if self._loaded.get(name) == gen_before:
-                self._update_loaded(name, gen_before, lambda e=expert: e.remove(rids))
-            else:
-                self._loaded.pop(name, None)
+        self._loader.after_delete(self._experts, gen_before, rids)
         return WriteReport(deleted=len(rids), seconds=time.perf_counter() - t0)
-
-    def _sync_after_write(self, gen_before: int, rids: np.ndarray, batch: list[Document],
-                          reps: dict[str, Any], *, replaced: bool) -> None:
-        texts = [d.embed_text for d in batch]
-        for name, expert in self._experts.items():
-            if self._loaded.get(name) != gen_before:
-                self._loaded.pop(name, None)
-                continue
-            rep = reps.get(getattr(expert, "documents_from", None) or name)
-
-            def update(e: Expert = expert, rep: Any = rep) -> None:
-                if replaced:
-                    e.remove(rids)
-                e.add(rids, texts, rep)
-
-            self._update_loaded(name, gen_before, update)
-
-    def _update_loaded(self, name: str, gen_before: int, update: Any) -> None:
-        """Apply a committed write to one expert's in-memory index. The store has the write already,
-        so a failure here must not reach the caller: the index is dropped and rebuilt from the store on
-        its next use, and memory never disagrees with the store."""
-        try:
-            update()
-            self._loaded[name] = gen_before + 1
-        except Exception as exc:  # noqa: BLE001 - any index failure: rebuild from the source of truth
-            import warnings
-
-            self._loaded.pop(name, None)
-            warnings.warn(f"expert {name!r}: updating its index failed ({type(exc).__name__}: {exc}); it is "
-                          "rebuilt from the store on its next search", RuntimeWarning, stacklevel=3)
 
     def add_expert(self, source: ExpertSpec, *, show_progress: bool = False,
                    progress: Progress | None = None) -> Expert:
@@ -317,33 +265,19 @@ class Collection(RoutedSearch):
         transaction then encodes what other writers added or changed meanwhile, compared by checksum,
         so no document is left without a vector. ``progress(stage, done, total)`` reports the stages.
         """
-        bar = None
-        if show_progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(desc="encode", unit="doc")
-
-        def report(stage: str, done: int, total: int | None) -> None:
-            if bar is not None and stage == "encoding":
-                bar.total = total
-                bar.n = done
-                bar.refresh()
-            if progress is not None:
-                progress(stage, done, total)
-
+        report = StageProgress(show_progress=show_progress, progress=progress)
         self._check_experts_current()
         report("loading model", 0, None)
         expert = expert_from_spec(source)
         if expert.name in self._experts:
             raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
-        _check_shared(self._experts, expert)
+        check_shared(self._experts, expert)
         blobs: dict[int, tuple[str, bytes]] = {}  # row id -> (document checksum, encoded blob)
         if expert.stores_vectors:
             rids, texts, sums = self._store.texts_and_checksums()
             report("encoding", 0, len(texts))
-            self._encode_into(expert, blobs, rids, texts, sums, progress=report)
-            if bar is not None:
-                bar.close()
+            encode_into(expert, blobs, rids, texts, sums, progress=report)
+            report.close_bar()
         report("writing", 0, None)
         with self._store.transaction() as conn:
             if expert.name in self._store.expert_names():
@@ -352,7 +286,7 @@ class Collection(RoutedSearch):
                 rids, texts, sums = self._store.texts_and_checksums()
                 stale = [i for i, (r, c) in enumerate(zip(rids.tolist(), sums)) if blobs.get(r, ("",))[0] != c]
                 if stale:  # written by another process since the read: encode those now
-                    self._encode_into(expert, blobs, rids[stale], [texts[i] for i in stale],
+                    encode_into(expert, blobs, rids[stale], [texts[i] for i in stale],
                                       [sums[i] for i in stale])
             self._store.put_expert(conn, expert.name, expert.spec(), expert.config())
             if expert.stores_vectors:
@@ -362,17 +296,6 @@ class Collection(RoutedSearch):
         self._write_manifest()
         report("done", 1, 1)
         return expert
-
-    @staticmethod
-    def _encode_into(expert: Expert, blobs: dict[int, tuple[str, bytes]], rids: np.ndarray, texts: list[str],
-                     sums: list[str], *, progress: Progress | None = None, chunk: int = 1024) -> None:
-        """Encode ``texts`` in chunks (so progress can be shown) into ``blobs`` by row id."""
-        for start in range(0, len(texts), chunk):
-            encoded = expert.to_blobs(expert.embed_documents(texts[start : start + chunk]))
-            for r, c, b in zip(rids[start : start + chunk].tolist(), sums[start : start + chunk], encoded):
-                blobs[r] = (c, b)
-            if progress is not None:
-                progress("encoding", min(start + chunk, len(texts)), len(texts))
 
     def reload_experts(self) -> bool:
         """Take up experts another process (or another open copy) added or removed; True if any changed."""
@@ -385,7 +308,7 @@ class Collection(RoutedSearch):
             self._experts[name] = current.get(name) or make_expert(spec["source"], name=name,
                                                                    **spec.get("options", {}))
         for name in set(current) - set(stored):
-            self._loaded.pop(name, None)
+            self._loader.forget(name)
         self._routers.clear()
         return True
 
@@ -398,53 +321,23 @@ class Collection(RoutedSearch):
         self.expert(name)
         if len(self._experts) == 1:
             raise InputError("cannot remove the only expert", field="experts")
-        users = [n for n, e in self._experts.items() if getattr(e, "documents_from", None) == name]
+        users = [n for n, e in self._experts.items() if e.documents_from == name]
         if users:
             raise InputError(f"expert {users[0]!r} searches {name!r}'s document vectors; remove it first",
                              field="experts")
         with self._store.transaction() as conn:
             self._store.drop_expert(conn, name)
         del self._experts[name]
-        self._loaded.pop(name, None)
+        self._loader.forget(name)
         self._routers.clear()
         self._write_manifest()
 
     # -- search ----------------------------------------------------------------------------------
-    def _ensure_loaded(self, expert: Expert) -> None:
-        gen = self._store.generation()
-        if self._loaded.get(expert.name) == gen:
-            return
-        shared = getattr(expert, "documents_from", None)
-        if not shared and hasattr(expert, "open_persisted") and \
-                expert.open_persisted(self.path / "indexes", gen, self._store.count()):
-            self._loaded[expert.name] = gen  # index and memory-mapped vectors from disk: store not read
-            return
-        if expert.stores_vectors or shared:
-            rids, blobs = self._store.blobs(shared or expert.name)
-            if hasattr(expert, "load_persisted") and not shared:
-                if not expert.load_persisted(rids, expert.from_blobs(blobs), self.path / "indexes", gen):
-                    expert.save_persisted(self.path / "indexes", gen)
-            else:
-                expert.load(rids, [], expert.from_blobs(blobs))
-        else:
-            rids, texts = self._store.all_texts()
-            expert.load(rids, texts, None)
-        self._loaded[expert.name] = gen
-
     def search(self, query: str, k: int = 10, *, expert: str | None = None,
                filter: dict[str, Any] | None = None) -> SearchResult:  # noqa: A002 - the API's word
         """Top-``k`` documents for ``query`` from one expert (default: the first), optionally filtered
         by attributes (see :mod:`embedroute.index.filters`)."""
         return self.search_batch([query], k, expert=expert, filter=filter)[0]
-
-    def _attribute_index(self) -> Any:
-        from ..index.attributes import AttributeIndex
-
-        gen = self._store.generation()
-        if self._attr_index is None or self._attr_index[0] != gen:
-            rids, attrs = self._store.all_attributes()
-            self._attr_index = (gen, AttributeIndex(rids, attrs, self._store.schema()))
-        return self._attr_index[1]
 
     def search_batch(self, queries: Sequence[str], k: int = 10, *, expert: str | None = None,
                      fetch: bool = True, filter: dict[str, Any] | None = None) -> list[SearchResult]:  # noqa: A002
@@ -459,10 +352,10 @@ class Collection(RoutedSearch):
             from ..index.filters import parse
 
             tree = parse(filter, self._store.schema())
-            attr_index = self._attribute_index()
+            attr_index = self._loader.attributes()
             estimate = attr_index.estimate(tree)
             allowed = attr_index.allowed(tree)
-        self._ensure_loaded(ex)
+        self._loader.ensure(ex)
         t1 = time.perf_counter()
         batch = ex.search(list(queries), k, allowed=allowed, estimate=estimate)
         t2 = time.perf_counter()
@@ -474,17 +367,8 @@ class Collection(RoutedSearch):
         timings = {"load_ms": (t1 - t0) * 1000 / n, "encode_ms": batch.encode_ms / n,
                    "search_ms": batch.search_ms / n, "fetch_ms": (t3 - t2) * 1000 / n,
                    "total_ms": (t3 - t0) * 1000 / n}
-        results = []
-        for q, ids, scores in zip(queries, batch.ids, batch.scores):
-            hits = []
-            for rank, (rid, score) in enumerate(zip(ids.tolist(), scores.tolist()), start=1):
-                if docs is not None:
-                    d = docs[rid]
-                    hits.append(Hit(d.id, float(score), rank, d.title, d.text, d.attributes))
-                else:
-                    hits.append(Hit(names[rid], float(score), rank))
-            results.append(SearchResult(q, ex.name, hits, dict(timings), plan=batch.plan))
-        return results
+        return [SearchResult(q, ex.name, ranked_hits(ids.tolist(), scores.tolist(), docs, names), dict(timings),
+                             plan=batch.plan) for q, ids, scores in zip(queries, batch.ids, batch.scores)]
 
     # -- planner calibration -----------------------------------------------------------------------
     def calibrate(self, expert: str | None = None, *, k: int = 10, queries: int = 50, seed: int = 0) -> dict[str, Any]:
@@ -494,34 +378,17 @@ class Collection(RoutedSearch):
         as queries (see :func:`embedroute.index.planner.calibrate`); the thresholds are written to
         ``planner.json`` beside the collection and used from then on, also after reopening.
         """
-        import json
-
-        from ..index.planner import calibrate
-
         names = [expert] if expert else [n for n, e in self._experts.items()
-                                         if e.kind == "dense" and not getattr(e, "documents_from", None)]
-        import warnings
-
-        with warnings.catch_warnings():  # a damaged file is about to be replaced: no need to warn again
-            warnings.simplefilter("ignore")
-            saved = _read_thresholds(self.path)
+                                         if e.kind == "dense" and not e.documents_from]
+        saved = read_entries(self.path, warn=False)  # a damaged file is about to be replaced: no warning
         for name in names:
             ex = self.expert(name)
-            if ex.kind != "dense":
-                raise InputError(f"expert {name!r} is {ex.kind}; calibration is for dense experts", field="expert")
-            self._ensure_loaded(ex)
-            if len(ex) < 2 * k:
-                raise InputError(f"expert {name!r} holds {len(ex)} vectors; calibration needs at least {2 * k}",
-                                 field="expert")
-            ids = ex._index._all_ids()  # the loaded index's own vectors serve as queries: no store read
-            pick = np.sort(np.random.default_rng(seed).choice(ids, size=min(queries, len(ids)), replace=False))
-            qv = ex._index.vectors_of(pick)
-            sizes = tuple(s for s in (1000, 10000, 50000) if s <= len(ex)) or (len(ex) // 2,)
-            ex.thresholds = calibrate(ex._index, qv, k=k, sizes=sizes, seed=seed)
-            saved[name] = ex.thresholds.to_json() | {"index": ex._index.config(), "documents": len(ex)}
-        tmp = self.path / "planner.json.tmp"
-        tmp.write_text(json.dumps(saved, indent=1))
-        tmp.replace(self.path / "planner.json")
+            if ex.thresholds is None:  # its filtered searches are not planned
+                raise unsupported(ex, "calibration is for dense experts")
+            self._loader.ensure(ex)
+            thresholds = ex.calibrate_planner(k=k, queries=queries, seed=seed)
+            saved[name] = thresholds.to_json() | {"index": ex.index_config(), "documents": len(ex)}
+        write_entries(self.path, saved)
         return saved
 
     # -- integrity -------------------------------------------------------------------------------
@@ -536,58 +403,7 @@ class Collection(RoutedSearch):
         if recall:
             for name, expert in self._experts.items():
                 if expert.kind == "dense" and expert.stores_vectors:
-                    self._ensure_loaded(expert)
-                    value = expert._index.recall_at(k, sample)
+                    self._loader.ensure(expert)
+                    value = expert.index_recall(k, sample)
                     report.counts[f"recall@{k}.{name}"] = round(1000 * value)
         return report
-
-
-def _read_thresholds(path: Path) -> dict[str, Any]:
-    import json
-
-    f = path / "planner.json"
-    if not f.exists():
-        return {}
-    try:
-        saved = json.loads(f.read_text())
-        if not isinstance(saved, dict) or not all(isinstance(v, dict) for v in saved.values()):
-            raise ValueError("not an object of per-expert objects")
-        return saved
-    except ValueError as exc:  # never block opening the documents over a damaged tuning file
-        import warnings
-
-        warnings.warn(f"{f} is unreadable ({exc}); using default planner thresholds until `embedroute "
-                      "calibrate` writes it again", stacklevel=3)
-        return {}
-
-
-def _apply_thresholds(path: Path, experts: list[Expert]) -> None:
-    from ..index.planner import Thresholds
-
-    saved = _read_thresholds(path)
-    for e in experts:
-        if e.name in saved and hasattr(e, "thresholds"):
-            known = {k: v for k, v in saved[e.name].items() if k in Thresholds.__dataclass_fields__}
-            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in known.values()):
-                e.thresholds = Thresholds(**known)
-
-
-def _check_shared(experts: dict[str, Expert], expert: Expert) -> None:
-    base_name = getattr(expert, "documents_from", None)
-    if not base_name:
-        return
-    base = experts.get(base_name)
-    if base is None or base.kind != "dense" or not base.stores_vectors:
-        raise InputError(f"expert {expert.name!r} takes its document vectors from {base_name!r}, which is not a "
-                         f"dense expert with its own vectors in this collection", field="documents_from")
-    if base.dim != expert.dim:
-        raise InputError(f"expert {expert.name!r} makes {expert.dim}-d queries but {base_name!r} stores "
-                         f"{base.dim}-d document vectors", field="documents_from")
-
-
-def _check_same_model(name: str, stored: dict[str, Any], current: dict[str, Any]) -> None:
-    change = model_change(stored, current)
-    if change is not None:
-        key, was, now = change
-        raise CollectionError(f"expert {name!r}: {key} is now {now!r} but the stored vectors were made with "
-                              f"{was!r}; reinstall the original model or re-add the expert")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,20 @@ class Hit:
     title: str | None = None
     text: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def ranked_hits(rids: Sequence[int], scores: Sequence[float], docs: Mapping[int, Any] | None = None,
+                names: Mapping[int, str] | None = None) -> list[Hit]:
+    """Hits in rank order for row ids and their scores: with the stored documents' texts when ``docs``
+    (row id -> document) is given, else with the ids alone from ``names`` (row id -> document id)."""
+    hits = []
+    for rank, (rid, score) in enumerate(zip(rids, scores), start=1):
+        if docs is not None:
+            d = docs[rid]
+            hits.append(Hit(d.id, float(score), rank, d.title, d.text, d.attributes))
+        elif names is not None:
+            hits.append(Hit(names[rid], float(score), rank))
+    return hits
 
 
 @dataclass

@@ -12,14 +12,30 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import CollectionError, InputError, UnknownNameError
+from ..experts.base import QueryEncoder
 from ..experts.registry import expert_from_spec
 from ..routing.lexical import names_tfidf, tfidf_from_spec
 from ..routing.models import routing_model
 from .manifest import model_change
 from .results import Hit, SearchResult
+
+
+class RoutingModel(QueryEncoder, Protocol):
+    """What embeds queries for routing: a dense expert or the ``tfidf`` routing encoder. Its
+    ``encode_queries`` gives the embeddings the routers score; ``spec`` and ``config`` are saved with a
+    router, so that a changed model is caught when the router is loaded."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def spec(self) -> dict[str, Any]: ...
+
+    def config(self) -> dict[str, Any]: ...
 
 
 class RoutedSearch:
@@ -32,7 +48,7 @@ class RoutedSearch:
     _routers: dict[str, Any]
     _store: Any
     #: routing-only models (dense experts that embed queries for routing but hold no documents)
-    _routing_models: dict[str, Any]
+    _routing_models: dict[str, RoutingModel]
 
     @property
     def routers(self) -> list[str]:
@@ -68,7 +84,7 @@ class RoutedSearch:
                                  "expert, so name one (or tfidf) as routing_expert", field="routing_expert")
         enc = self._routing_model(routing_expert, fitted_encoder)
         routing_expert = enc.name
-        if getattr(enc, "dim", None) != data.embeddings.shape[1]:
+        if enc.dim != data.embeddings.shape[1]:
             raise InputError(f"routing data has {data.embeddings.shape[1]}-d embeddings but expert "
                              f"{routing_expert!r} makes {enc.dim}-d ones", field="routing_expert")
         unknown = [e for e in data.experts if e not in self._experts]
@@ -83,7 +99,7 @@ class RoutedSearch:
         self._routers.pop(name or router, None)
         return fitted
 
-    def _router(self, name: str) -> tuple[Any, str, str, Any]:
+    def _router(self, name: str) -> tuple[Any, str, str, RoutingModel]:
         """The fitted router ``name``: (router, routing model name, rule, routing model)."""
         if name not in self._routers:
             from ..routing import make_router
@@ -112,7 +128,7 @@ class RoutedSearch:
             self._routers[name] = (fitted, routing, getattr(fitted, "choice", spec), model)
         return self._routers[name]
 
-    def _routing_model(self, spec: Any, fitted: dict[str, Any] | None = None) -> Any:
+    def _routing_model(self, spec: Any, fitted: dict[str, Any] | None = None) -> RoutingModel:
         """The model whose encoder embeds queries for routing: a collection expert by name, a
         routing-only dense one built from its name or spec (kept in memory, never given documents), or
         the ``tfidf`` encoder rebuilt from the vocabulary the routing data was fitted with."""
@@ -144,7 +160,7 @@ class RoutedSearch:
             return []
         t0 = time.perf_counter()
         fitted, routing_expert, rule, model = self._router(router)
-        routes = fitted.route(model.encoder.encode_queries(list(queries)))
+        routes = fitted.route(model.encode_queries(list(queries)))
         route_ms = (time.perf_counter() - t0) * 1000 / len(queries)
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, route in enumerate(routes):

@@ -146,7 +146,7 @@ def evaluate_routing(
     dense = [e for e in experts if built[e].kind == "dense"]
     model_passes = {e: float(built[e].query_model_passes) for e in experts}
     routing_name = routing_expert or (dense[0] if dense else experts[0])
-    encoder = routing_model_from_spec(routing_name).encoder
+    encoder = routing_model_from_spec(routing_name)  # a QueryEncoder: a dense expert, or tfidf
     lexical = getattr(encoder, "kind", None) == "lexical"  # tfidf: no model pass, like bm25
     train = routing_data([prepared[p] for p in train_from], experts, encoder)
     evals = [prepared[p] for p in eval_paths]
@@ -307,4 +307,4 @@ def build_routing_data(train_from: list[str | Path], experts: list[ExpertSpec], 
         if tmp is not None:
             tmp.cleanup()
     names = [spec_name(e) for e in experts]
-    return routing_data(prepared, names, router_model.encoder)
+    return routing_data(prepared, names, router_model)

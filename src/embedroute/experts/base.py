@@ -2,23 +2,59 @@
 
 A dense expert stores one vector per document; a lexical expert (BM25) builds its index from the
 stored texts. The collection owns the data; an expert owns only its in-memory search structure.
+
+Besides building and searching, an expert declares what else it can do, each with a default for the
+kinds that cannot: keep its built index beside the collection (``open_persisted`` / ``load_persisted``
+/ ``save_persisted``), search another expert's document vectors (``documents_from``), measure its
+index's recall (``index_recall``), and have its filtered-search plans calibrated (``thresholds``,
+``calibrate_planner``). The collection calls these and never asks what class an expert is.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
+
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..index.planner import Thresholds
+
+#: what an expert's stored representation and search are: one vector per document (``dense``), BM25
+#: over the texts (``lexical``), learned sparse vectors (``sparse``), per-token vectors (``multivector``)
+ExpertKind = Literal["dense", "lexical", "sparse", "multivector"]
+
+
+class QueryEncoder(Protocol):
+    """Something that embeds query texts: a dense encoder (an array, one row per query), the ``tfidf``
+    routing encoder (a sparse matrix), a token encoder (one matrix per query) or a dense expert (its
+    encoder's array). Routing embeds queries with one of these, whatever it is."""
+
+    def encode_queries(self, texts: Sequence[str]) -> Any: ...
+
+
+def unsupported(expert: Expert, what: str) -> InputError:
+    """The error for asking ``expert`` to do what its kind cannot (``what``: the sentence saying so)."""
+    return InputError(f"expert {expert.name!r} is {expert.kind}; {what}", field="expert")
 
 
 class Expert(ABC):
     name: str
-    kind: str  # "dense" | "sparse" | "lexical" | "multivector"
+    kind: ExpertKind
     #: whether the collection must store a vector per document for this expert
     stores_vectors: bool = False
     dim: int = 0
+    #: the dense expert whose stored document vectors this one searches with its own query encoder
+    #: (a query-side expert, which stores none), or ``None``
+    documents_from: str | None = None
+    #: the filtered-search planner's thresholds, for experts whose filtered searches are planned
+    #: (``None``: this kind's are not, so there is nothing to calibrate or read from ``planner.json``)
+    thresholds: Thresholds | None = None
 
     @abstractmethod
     def config(self) -> dict[str, Any]:
@@ -27,8 +63,7 @@ class Expert(ABC):
     def index_config(self) -> dict[str, Any] | None:
         """The vector index this expert searches (kind, compression, rescoring), if it has one; cheap,
         unlike :meth:`config`, which hashes model weights."""
-        index = getattr(self, "_index", None)
-        return index.config() if index is not None and hasattr(index, "config") else None
+        return None
 
     def spec(self) -> dict[str, Any]:
         """How to recreate this expert with :func:`make_expert` (saved in the manifest)."""
@@ -42,6 +77,12 @@ class Expert(ABC):
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> Any:
         """Document representations to store (``None`` for experts that keep none)."""
         return None
+
+    @property
+    def normalizes_vectors(self) -> bool:
+        """Whether document vectors supplied with the documents are L2-normalised before they are stored,
+        as the expert's encoder normalises its own (dense experts whose encoder does not store them as given)."""
+        return True
 
     # -- how stored representations are serialised (experts with ``stores_vectors``) -------------
     def to_blobs(self, reps: Any) -> list[bytes]:
@@ -62,7 +103,13 @@ class Expert(ABC):
     def add(self, ids: np.ndarray, texts: Sequence[str], reps: Any) -> None: ...
 
     @abstractmethod
-    def remove(self, ids: np.ndarray) -> None: ...
+    def remove(self, ids: np.ndarray) -> None:
+        """Drop the documents with these row ids from the search structure (a delete, or the old half of
+        an upsert); every kind can."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """How many documents the search structure holds."""
 
     @abstractmethod
     def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
@@ -70,8 +117,43 @@ class Expert(ABC):
         """Top-``k`` document row ids and scores per query, among the sorted row ids ``allowed`` if given
         (``estimate``: the filter's estimated selectivity, for planning)."""
 
+    # -- a built index kept beside the collection (``folder``: its ``indexes/``) --------------------
+    # Kinds whose structure is cheap to rebuild keep nothing: they open nothing, build from the store
+    # and save nothing.
+    def open_persisted(self, folder: Path, generation: int, count: int) -> bool:
+        """Open the saved copy without reading the store; True only when it was built at this store
+        ``generation`` over ``count`` documents and is intact."""
+        return False
 
-def encode_then_search(encoder: Any, search: Any, queries: Sequence[str], k: int, *,
+    def load_persisted(self, ids: np.ndarray, reps: Any, folder: Path, generation: int) -> bool:
+        """Build from the stored ``reps``, reusing a saved copy made at this ``generation`` where the kind
+        keeps one; True if the saved copy was used (False: built, so worth saving)."""
+        self.load(ids, [], reps)
+        return False
+
+    def save_persisted(self, folder: Path, generation: int) -> None:
+        """Save the built structure for the next open (a folder that cannot take it is never an error)."""
+        return None
+
+    # -- checks and tuning of an approximate vector index ---------------------------------------------
+    def index_recall(self, k: int = 10, sample: int = 100) -> float:
+        """Recall@``k`` of the index against exact search, on ``sample`` queries made from its own vectors
+        (:meth:`VectorIndex.recall_at`)."""
+        raise unsupported(self, "it has no vector index whose recall could be measured")
+
+    def calibrate_planner(self, *, k: int = 10, queries: int = 50, seed: int = 0) -> Thresholds:
+        """Time the filtered-search plans with ``queries`` of the index's own vectors as queries, keep
+        the measured :attr:`thresholds` and return them (:func:`embedroute.index.planner.calibrate`)."""
+        raise unsupported(self, "calibration is for dense experts")
+
+    @contextmanager
+    def rescoring(self, multiplier: int | None) -> Iterator[None]:
+        """Within the block, rescore compressed candidates ``multiplier`` x deep with full-precision vectors;
+        kinds without a compressed index have nothing to change."""
+        yield
+
+
+def encode_then_search(encoder: QueryEncoder, search: Any, queries: Sequence[str], k: int, *,
                        allowed: np.ndarray | None, estimate: float | None) -> SearchBatch:
     """Encode ``queries`` as queries, then ``search(encoded, k, ...)``; the batch records the encode time."""
     import time

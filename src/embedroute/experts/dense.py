@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from ..encoders.base import DenseEncoder
+from ..errors import InputError
 from ..index.base import VectorIndex
 from ..index.factory import make_index
-from ..index.planner import Thresholds, choose
+from ..index.planner import Thresholds, calibrate, choose
 from .base import Expert, SearchBatch, encode_then_search
 
 log = logging.getLogger("embedroute.experts")
@@ -30,6 +31,7 @@ class DenseExpert(Expert):
 
     kind = "dense"
     stores_vectors = True
+    thresholds: Thresholds
 
     def __init__(self, encoder: DenseEncoder, *, name: str | None = None, source: str | None = None,
                  options: dict[str, Any] | None = None, index: str = "flat", rescore: int = 0,
@@ -52,6 +54,18 @@ class DenseExpert(Expert):
         if self.documents_from:
             cfg["documents_from"] = self.documents_from
         return cfg
+
+    def index_config(self) -> dict[str, Any]:
+        return self._index.config()
+
+    @property
+    def normalizes_vectors(self) -> bool:
+        return self.encoder.normalize
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors from this expert's encoder: a dense expert is a
+        :class:`~embedroute.experts.base.QueryEncoder`, which is how routing embeds queries with one."""
+        return self.encoder.encode_queries(texts)
 
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         return self.encoder.encode_documents(texts, show_progress=show_progress)
@@ -205,6 +219,22 @@ class DenseExpert(Expert):
 
     def __len__(self) -> int:
         return len(self._index)
+
+    def index_recall(self, k: int = 10, sample: int = 100) -> float:
+        return self._index.recall_at(k, sample)
+
+    def calibrate_planner(self, *, k: int = 10, queries: int = 50, seed: int = 0) -> Thresholds:
+        """Time the plans on ``queries`` of the loaded index's own vectors (no store read), at allowed-set
+        sizes up to the number held, and keep the measured thresholds."""
+        if len(self) < 2 * k:
+            raise InputError(f"expert {self.name!r} holds {len(self)} vectors; calibration needs at least {2 * k}",
+                             field="expert")
+        ids = self._index._all_ids()
+        pick = np.sort(np.random.default_rng(seed).choice(ids, size=min(queries, len(ids)), replace=False))
+        qv = self._index.vectors_of(pick)
+        sizes = tuple(s for s in (1000, 10000, 50000) if s <= len(self)) or (len(self) // 2,)
+        self.thresholds = calibrate(self._index, qv, k=k, sizes=sizes, seed=seed)
+        return self.thresholds
 
     @contextmanager
     def rescoring(self, multiplier: int | None) -> Iterator[None]:

@@ -74,6 +74,9 @@ class MultiVectorExpert(Expert):
                 "candidates": self.candidates, "index": self._index.config(), "mode": self.mode,
                 "carve": self.carve, "prune": self.prune, "token_storage": "float16"}
 
+    def index_config(self) -> dict[str, Any]:
+        return self._index.config()
+
     # -- stored representation: a float16 (n_tokens, dim) matrix per document ---------------------
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> list[np.ndarray]:
         return self.encoder.encode_documents(texts, show_progress=show_progress)

@@ -74,11 +74,6 @@ class TfidfRoutingEncoder:
                                sublinear_tf=o["sublinear_tf"], vocabulary=vocabulary, dtype=np.float32)
 
     @property
-    def encoder(self) -> TfidfRoutingEncoder:
-        """Itself: a routing model is something whose ``encoder`` embeds queries, as a dense expert's does."""
-        return self
-
-    @property
     def fitted(self) -> bool:
         return self._vec is not None
 

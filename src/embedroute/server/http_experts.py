@@ -19,7 +19,7 @@ from ..names import LONGEST, RULE, SAFE_NAME, check_name
 #: documents_from); one encoder may not take them all, which it reports as a bad option
 DENSE = frozenset({"documents_from", "index", "rescore", "truncate_dim", "max_seq_length", "pooling", "prompts",
                    "precision", "normalize", "token_budget", "max_batch", "batch"})
-#: a multi-vector expert's (:class:`~embedroute.multivector.expert.MultiVectorExpert`) options
+#: a multi-vector expert's (:class:`~embedroute.experts.multivector.MultiVectorExpert`) options
 MULTI_VECTOR = frozenset({"fde", "candidates", "index", "mode", "carve", "prune"})
 #: raw token states of a registered encoder (``tokens:NAME``, ``minilm-tokens``): multi-vector, plus the projection
 TOKENS = MULTI_VECTOR | {"project_to", "seed", "max_seq_length"}
