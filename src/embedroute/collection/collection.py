@@ -258,12 +258,14 @@ class Collection(RoutedSearch):
         return WriteReport(deleted=len(rids), seconds=time.perf_counter() - t0)
 
     def add_expert(self, source: ExpertSpec, *, show_progress: bool = False,
-                   progress: Progress | None = None) -> Expert:
+                   progress: Progress | None = None, max_experts: int | None = None) -> Expert:
         """Add an expert and encode every stored document for it; other experts are untouched.
 
         The documents are read and encoded outside the write transaction (encoding takes minutes); the
         transaction then encodes what other writers added or changed meanwhile, compared by checksum,
         so no document is left without a vector. ``progress(stage, done, total)`` reports the stages.
+        ``max_experts`` caps the expert count, checked inside the transaction (so concurrent adds cannot
+        pass it together).
         """
         report = StageProgress(show_progress=show_progress, progress=progress)
         self._check_experts_current()
@@ -280,8 +282,12 @@ class Collection(RoutedSearch):
             report.close_bar()
         report("writing", 0, None)
         with self._store.transaction() as conn:
-            if expert.name in self._store.expert_names():
+            stored_names = self._store.expert_names()
+            if expert.name in stored_names:
                 raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
+            if max_experts is not None and len(stored_names) >= max_experts:
+                raise CollectionError(f"the collection already has {len(stored_names)} experts, "
+                                      f"the most it may have is {max_experts}")
             if expert.stores_vectors:
                 rids, texts, sums = self._store.texts_and_checksums()
                 stale = [i for i, (r, c) in enumerate(zip(rids.tolist(), sums)) if blobs.get(r, ("",))[0] != c]
@@ -317,16 +323,27 @@ class Collection(RoutedSearch):
             self.reload_experts()
 
     def remove_expert(self, name: str) -> None:
-        """Drop an expert and its vectors; the documents and other experts are untouched."""
-        self.expert(name)
-        if len(self._experts) == 1:
-            raise InputError("cannot remove the only expert", field="experts")
-        users = [n for n, e in self._experts.items() if e.documents_from == name]
-        if users:
-            raise InputError(f"expert {users[0]!r} searches {name!r}'s document vectors; remove it first",
-                             field="experts")
-        with self._store.transaction() as conn:
-            self._store.drop_expert(conn, name)
+        """Drop an expert and its vectors; the documents and other experts are untouched.
+
+        The checks (not the only expert, no expert searching its vectors) are made against the expert
+        list the transaction sees, so two processes removing different experts cannot leave none."""
+        while True:
+            self._check_experts_current()
+            self.expert(name)
+            if len(self._experts) == 1:
+                raise InputError("cannot remove the only expert", field="experts")
+            users = [n for n, e in self._experts.items() if e.documents_from == name]
+            if users:
+                raise InputError(f"expert {users[0]!r} searches {name!r}'s document vectors; remove it first",
+                                 field="experts")
+            try:
+                with self._store.transaction() as conn:
+                    if self._store.expert_names() != list(self._experts):
+                        raise _ExpertsChanged  # another process added or removed one: check again
+                    self._store.drop_expert(conn, name)
+                break
+            except _ExpertsChanged:
+                self.reload_experts()
         del self._experts[name]
         self._loader.forget(name)
         self._routers.clear()

@@ -115,7 +115,7 @@ def add_expert_task(pool: Pool, name: str, spec: Any) -> Task:
     def run(progress: Progress) -> dict[str, Any]:
         path = pool.path_of(name)
         with Collection.open(path) as own, expert_input_errors("expert"):
-            added = own.add_expert(spec, progress=progress)
+            added = own.add_expert(spec, progress=progress, max_experts=MAX_EXPERTS)
             config = added.config()
         with pool.use(name) as col:
             col.reload_experts()
