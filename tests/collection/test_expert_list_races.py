@@ -35,3 +35,19 @@ def test_max_experts_is_checked_inside_the_transaction(tmp_path):
     assert Collection.open(path).experts == ["bm25", "b2"]
     first.close()
     second.close()
+
+
+def test_an_expert_replaced_under_the_same_name_by_another_handle_is_taken_up(tmp_path):
+    path = tmp_path / "c"
+    first = Collection.create(path, experts=["bm25", {"source": "bm25", "name": "x"}])
+    first.add([{"id": "a", "text": "cats purr"}, {"id": "b", "text": "dogs bark"}])
+    other = Collection.open(path)
+    other.remove_expert("x")
+    other.add_expert({"source": "static64", "name": "x"})  # same name, another kind of expert
+    other.close()
+    first.add([{"id": "late", "text": "parrots talk"}])  # must store x's vector, as the store's x needs
+    assert first.expert("x").kind == "dense"
+    assert first.search("dogs barking", k=1, expert="x").hits[0].id == "b"
+    first.close()
+    report = Collection.open(path).check()
+    assert report.ok, report.problems

@@ -8,6 +8,7 @@ rebuilt in memory from the store and kept in step with every write, also writes 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -56,6 +57,8 @@ class Collection(RoutedSearch):
         self._routers: dict[str, Any] = {}
         self._routing_models: dict[str, RoutingModel] = {}
         self._closed = False
+        #: the expert list (name, spec) as this handle last took it from the store
+        self._seen = self._stored_experts()
 
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -221,8 +224,8 @@ class Collection(RoutedSearch):
                 blobs = {name: self._experts[name].to_blobs(rep) for name, rep in reps.items()}
                 try:
                     with self._store.transaction() as conn:
-                        if self._store.expert_names() != list(self._experts):
-                            raise _ExpertsChanged  # another process added or removed one: encode for it too
+                        if self._stored_experts() != self._seen:
+                            raise _ExpertsChanged  # another process added, removed or replaced one: encode for it too
                         gen_before = self._store.generation()
                         if start == 0 and new_types:
                             self._store.add_attribute_types(conn, new_types)
@@ -298,28 +301,38 @@ class Collection(RoutedSearch):
             if expert.stores_vectors:
                 self._store.put_blobs(conn, expert.name, rids, [blobs[int(r)][1] for r in rids])
         self._experts[expert.name] = expert
+        self._seen = [*self._seen, (expert.name, json.dumps(expert.spec(), sort_keys=True))]
         self._routers.clear()
         self._write_manifest()
         report("done", 1, 1)
         return expert
 
     def reload_experts(self) -> bool:
-        """Take up experts another process (or another open copy) added or removed; True if any changed."""
-        stored = {name: spec for name, spec, _ in self._store.experts()}
-        if list(stored) == list(self._experts):
+        """Take up experts another process (or another open copy) added, removed or replaced (removed and
+        added again under the same name); True if any changed."""
+        stored = self._stored_experts()
+        if stored == self._seen:
             return False
-        current = dict(self._experts)
+        seen, current = dict(self._seen), dict(self._experts)
         self._experts = {}
-        for name, spec in stored.items():
-            self._experts[name] = current.get(name) or make_expert(spec["source"], name=name,
-                                                                   **spec.get("options", {}))
-        for name in set(current) - set(stored):
+        for name, spec_json in stored:
+            if name in current and seen.get(name) == spec_json:
+                self._experts[name] = current[name]
+                continue
+            spec = json.loads(spec_json)
+            self._experts[name] = make_expert(spec["source"], name=name, **spec.get("options", {}))
             self._loader.forget(name)
+        for name in set(current) - set(self._experts):
+            self._loader.forget(name)
+        self._seen = stored
         self._routers.clear()
         return True
 
+    def _stored_experts(self) -> list[tuple[str, str]]:
+        return [(name, json.dumps(spec, sort_keys=True)) for name, spec, _ in self._store.experts()]
+
     def _check_experts_current(self) -> None:
-        if self._store.expert_names() != list(self._experts):
+        if self._stored_experts() != self._seen:
             self.reload_experts()
 
     def remove_expert(self, name: str) -> None:
@@ -338,13 +351,14 @@ class Collection(RoutedSearch):
                                  field="experts")
             try:
                 with self._store.transaction() as conn:
-                    if self._store.expert_names() != list(self._experts):
+                    if self._stored_experts() != self._seen:
                         raise _ExpertsChanged  # another process added or removed one: check again
                     self._store.drop_expert(conn, name)
                 break
             except _ExpertsChanged:
                 self.reload_experts()
         del self._experts[name]
+        self._seen = [(n, s) for n, s in self._seen if n != name]
         self._loader.forget(name)
         self._routers.clear()
         self._write_manifest()
