@@ -153,3 +153,17 @@ def test_fdes_and_their_index_persist_across_opens(fde_index, tmp_path):
     col = Collection.open(path)
     assert col.search("volcano gases", k=1).ids == ["n"] and len(col) == 6
     col.close()
+
+
+@pytest.mark.parametrize("meta_text", ["[]", "null", '"damaged"'])
+def test_fde_metadata_that_is_json_but_not_an_object_is_rebuilt(meta_text, tmp_path):
+    path = tmp_path / "c"
+    col = Collection.create(path, experts=["minilm-tokens"])
+    col.add([{"id": "a", "text": "Vitamin D supplements and bone fractures."},
+             {"id": "b", "text": "Arctic sea ice and ocean temperature."}])
+    assert col.search("melting sea ice", k=1).ids == ["b"]  # built, so close() saves it
+    col.close()
+    (path / "indexes" / "minilm-tokens.fde.json").write_text(meta_text)
+    col = Collection.open(path)
+    assert col.search("melting sea ice", k=1).ids == ["b"]
+    col.close()

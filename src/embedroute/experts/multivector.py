@@ -117,6 +117,8 @@ class MultiVectorExpert(Expert):
         paths = self._paths(folder)
         try:
             meta = json.loads(paths["meta"].read_text())
+            if not isinstance(meta, dict):
+                raise ValueError("metadata is not a JSON object")
             if meta.get("generation") != generation or meta.get("count") != len(ids) or \
                     meta.get("config") != self.config():
                 raise LookupError("stale")
