@@ -63,10 +63,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.pool = Pool(settings.root)
     app.state.batcher = SearchBatcher(app.state.pool)
-    app.state.jobs = Jobs(settings.root / ".evaluations" if not (settings.root / "manifest.json").exists()
-                          else settings.root / "evaluations")
-    app.state.metrics = Metrics()
     hidden = server_folders([settings.root, *settings.data_roots, settings.results_dir])
+    app.state.jobs = Jobs(settings.root / ".evaluations" if not (settings.root / "manifest.json").exists()
+                          else settings.root / "evaluations", hidden)
+    app.state.metrics = Metrics()
 
     @app.exception_handler(EmbedrouteError)
     async def known_error(request: Request, exc: EmbedrouteError) -> JSONResponse:

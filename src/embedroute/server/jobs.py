@@ -7,12 +7,13 @@ import datetime as dt
 import json
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ..errors import EmbedrouteError, UnknownNameError
+from .security import redact
 
 #: ``progress(stage, done, total)``, called by a task as it goes
 Progress = Callable[[str, int, "int | None"], None]
@@ -25,10 +26,12 @@ def _now() -> str:
 
 
 class Jobs:
-    """A queue of tasks of several kinds; finished jobs are written to ``folder/ID.json``."""
+    """A queue of tasks of several kinds; finished jobs are written to ``folder/ID.json``. A failed job's
+    error is shown to clients, so the ``hidden`` folders are replaced in it as in every error answer."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, hidden: Sequence[str] = ()) -> None:
         self.folder = folder
+        self._hidden = list(hidden)
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedroute-jobs")
@@ -74,10 +77,11 @@ class Jobs:
         try:
             self._update(job_id, status="done", stage="done", result=task(progress), finished=_now())
         except EmbedrouteError as exc:
-            self._update(job_id, status="failed", stage="failed", error=str(exc), finished=_now())
-        except Exception as exc:  # noqa: BLE001 - reported on the job, never as a stack trace
-            self._update(job_id, status="failed", stage="failed", error=f"{type(exc).__name__}: {exc}",
+            self._update(job_id, status="failed", stage="failed", error=redact(str(exc), self._hidden),
                          finished=_now())
+        except Exception as exc:  # noqa: BLE001 - reported on the job, never as a stack trace
+            error = redact(f"{type(exc).__name__}: {exc}", self._hidden)
+            self._update(job_id, status="failed", stage="failed", error=error, finished=_now())
         self.folder.mkdir(parents=True, exist_ok=True)
         with self._lock:
             text = json.dumps(self._jobs[job_id], indent=1)
