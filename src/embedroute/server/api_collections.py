@@ -126,13 +126,20 @@ def add_expert_task(pool: Pool, name: str, spec: Any) -> Task:
 
 
 def check_expert_spec(spec: Any) -> None:
-    """What can be checked before the model loads: a known name and a well-formed index option."""
+    """What can be checked before the model loads: a known name and a well-formed index option. Whether
+    the index fits the expert's dimension (``mrl-N``, ``pq-M``) is known once the model loads: the job
+    checks it."""
     from ..index.factory import make_index
 
     only_named(spec, "expert")
     options = spec.get("options", {}) if isinstance(spec, dict) else {}
     if isinstance(options, dict) and isinstance(options.get("index"), str):
-        make_index(options["index"], 64)
+        try:
+            make_index(options["index"], 64)
+        except InputError:  # malformed
+            raise
+        except ValueError:  # well-formed, but does not fit 64 dimensions: the expert's own may fit it
+            pass
 
 
 @router.post("/{name}/experts", response_model=ExpertAddJob, status_code=202,
