@@ -68,3 +68,21 @@ def test_adding_an_expert_elsewhere_keeps_the_served_handles_other_indexes(tmp_p
     served.search("topic 3", k=3, expert="s")
     assert served.expert("s")._index is built  # the documents did not change: no rebuild
     served.close()
+
+
+def test_thresholds_measured_on_another_index_are_not_given_to_an_expert_added_again(tmp_path):
+    from embedroute.experts.registry import make_expert
+
+    path = tmp_path / "c"
+    col = Collection.create(path, experts=["bm25", {"source": "static64", "name": "x"}])
+    col.add([{"id": f"d{i}", "text": f"document {i} about topic {i % 7}"} for i in range(30)])
+    col.calibrate("x", queries=5)
+    defaults = make_expert("static64").thresholds
+    col.close()
+    col = Collection.open(path)
+    measured = col.expert("x").thresholds
+    col.remove_expert("x")
+    col.add_expert({"source": "static64", "name": "x", "options": {"index": "hnsw"}})
+    col.close()
+    assert measured != defaults  # else this test could not tell the two apart
+    assert Collection.open(path).expert("x").thresholds == defaults  # measured on the flat index, not this one

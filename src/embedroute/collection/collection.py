@@ -20,7 +20,7 @@ from ..encoders.cache import default_cache
 from ..errors import CollectionError, InputError, StorageError, UnknownNameError
 from ..experts.base import Expert, unsupported
 from ..experts.registry import ExpertSpec, expert_from_spec, make_expert
-from ..index.planner_file import read_entries, saved_thresholds, write_entries
+from ..index.planner_file import read_entries, thresholds_of, write_entries
 from ..storage.documents import Document, check_schema, validate
 from ..storage.jsonl import corpus_file, read_jsonl
 from ..storage.store import Store
@@ -31,6 +31,19 @@ from .loader import IndexLoader
 from .manifest import MANIFEST, STORE, read_manifest, write_manifest
 from .results import CheckReport, SearchResult, WriteReport, ranked_hits
 from .routed import RoutedSearch, RoutingModel, check_queries
+
+
+def _take_measured_thresholds(path: Path, experts: Iterable[Expert]) -> None:
+    """Give each expert the planner thresholds ``calibrate`` measured for it, when they were measured on
+    its present index (an expert removed and added again with another index keeps the defaults)."""
+    entries = read_entries(path)
+    for e in experts:
+        entry = entries.get(e.name)
+        if e.thresholds is None or entry is None or entry.get("index", e.index_config()) != e.index_config():
+            continue
+        measured = thresholds_of(entry)
+        if measured is not None:
+            e.thresholds = measured
 
 
 class _ExpertsChanged(Exception):
@@ -109,10 +122,7 @@ class Collection(RoutedSearch):
             check_same_model(name, config, expert.config())
             experts.append(expert)
         row = store.conn.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
-        measured = saved_thresholds(path)
-        for e in experts:
-            if e.thresholds is not None and e.name in measured:
-                e.thresholds = measured[e.name]
+        _take_measured_thresholds(path, experts)
         col = cls(path, store, experts, row[0] if row else "")
         col._write_manifest()  # the store is the source of truth; refresh the mirror
         return col
@@ -321,6 +331,7 @@ class Collection(RoutedSearch):
                 continue
             spec = json.loads(spec_json)
             self._experts[name] = make_expert(spec["source"], name=name, **spec.get("options", {}))
+            _take_measured_thresholds(self.path, [self._experts[name]])
             self._loader.forget(name)
         for name in set(current) - set(self._experts):
             self._loader.forget(name)

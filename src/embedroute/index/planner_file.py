@@ -50,12 +50,6 @@ def thresholds_of(entry: dict[str, Any]) -> Thresholds | None:
     return Thresholds(**known)
 
 
-def saved_thresholds(folder: Path) -> dict[str, Thresholds]:
-    """The usable thresholds in ``folder``'s file, by expert name."""
-    found = {name: thresholds_of(entry) for name, entry in read_entries(folder).items()}
-    return {name: t for name, t in found.items() if t is not None}
-
-
 def write_entries(folder: Path, entries: dict[str, dict[str, Any]]) -> None:
     """Replace the file with ``entries`` (written beside it, then renamed over it)."""
     tmp = folder / f"{FILE}.tmp"
