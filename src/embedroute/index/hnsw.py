@@ -76,6 +76,7 @@ class HNSWIndex(CompressedIndex):
         self._alive = np.zeros(0, dtype=bool)
         self._live: tuple[np.ndarray, np.ndarray] | None = None  # live row ids sorted, and their nodes
         self._keep: Any = None  # the bitmap of the current search, alive while FAISS reads it
+        self._alive_bits: np.ndarray | None = None  # bitmap of live nodes when any are tombstoned; per write
 
     @property
     def ef_search(self) -> int:
@@ -98,7 +99,7 @@ class HNSWIndex(CompressedIndex):
         self._index.add(vectors)
         self._node_ids = np.concatenate([self._node_ids, ids])
         self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
-        self._live = None
+        self._live = self._alive_bits = None
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
@@ -115,7 +116,7 @@ class HNSWIndex(CompressedIndex):
         self._alive &= ~np.isin(self._node_ids, ids)
         keep = ~np.isin(self._ids, ids)
         self._ids, self._full = self._ids[keep], self._full[keep]
-        self._order = self._live = None
+        self._order = self._live = self._alive_bits = None
         if self.tombstones > REBUILD_SHARE * len(self._alive):
             self._rebuild()
 
@@ -126,7 +127,7 @@ class HNSWIndex(CompressedIndex):
         self._full = np.zeros((0, self.dim), dtype=np.float32)
         self._node_ids = np.zeros(0, dtype=np.int64)
         self._alive = np.zeros(0, dtype=bool)
-        self._index, self._order, self._live = None, None, None
+        self._index, self._order, self._live, self._alive_bits = None, None, None, None
         if len(ids):
             super().add(ids, np.asarray(full, dtype=np.float32))
 
@@ -158,7 +159,7 @@ class HNSWIndex(CompressedIndex):
         self._index, self._node_ids, self._alive = index, node_ids, alive
         self._ids = ids
         self._full = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._order = self._live = None
+        self._order = self._live = self._alive_bits = None
 
     # -- search ------------------------------------------------------------------------------------
     def _params(self, ef: int, nodes: np.ndarray | None) -> Any:
@@ -166,9 +167,14 @@ class HNSWIndex(CompressedIndex):
 
         params = faiss.SearchParametersHNSW()
         params.efSearch = int(max(ef, 1))
-        if nodes is None and self.tombstones:
-            nodes = np.flatnonzero(self._alive)
-        if nodes is not None:
+        if nodes is None:  # unfiltered: only the tombstones are excluded, with a bitmap kept until the next write
+            if self._alive_bits is None:
+                self._alive_bits = np.packbits(self._alive, bitorder="little") if self.tombstones else \
+                    np.zeros(0, dtype=np.uint8)
+            if len(self._alive_bits):
+                self._keep = self._alive_bits
+                params.sel = faiss.IDSelectorBitmap(len(self._alive), faiss.swig_ptr(self._keep))
+        else:
             self._keep = _bitmap(len(self._alive), nodes)
             params.sel = faiss.IDSelectorBitmap(len(self._alive), faiss.swig_ptr(self._keep))
         return params
