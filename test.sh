@@ -5,4 +5,5 @@ cd "$(dirname "$0")"
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
 exec .venv/bin/python -m pytest "$@"

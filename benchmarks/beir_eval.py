@@ -22,8 +22,19 @@ SHARED = ROOT.parent / "shared" / "data"
 
 
 def run_eval(data: Path, experts: str, out: Path, env: dict[str, str]) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "embedroute.cli.main", "eval", "--data", str(data), "--experts", experts,
-           "--out", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "embedroute.cli.main",
+        "eval",
+        "--data",
+        str(data),
+        "--experts",
+        experts,
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     secs = time.perf_counter() - t0
@@ -43,20 +54,28 @@ def main() -> None:
         for name in args.data.split(","):
             first_s, first = run_eval(SHARED / name, args.experts, Path(tmp) / f"{name}-1.json", env)
             second_s, second = run_eval(SHARED / name, args.experts, Path(tmp) / f"{name}-2.json", env)
-            row = {"dataset": name, "command": f"embedroute eval --data ../shared/data/{name} --experts "
-                                               f"{args.experts}",
-                   "first_run_s": round(first_s, 2), "second_run_s": round(second_s, 2),
-                   "second_over_first": round(second_s / first_s, 4),
-                   "texts_encoded": [first["stats"]["texts_encoded"], second["stats"]["texts_encoded"]],
-                   "metrics": {e: v["metrics"] for e, v in first["experts"].items()},
-                   "same_metrics_second_run": all(first["experts"][e]["metrics"] == second["experts"][e]["metrics"]
-                                                  for e in first["experts"]),
-                   "config": {e: {k: v["config"].get(k) for k in ("model", "weight_hash", "precision",
-                                                                   "dataset_checksum")}
-                              for e, v in first["experts"].items()}}
+            row = {
+                "dataset": name,
+                "command": f"embedroute eval --data ../shared/data/{name} --experts {args.experts}",
+                "first_run_s": round(first_s, 2),
+                "second_run_s": round(second_s, 2),
+                "second_over_first": round(second_s / first_s, 4),
+                "texts_encoded": [first["stats"]["texts_encoded"], second["stats"]["texts_encoded"]],
+                "metrics": {e: v["metrics"] for e, v in first["experts"].items()},
+                "same_metrics_second_run": all(
+                    first["experts"][e]["metrics"] == second["experts"][e]["metrics"] for e in first["experts"]
+                ),
+                "config": {
+                    e: {k: v["config"].get(k) for k in ("model", "weight_hash", "precision", "dataset_checksum")}
+                    for e, v in first["experts"].items()
+                },
+            }
             rows.append(row)
-            print(f"{name}: first {first_s:.1f}s, second {second_s:.1f}s ({100 * second_s / first_s:.1f}%), "
-                  f"encoded {row['texts_encoded']}", flush=True)
+            print(
+                f"{name}: first {first_s:.1f}s, second {second_s:.1f}s ({100 * second_s / first_s:.1f}%), "
+                f"encoded {row['texts_encoded']}",
+                flush=True,
+            )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"benchmark": "beir_eval", "rows": rows}, indent=1))
     print(f"wrote {args.out}")

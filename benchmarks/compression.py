@@ -36,16 +36,20 @@ def main() -> None:
         ds = load_beir(SHARED / name if not Path(name).exists() else name)
         docs = ds.corpus()
         doc_ids = [d["id"] for d in docs]
-        dvec = enc.encode_documents([f"{d['title']} {d['text']}" if d["title"] else d["text"] for d in docs],
-                                    show_progress=True)
+        dvec = enc.encode_documents(
+            [f"{d['title']} {d['text']}" if d["title"] else d["text"] for d in docs], show_progress=True
+        )
         qids = list(ds.queries)
         qvec = enc.encode_queries([ds.queries[q] for q in qids])
         for row in measure(dvec, qvec, doc_ids, qids, ds.qrels, QUICK if args.quick else CONFIGS):
             row = {"dataset": ds.name, "expert": args.expert} | row
             results.append(row)
-            print(f"{ds.name:<10} {row['compression']:<8} rescore x{row['rescore']:<3} nDCG@10 {row['ndcg@10']:.4f} "
-                  f"({100 * row['ndcg_ratio']:5.1f}%)  {row['bytes_per_vector']:7.1f} B/vector "
-                  f"({row['memory_reduction']}x less)  {row['ms_per_query']:.2f} ms/query", flush=True)
+            print(
+                f"{ds.name:<10} {row['compression']:<8} rescore x{row['rescore']:<3} nDCG@10 {row['ndcg@10']:.4f} "
+                f"({100 * row['ndcg_ratio']:5.1f}%)  {row['bytes_per_vector']:7.1f} B/vector "
+                f"({row['memory_reduction']}x less)  {row['ms_per_query']:.2f} ms/query",
+                flush=True,
+            )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"benchmark": "compression", "results": results}, indent=1))
     print(f"wrote {args.out}")

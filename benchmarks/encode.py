@@ -75,15 +75,17 @@ def st_paths(path: Path) -> tuple[dict, dict[str, str]]:
     paths = {
         BASELINE: lambda t: fp32.encode(t, batch_size=32, normalize_embeddings=True),
         "sentence-transformers bf16 autocast": autocast,
-        "sentence-transformers bf16 weights": lambda t: bf16.encode(
-            t, batch_size=32, normalize_embeddings=True, convert_to_tensor=True).float().numpy(),
+        "sentence-transformers bf16 weights": lambda t: (
+            bf16.encode(t, batch_size=32, normalize_embeddings=True, convert_to_tensor=True).float().numpy()
+        ),
     }
     missing = {}
     for backend in ("onnx", "openvino"):
         try:
             m = model(backend=backend)
             paths[f"sentence-transformers backend={backend}"] = lambda t, m=m: m.encode(
-                t, batch_size=32, normalize_embeddings=True)
+                t, batch_size=32, normalize_embeddings=True
+            )
         except Exception as exc:  # noqa: BLE001 - recorded: which backend is unavailable here and why
             missing[f"sentence-transformers backend={backend}"] = f"{type(exc).__name__}: {str(exc)[:300]}"
     return paths, missing
@@ -127,30 +129,55 @@ def main() -> None:
     best_st = max(st_equal, key=median.get)
     rows = []
     for name in paths:
-        rows.append({"path": name, "passages_per_s": round(median[name], 2),
-                     "passages_per_s_rounds": [round(x, 2) for x in rates[name]],
-                     "seconds": round(statistics.median(secs[name]), 2),
-                     "speedup": round(median[name] / median[BASELINE], 2),
-                     "vs_best_sentence_transformers": round(median[name] / median[best_st], 2),
-                     "cosine_min": round(float(cos[name].min()), 6), "cosine_mean": round(float(cos[name].mean()), 6)})
-        print(f"{name:<55} {median[name]:8.1f} passages/s  x{rows[-1]['speedup']:4.2f} fp32  "
-              f"x{rows[-1]['vs_best_sentence_transformers']:4.2f} best-st  cos min {cos[name].min():.5f}")
+        rows.append(
+            {
+                "path": name,
+                "passages_per_s": round(median[name], 2),
+                "passages_per_s_rounds": [round(x, 2) for x in rates[name]],
+                "seconds": round(statistics.median(secs[name]), 2),
+                "speedup": round(median[name] / median[BASELINE], 2),
+                "vs_best_sentence_transformers": round(median[name] / median[best_st], 2),
+                "cosine_min": round(float(cos[name].min()), 6),
+                "cosine_mean": round(float(cos[name].mean()), 6),
+            }
+        )
+        print(
+            f"{name:<55} {median[name]:8.1f} passages/s  x{rows[-1]['speedup']:4.2f} fp32  "
+            f"x{rows[-1]['vs_best_sentence_transformers']:4.2f} best-st  cos min {cos[name].min():.5f}"
+        )
     result = {
-        "benchmark": "encode", "model": "sentence-transformers/all-MiniLM-L6-v2", "passages": len(texts),
-        "dataset": "scifact corpus (first passages, title + text)", "max_seq_length": 256,
-        "default_precision": default.precision, "rows": rows, "rounds": args.rounds, "seed": args.seed,
-        "baseline": BASELINE, "best_sentence_transformers": best_st, "equal_quality_cosine": EQUAL_QUALITY,
+        "benchmark": "encode",
+        "model": "sentence-transformers/all-MiniLM-L6-v2",
+        "passages": len(texts),
+        "dataset": "scifact corpus (first passages, title + text)",
+        "max_seq_length": 256,
+        "default_precision": default.precision,
+        "rows": rows,
+        "rounds": args.rounds,
+        "seed": args.seed,
+        "baseline": BASELINE,
+        "best_sentence_transformers": best_st,
+        "equal_quality_cosine": EQUAL_QUALITY,
         "unavailable": missing,
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "platform": platform.platform(),
+        },
         "versions": library_versions(("torch", "transformers", "sentence-transformers", "onnxruntime")),
     }
     if not args.skip_ndcg:
-        res = evaluate(DATA, [{"source": "minilm", "name": "minilm-fp32", "options": {"precision": "fp32"}},
-                              "minilm"], show_progress=False)
+        res = evaluate(
+            DATA,
+            [{"source": "minilm", "name": "minilm-fp32", "options": {"precision": "fp32"}}, "minilm"],
+            show_progress=False,
+        )
         nd = {n: e.metrics["ndcg@10"] for n, e in res.experts.items()}
-        result["scifact_ndcg@10"] = {"fp32": nd["minilm-fp32"], "default": nd["minilm"],
-                                     "difference": nd["minilm"] - nd["minilm-fp32"]}
+        result["scifact_ndcg@10"] = {
+            "fp32": nd["minilm-fp32"],
+            "default": nd["minilm"],
+            "difference": nd["minilm"] - nd["minilm-fp32"],
+        }
         print(f"SciFact nDCG@10: fp32 {nd['minilm-fp32']:.4f}, default {nd['minilm']:.4f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))

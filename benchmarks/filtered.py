@@ -96,13 +96,21 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--sigma", type=float, default=0.3)
     ap.add_argument("--rounds", type=int, default=3, help="timing rounds, methods shuffled in each; median kept")
-    ap.add_argument("--calibration-queries", type=int, default=50,
-                    help="queries the planner is calibrated on, disjoint from the scored ones")
+    ap.add_argument(
+        "--calibration-queries",
+        type=int,
+        default=50,
+        help="queries the planner is calibrated on, disjoint from the scored ones",
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--post-filter-max-depth", type=int, default=10_000,
-                    help="the post-filter baseline asks the index for at most this many neighbours "
-                         "(2 k / selectivity + k below it); uncapped, one query at 0.01%% selectivity "
-                         "over 1M vectors asks HNSW for 200,010 neighbours and takes minutes")
+    ap.add_argument(
+        "--post-filter-max-depth",
+        type=int,
+        default=10_000,
+        help="the post-filter baseline asks the index for at most this many neighbours "
+        "(2 k / selectivity + k below it); uncapped, one query at 0.01%% selectivity "
+        "over 1M vectors asks HNSW for 200,010 neighbours and takes minutes",
+    )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "filtered.json"))
     args = ap.parse_args()
     n, nq = (100_000, 100) if args.quick else (args.n, args.queries)
@@ -126,13 +134,15 @@ def main() -> None:
     t0 = time.perf_counter()
     index.add(ids, vecs)
     build_s = time.perf_counter() - t0
-    print(f"{n} vectors; HNSW (M={index.m}, efConstruction={index.ef_construction}) built in {build_s:.0f}s; "
-          f"attribute index in {attr_s:.1f}s", flush=True)
+    print(
+        f"{n} vectors; HNSW (M={index.m}, efConstruction={index.ef_construction}) built in {build_s:.0f}s; "
+        f"attribute index in {attr_s:.1f}s",
+        flush=True,
+    )
     exact_all = [row for start in range(0, nq, 25) for row in index._exact(qv[start : start + 25], K, ids)[1]]
     plain, plain_qps = timed(lambda i, q: index.search(q, K)[1][0], qv)
     hnsw_recall = float(np.mean([recall(p, t) for p, t in zip(plain, exact_all)]))
-    print(f"unfiltered HNSW recall@10 {hnsw_recall:.4f} at efSearch={index.ef_search}, {plain_qps:.0f} QPS",
-          flush=True)
+    print(f"unfiltered HNSW recall@10 {hnsw_recall:.4f} at efSearch={index.ef_search}, {plain_qps:.0f} QPS", flush=True)
     thresholds = calibrate(index, cal_qv, k=K)  # disjoint from the scored queries
     print(f"calibrated thresholds: {thresholds.to_json()}", flush=True)
 
@@ -155,13 +165,21 @@ def main() -> None:
             if correlated:
                 truth = [index._exact(qv[i : i + 1], K, allowed[i])[1][0] for i in range(nq)]
             else:  # one allowed set for every query: one batched exact search
-                truth = [row for start in range(0, nq, 25)
-                         for row in index._exact(qv[start : start + 25], K, allowed[0])[1]]
+                truth = [
+                    row for start in range(0, nq, 25) for row in index._exact(qv[start : start + 25], K, allowed[0])[1]
+                ]
             plans: dict[str, int] = {}
 
             def planner(i, q):
-                plan = choose(n, len(allowed[i]), estimates[i], K, index_kind="hnsw", thresholds=thresholds,
-                              ef_search=index.ef_search)
+                plan = choose(
+                    n,
+                    len(allowed[i]),
+                    estimates[i],
+                    K,
+                    index_kind="hnsw",
+                    thresholds=thresholds,
+                    ef_search=index.ef_search,
+                )
                 plans[plan.kind] = plans.get(plan.kind, 0) + 1
                 return index.search_filtered(q, K, allowed[i], plan)[1][0]
 
@@ -172,13 +190,17 @@ def main() -> None:
 
             methods = {
                 "planner": planner,
-                "faiss-hnsw-idselector": lambda i, q: index._search_with_selector(q, K, allowed[i],
-                                                                                  {"efSearch": index.ef_search})[1][0],
+                "faiss-hnsw-idselector": lambda i, q: index._search_with_selector(
+                    q, K, allowed[i], {"efSearch": index.ef_search}
+                )[1][0],
                 "exact-allowed": lambda i, q: index._exact(q, K, allowed[i])[1][0],
                 "post-filter": post,
             }
-            row = {"selectivity": s, "correlated": correlated,
-                   "allowed_mean": float(np.mean([len(a) for a in allowed]))}
+            row = {
+                "selectivity": s,
+                "correlated": correlated,
+                "allowed_mean": float(np.mean([len(a) for a in allowed])),
+            }
             for fn in methods.values():  # warm-up: every method once, so none pays a cold start
                 fn(0, qv[:1])
             rounds: dict[str, list[float]] = {name: [] for name in methods}
@@ -193,24 +215,45 @@ def main() -> None:
             for name in methods:
                 found, qps = results[name], float(np.median(rounds[name]))
                 rec = float(np.mean([recall(f, t) for f, t in zip(found, truth)]))
-                entry = {"recall@10": round(rec, 4), "qps": round(qps, 1),
-                         "qps_rounds": [round(x, 1) for x in rounds[name]]}
+                entry = {
+                    "recall@10": round(rec, 4),
+                    "qps": round(qps, 1),
+                    "qps_rounds": [round(x, 1) for x in rounds[name]],
+                }
                 if name == "planner":
                     row["planner"] = entry | {"plans": dict(plans)}
                 else:
                     row.setdefault("baselines", {})[name] = entry
             buckets.append(row)
             b = row["baselines"]
-            print(f"s={s:<7} corr={correlated!s:<5} planner r={row['planner']['recall@10']:.3f} "
-                  f"{row['planner']['qps']:8.0f} qps {row['planner']['plans']} | "
-                  + " | ".join(f"{k} r={v['recall@10']:.3f} {v['qps']:.0f}" for k, v in b.items()), flush=True)
-    result = {"benchmark": "filtered", "n": n, "queries": nq, "k": K, "sigma": args.sigma,
-              "hnsw": {"m": index.m, "ef_construction": index.ef_construction, "ef_search": index.ef_search,
-                       "build_s": round(build_s, 1), "unfiltered_recall@10": round(hnsw_recall, 4),
-                       "unfiltered_qps": round(plain_qps, 1)},
-              "post_filter_max_depth": args.post_filter_max_depth, "rounds": args.rounds, "seed": args.seed,
-              "scored_query_ids": [qids[i] for i in scored], "calibration_query_ids": [qids[i] for i in tuning],
-              "thresholds": thresholds.to_json(), "buckets": buckets}
+            print(
+                f"s={s:<7} corr={correlated!s:<5} planner r={row['planner']['recall@10']:.3f} "
+                f"{row['planner']['qps']:8.0f} qps {row['planner']['plans']} | "
+                + " | ".join(f"{k} r={v['recall@10']:.3f} {v['qps']:.0f}" for k, v in b.items()),
+                flush=True,
+            )
+    result = {
+        "benchmark": "filtered",
+        "n": n,
+        "queries": nq,
+        "k": K,
+        "sigma": args.sigma,
+        "hnsw": {
+            "m": index.m,
+            "ef_construction": index.ef_construction,
+            "ef_search": index.ef_search,
+            "build_s": round(build_s, 1),
+            "unfiltered_recall@10": round(hnsw_recall, 4),
+            "unfiltered_qps": round(plain_qps, 1),
+        },
+        "post_filter_max_depth": args.post_filter_max_depth,
+        "rounds": args.rounds,
+        "seed": args.seed,
+        "scored_query_ids": [qids[i] for i in scored],
+        "calibration_query_ids": [qids[i] for i in tuning],
+        "thresholds": thresholds.to_json(),
+        "buckets": buckets,
+    }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
@@ -228,8 +271,11 @@ def plot(result: dict, path: Path) -> None:
     markers = {"planner": "o", "faiss-hnsw-idselector": "s", "exact-allowed": "^", "post-filter": "x"}
     for ax, corr in zip(axes, (False, True)):
         for name, marker in markers.items():
-            pts = [(b["planner"] if name == "planner" else b["baselines"][name], b["selectivity"])
-                   for b in result["buckets"] if b["correlated"] == corr]
+            pts = [
+                (b["planner"] if name == "planner" else b["baselines"][name], b["selectivity"])
+                for b in result["buckets"]
+                if b["correlated"] == corr
+            ]
             ax.plot([p[0]["qps"] for p in pts], [p[0]["recall@10"] for p in pts], marker=marker, label=name)
             if name == "planner":
                 for p, s in pts:

@@ -58,16 +58,35 @@ def main() -> None:
             found = [index.search(qv[i : i + 1], K)[1][0] for i in range(len(qv))]
             qps = len(qv) / (time.perf_counter() - t0)
             rec = float(np.mean([recall(f, t) for f, t in zip(found, truth)]))
-            rows.append({"m": m, "ef_construction": efc, "ef_search": ef, "recall@10": round(rec, 4),
-                         "qps": round(qps, 1), "build_s": round(build_s, 1)})
-            print(f"M {m:>3} efC {efc:>4} efS {ef:>5}: recall@10 {rec:.4f} {qps:8.0f} QPS (build {build_s:.0f}s)",
-                  flush=True)
+            rows.append(
+                {
+                    "m": m,
+                    "ef_construction": efc,
+                    "ef_search": ef,
+                    "recall@10": round(rec, 4),
+                    "qps": round(qps, 1),
+                    "build_s": round(build_s, 1),
+                }
+            )
+            print(
+                f"M {m:>3} efC {efc:>4} efS {ef:>5}: recall@10 {rec:.4f} {qps:8.0f} QPS (build {build_s:.0f}s)",
+                flush=True,
+            )
     ok = [r for r in rows if r["recall@10"] >= args.target]
     chosen = min(ok, key=lambda r: (r["m"], r["ef_construction"], r["ef_search"])) if ok else None
-    result = {"benchmark": "hnsw-defaults", "n": args.n, "sigma": args.sigma, "seed": args.seed, "k": K,
-              "target_recall@10": args.target, "rule": "smallest M, then efConstruction, then efSearch reaching "
-              "the target on the tuning queries", "chosen": chosen, "rows": rows,
-              "tuning_query_ids": [qids[i] for i in tuning], "left_out_scored_query_ids": [qids[i] for i in scored]}
+    result = {
+        "benchmark": "hnsw-defaults",
+        "n": args.n,
+        "sigma": args.sigma,
+        "seed": args.seed,
+        "k": K,
+        "target_recall@10": args.target,
+        "rule": "smallest M, then efConstruction, then efSearch reaching the target on the tuning queries",
+        "chosen": chosen,
+        "rows": rows,
+        "tuning_query_ids": [qids[i] for i in tuning],
+        "left_out_scored_query_ids": [qids[i] for i in scored],
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"chosen: {chosen}\nwrote {args.out}")

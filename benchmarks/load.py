@@ -44,8 +44,12 @@ def main() -> None:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         log = open(Path(tmp) / "server.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "embedroute.cli.main", "serve", str(root), "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "embedroute.cli.main", "serve", str(root), "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(600):
@@ -57,19 +61,26 @@ def main() -> None:
             rows = []
             for name, mode in MODES.items():
                 run_load(url, "scifact-sample", queries[:5], clients=4, seconds=2, modes=[mode])  # warm-up
-                res = run_load(url, "scifact-sample", queries, clients=args.clients, seconds=args.seconds,
-                               modes=[mode])
+                res = run_load(url, "scifact-sample", queries, clients=args.clients, seconds=args.seconds, modes=[mode])
                 row = {"mode": name} | res.to_json()
                 rows.append(row)
-                print(f"{name:<14} {res.requests:>6} requests  {res.throughput_rps:>7.1f} req/s  "
-                      f"p50 {res.latency_ms['p50']:>7.1f} ms  p95 {res.latency_ms['p95']:>7.1f} ms  "
-                      f"errors {res.errors}", flush=True)
+                print(
+                    f"{name:<14} {res.requests:>6} requests  {res.throughput_rps:>7.1f} req/s  "
+                    f"p50 {res.latency_ms['p50']:>7.1f} ms  p95 {res.latency_ms['p95']:>7.1f} ms  "
+                    f"errors {res.errors}",
+                    flush=True,
+                )
         finally:
             proc.terminate()
             proc.wait(30)
             log.close()
-    out = {"clients": args.clients, "seconds": args.seconds, "collection": "scifact-sample (500 docs)",
-           "machine": f"{platform.machine()}, {os.cpu_count()} cores", "rows": rows}
+    out = {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "collection": "scifact-sample (500 docs)",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "rows": rows,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(f"wrote {args.out}")

@@ -49,8 +49,12 @@ def measure(kind: str, n: int, folder: Path) -> dict[str, float]:
     gc.collect()
     built = rss_mb() - base
     if not index.persist:
-        return {"built_mb": round(built, 1), "reopened_mb": None, "after_write_mb": None,
-                "bytes_per_vector_declared": 4.0 * DIM}
+        return {
+            "built_mb": round(built, 1),
+            "reopened_mb": None,
+            "after_write_mb": None,
+            "bytes_per_vector_declared": 4.0 * DIM,
+        }
     (folder / "index.bin").write_bytes(index.dump())
     declared = index.bytes_per_vector()
     del index
@@ -62,8 +66,12 @@ def measure(kind: str, n: int, folder: Path) -> dict[str, float]:
     reopened = rss_mb() - base2
     again.add(np.array([n], dtype=np.int64), np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM))
     after = rss_mb() - base2
-    return {"built_mb": round(built, 1), "reopened_mb": round(reopened, 1), "after_write_mb": round(after, 1),
-            "bytes_per_vector_declared": declared}
+    return {
+        "built_mb": round(built, 1),
+        "reopened_mb": round(reopened, 1),
+        "after_write_mb": round(after, 1),
+        "bytes_per_vector_declared": declared,
+    }
 
 
 def main() -> None:
@@ -79,13 +87,20 @@ def main() -> None:
         return
     rows = []
     for kind in args.kinds.split(","):
-        out = subprocess.run([sys.executable, __file__, "--one", kind, "--n", str(args.n)], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", kind, "--n", str(args.n)], check=True, capture_output=True, text=True
+        ).stdout
         row = {"kind": kind, **json.loads(out.strip().splitlines()[-1])}
         rows.append(row)
         print(row, flush=True)
-    result = {"benchmark": "memory", "n": args.n, "dim": DIM, "vectors": "random unit vectors", "rows": rows,
-              "float32_matrix_mb": round(args.n * DIM * 4 / 2**20, 1)}
+    result = {
+        "benchmark": "memory",
+        "n": args.n,
+        "dim": DIM,
+        "vectors": "random unit vectors",
+        "rows": rows,
+        "float32_matrix_mb": round(args.n * DIM * 4 / 2**20, 1),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")

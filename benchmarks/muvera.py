@@ -32,10 +32,16 @@ from embedroute.multivector.tokens import TokenVectors
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 #: ((r_reps, k_sim, d_proj), FDE index, candidate counts)
-FULL = [((10, 4, 16), "flat", (50, 100, 200)), ((20, 4, 16), "flat", (50, 100, 200, 500)),
-        ((20, 5, 16), "flat", (50, 100, 200, 500)), ((20, 4, 8), "flat", (100, 200, 500)),
-        ((20, 3, 8), "flat", (100, 200, 500)), ((20, 4, 16), "hnsw", (100, 200, 500)),
-        ((20, 5, 16), "hnsw", (100, 200, 500)), ((20, 4, 8), "hnsw", (100, 200, 500))]
+FULL = [
+    ((10, 4, 16), "flat", (50, 100, 200)),
+    ((20, 4, 16), "flat", (50, 100, 200, 500)),
+    ((20, 5, 16), "flat", (50, 100, 200, 500)),
+    ((20, 4, 8), "flat", (100, 200, 500)),
+    ((20, 3, 8), "flat", (100, 200, 500)),
+    ((20, 4, 16), "hnsw", (100, 200, 500)),
+    ((20, 5, 16), "hnsw", (100, 200, 500)),
+    ((20, 4, 8), "hnsw", (100, 200, 500)),
+]
 QUICK = [((20, 4, 16), "flat", (100, 200)), ((20, 5, 16), "hnsw", (100, 200))]
 
 
@@ -62,12 +68,22 @@ def one_dataset(name: str, expert_name: str, configs, prune_factors, out: list, 
 
     def row(method, params, run, ms, bpd, truth=None):
         rec = None if truth is None else float(np.mean([len(set(list(run[q])[:10]) & truth[q]) / 10 for q in qids]))
-        r = {"dataset": name, "method": method, "params": params, "ndcg@10": round(ndcg(ds, run), 4),
-             "recall@10_vs_exact": None if rec is None else round(rec, 4), "ms_per_query": round(ms, 2),
-             "speedup_vs_exact": None, "bytes_per_doc": round(bpd, 1)}
+        r = {
+            "dataset": name,
+            "method": method,
+            "params": params,
+            "ndcg@10": round(ndcg(ds, run), 4),
+            "recall@10_vs_exact": None if rec is None else round(rec, 4),
+            "ms_per_query": round(ms, 2),
+            "speedup_vs_exact": None,
+            "bytes_per_doc": round(bpd, 1),
+        }
         out.append(r)
-        print(f"  {method:<22} {json.dumps(params):<60} nDCG@10 {r['ndcg@10']:.4f}  "
-              f"recall {r['recall@10_vs_exact'] if rec is not None else '-':<6}  {ms:8.2f} ms", flush=True)
+        print(
+            f"  {method:<22} {json.dumps(params):<60} nDCG@10 {r['ndcg@10']:.4f}  "
+            f"recall {r['recall@10_vs_exact'] if rec is not None else '-':<6}  {ms:8.2f} ms",
+            flush=True,
+        )
         return r
 
     # exhaustive MaxSim: ground truth and quality
@@ -124,8 +140,15 @@ def one_dataset(name: str, expert_name: str, configs, prune_factors, out: list, 
                 found.append((rows[order], sc[order]))
             run = {q: {ids[r]: float(s) for r, s in zip(*f)} for q, f in zip(qids, found)}
             ms = elapsed * 1000 / len(qids)
-            p = {"r_reps": reps, "k_sim": ksim, "d_proj": dproj, "fde_dim": params.dim, "fde_index": kind,
-                 "candidates": c, "fde_build_s": round(build_s, 1)}
+            p = {
+                "r_reps": reps,
+                "k_sim": ksim,
+                "d_proj": dproj,
+                "fde_dim": params.dim,
+                "fde_index": kind,
+                "candidates": c,
+                "fde_build_s": round(build_s, 1),
+            }
             r = row("fde+rerank", p, run, ms, bytes_tokens + fde_bytes, truth)
             r["speedup_vs_exact"] = round(exact_ms / ms, 1)
         # the FDE alone, no rerank
@@ -136,8 +159,14 @@ def one_dataset(name: str, expert_name: str, configs, prune_factors, out: list, 
             elapsed += time.perf_counter() - t0
         run = {q: {ids[i]: float(s) for i, s in zip(f[1][0], f[0][0]) if i >= 0} for q, f in zip(qids, found)}
         ms = elapsed * 1000 / len(qids)
-        r = row("fde-only", {"r_reps": reps, "k_sim": ksim, "d_proj": dproj, "fde_dim": params.dim,
-                             "fde_index": kind}, run, ms, fde_bytes, truth)
+        r = row(
+            "fde-only",
+            {"r_reps": reps, "k_sim": ksim, "d_proj": dproj, "fde_dim": params.dim, "fde_index": kind},
+            run,
+            ms,
+            fde_bytes,
+            truth,
+        )
         r["speedup_vs_exact"] = round(exact_ms / ms, 1)
 
     # k-means token pruning: exact MaxSim over the centroids (recall still against unpruned MaxSim)
@@ -150,10 +179,18 @@ def one_dataset(name: str, expert_name: str, configs, prune_factors, out: list, 
             pos, sc = exhaustive(qt, small, 100)
             run[q] = {ids[p]: float(s) for p, s in zip(pos, sc)}
         ms = (time.perf_counter() - t0) * 1000 / len(qids)
-        r = row("pruned-exact", {"factor": f, "vectors_per_doc": round(float(small.offsets[-1]) / len(small), 1),
-                                 "prune_s": round(prune_s, 1)}, run, ms,
-                2.0 * small.offsets[-1] * small.dim / len(small),
-                truth)
+        r = row(
+            "pruned-exact",
+            {
+                "factor": f,
+                "vectors_per_doc": round(float(small.offsets[-1]) / len(small), 1),
+                "prune_s": round(prune_s, 1),
+            },
+            run,
+            ms,
+            2.0 * small.offsets[-1] * small.dim / len(small),
+            truth,
+        )
         r["speedup_vs_exact"] = round(exact_ms / ms, 1)
 
 
@@ -167,8 +204,13 @@ def plot(results: list[dict], path: Path) -> None:
     fig, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4.5), squeeze=False)
     for ax, name in zip(axes[0], sets):
         rows = [r for r in results if r["dataset"] == name and r["recall@10_vs_exact"] is not None]
-        for method, marker in (("fde+rerank", "o"), ("fde-only", "x"), ("pruned-exact", "s"), ("exact-maxsim", "*"),
-                               ("single-vector", "^")):
+        for method, marker in (
+            ("fde+rerank", "o"),
+            ("fde-only", "x"),
+            ("pruned-exact", "s"),
+            ("exact-maxsim", "*"),
+            ("single-vector", "^"),
+        ):
             pts = [(r["ms_per_query"], r["recall@10_vs_exact"]) for r in rows if r["method"] == method]
             if pts:
                 ax.scatter(*zip(*pts), marker=marker, label=method, s=50)
@@ -197,8 +239,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="embedroute-muvera-") as tmp:
         for name in sets:
             one_dataset(name, args.expert, configs, factors, results, Path(tmp))
-    out = {"expert": args.expert, "quick": args.quick, "seconds": round(time.perf_counter() - t0, 1),
-           "results": results}
+    out = {
+        "expert": args.expert,
+        "quick": args.quick,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "results": results,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
     plot(results, Path(args.out).with_suffix(".png"))

@@ -37,10 +37,15 @@ def texts_and_scores(experts: list[str], work: Path) -> list[dict]:
     for name in DATA:
         d = prepare(SHARED / name, experts, want_train=True, workdir=work, latency_sample=0, show_progress=False)
         tr, te = list(d.train.queries), sorted(d.ndcg[experts[0]])
-        out.append({"name": d.name, "train": [d.train.queries[q] for q in tr],
-                    "train_scores": np.array([[d.train_ndcg[e][q] for e in experts] for q in tr]),
-                    "test": [d.test.queries[q] for q in te],
-                    "test_scores": np.array([[d.ndcg[e][q] for e in experts] for q in te])})
+        out.append(
+            {
+                "name": d.name,
+                "train": [d.train.queries[q] for q in tr],
+                "train_scores": np.array([[d.train_ndcg[e][q] for e in experts] for q in tr]),
+                "test": [d.test.queries[q] for q in te],
+                "test_scores": np.array([[d.ndcg[e][q] for e in experts] for q in te]),
+            }
+        )
     return out
 
 
@@ -54,8 +59,11 @@ def test_ndcg(router, encode, sets: list[dict], experts: list[str]) -> float:
 
 def training(sets: list[dict]) -> tuple[list[str], list[str], np.ndarray]:
     """All training queries: their texts, datasets and per-expert nDCG@10."""
-    return ([t for d in sets for t in d["train"]], [d["name"] for d in sets for _ in d["train"]],
-            np.vstack([d["train_scores"] for d in sets]))
+    return (
+        [t for d in sets for t in d["train"]],
+        [d["name"] for d in sets for _ in d["train"]],
+        np.vstack([d["train_scores"] for d in sets]),
+    )
 
 
 def fit_pilot(enc, texts: list[str], labels: list[str], scores: np.ndarray, experts: list[str]):
@@ -71,11 +79,13 @@ def geometry(encoder_name: str, sets: list[dict], experts: list[str]) -> dict:
     sims = router.pilots @ router.pilots.T
     same = np.equal.outer(router.pilot_datasets, router.pilot_datasets) & ~np.eye(len(sims), dtype=bool)
     other = ~np.equal.outer(router.pilot_datasets, router.pilot_datasets)
-    return {"encoder": encoder_name, "pilots": len(sims),
-            "cos_same_dataset": round(float(sims[same].mean()), 3),
-            "cos_other_dataset": {"mean": round(float(sims[other].mean()), 3),
-                                  "sd": round(float(sims[other].std()), 3)},
-            "pilot_test_ndcg@10": round(test_ndcg(router, enc.encode_queries, sets, experts), 4)}
+    return {
+        "encoder": encoder_name,
+        "pilots": len(sims),
+        "cos_same_dataset": round(float(sims[same].mean()), 3),
+        "cos_other_dataset": {"mean": round(float(sims[other].mean()), 3), "sd": round(float(sims[other].std()), 3)},
+        "pilot_test_ndcg@10": round(test_ndcg(router, enc.encode_queries, sets, experts), 4),
+    }
 
 
 def tfidf_cv(options: dict, sets: list[dict], experts: list[str], folds: int = 5, seed: int = 0) -> float:
@@ -107,18 +117,24 @@ def main() -> None:
         g = geometry(name, sets, experts)
         result["geometry"].append(g)
         o = g["cos_other_dataset"]
-        print(f"{name:<20}{g['pilots']:>6}{g['cos_same_dataset']:>18.3f}{o['mean']:>19.3f} ± {o['sd']:.3f}"
-              f"{g['pilot_test_ndcg@10']:>24.4f}")
+        print(
+            f"{name:<20}{g['pilots']:>6}{g['cos_same_dataset']:>18.3f}{o['mean']:>19.3f} ± {o['sd']:.3f}"
+            f"{g['pilot_test_ndcg@10']:>24.4f}"
+        )
     print("\nTF-IDF settings: the paper rule's 5-fold train CV (vectorizer fitted inside each fold) and test")
     for stop, ngram, min_df in itertools.product(["english", None], [1, 2], [1, 2]):
         options = {"stop_words": stop, "ngram_max": ngram, "min_df": min_df}
         enc = TfidfRoutingEncoder(**options)
         router = fit_pilot(enc, *training(sets), experts)
-        row = options | {"train_cv": round(tfidf_cv(options, sets, experts), 4),
-                         "test": round(test_ndcg(router, enc.encode_queries, sets, experts), 4)}
+        row = options | {
+            "train_cv": round(tfidf_cv(options, sets, experts), 4),
+            "test": round(test_ndcg(router, enc.encode_queries, sets, experts), 4),
+        }
         result["tfidf_settings"].append(row)
-        print(f"  stop_words={str(stop):<8} ngram_max={ngram} min_df={min_df}  train CV {row['train_cv']:.4f}"
-              f"  test {row['test']:.4f}")
+        print(
+            f"  stop_words={str(stop):<8} ngram_max={ngram} min_df={min_df}  train CV {row['train_cv']:.4f}"
+            f"  test {row['test']:.4f}"
+        )
     best = max(result["tfidf_settings"], key=lambda r: r["train_cv"])
     result["chosen_by_cv"] = best
     print(f"chosen by train CV: {best}")

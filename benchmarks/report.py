@@ -48,8 +48,10 @@ OUTPUT = ROOT / "BENCHMARKS.md"
 
 DATASETS = {"scifact": "SciFact", "nfcorpus": "NFCorpus", "climate-fever-sentences": "Climate-FEVER"}
 SHORT = {"sf": "scifact", "nf": "nfcorpus", "cf": "climate-fever-sentences"}
-HEADER = ("<!-- Written by `python benchmarks/report.py` from benchmarks/BENCHMARKS.template.md and "
-          "benchmarks/results/*.json: edit those, not this file. -->\n\n")
+HEADER = (
+    "<!-- Written by `python benchmarks/report.py` from benchmarks/BENCHMARKS.template.md and "
+    "benchmarks/results/*.json: edit those, not this file. -->\n\n"
+)
 
 
 class ReportError(Exception):
@@ -167,8 +169,13 @@ class Report:
             return overhead_range(self.file(f))
 
         def mv(dataset: str, method: str, **params: Any) -> dict[str, Any]:
-            hits = [r for r in self.J["muvera"]["results"] if r["dataset"] == dataset and r["method"] == method
-                    and all(r["params"].get(k) == v for k, v in params.items())]
+            hits = [
+                r
+                for r in self.J["muvera"]["results"]
+                if r["dataset"] == dataset
+                and r["method"] == method
+                and all(r["params"].get(k) == v for k, v in params.items())
+            ]
             if len(hits) != 1:
                 raise ReportError(f"muvera.json: {len(hits)} rows match {dataset} {method} {params}")
             return hits[0]
@@ -201,21 +208,38 @@ class Report:
             raise ReportError(f"load.json has no mode {mode}")
 
         ns: dict[str, Any] = {
-            "J": self.J, "R": self.row, "best": best, "bestavg": bestavg, "oracle": oracle, "gap": gap,
-            "seeds": seeds, "nd": nd,
+            "J": self.J,
+            "R": self.row,
+            "best": best,
+            "bestavg": bestavg,
+            "oracle": oracle,
+            "gap": gap,
+            "seeds": seeds,
+            "nd": nd,
             "avg": lambda name, f=None: nd(name, "avg", f),
             "sf": lambda name, f=None: nd(name, "sf", f),
             "nf": lambda name, f=None: nd(name, "nf", f),
             "cf": lambda name, f=None: nd(name, "cf", f),
-            "p": key("p_value_vs_best_single"), "pd": key("p_value_vs_dataset"), "cv": key("train_cv_ndcg@10"),
-            "ms": key("ms_per_query"), "passes": key("encoder_passes"), "ovh": key("routing_overhead"),
-            "rms": key("routing_ms_per_query"), "rule": key("rule"),
+            "p": key("p_value_vs_best_single"),
+            "pd": key("p_value_vs_dataset"),
+            "cv": key("train_cv_ndcg@10"),
+            "ms": key("ms_per_query"),
+            "passes": key("encoder_passes"),
+            "ovh": key("routing_overhead"),
+            "rms": key("routing_ms_per_query"),
+            "rule": key("rule"),
             "chosen": lambda name, expert, f=None: self.row(name, f)["chosen"][expert],
             "enc_ms": lambda f=None: self.file(f)["route_encode_ms"],
             "cross": lambda ds, k, f=None: self.file(f)["cross_domain"][SHORT.get(ds, ds)][k],
             "routers": lambda f=None: [r for r in self.file(f)["rows"] if r["kind"] == "router"],
             "planner_vs_best": planner_vs_best,
-            "ovhr": ovhr, "mv": mv, "bucket": bucket, "comp": comp, "geo": geo, "qe": qe, "load": load,
+            "ovhr": ovhr,
+            "mv": mv,
+            "bucket": bucket,
+            "comp": comp,
+            "geo": geo,
+            "qe": qe,
+            "load": load,
         }
         return ns
 
@@ -265,11 +289,24 @@ class Report:
         return TABLES[kind](self, **args)
 
 
-SAFE_BUILTINS = {"min": min, "max": max, "abs": abs, "round": round, "len": len, "sum": sum, "sorted": sorted,
-                 "any": any, "all": all, "float": float, "int": int, "str": str}
+SAFE_BUILTINS = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+    "len": len,
+    "sum": sum,
+    "sorted": sorted,
+    "any": any,
+    "all": all,
+    "float": float,
+    "int": int,
+    "str": str,
+}
 
 
 # ---- tables --------------------------------------------------------------------------------------------------
+
 
 def t_beir(rep: Report, labels: str = "") -> str:
     lab = dict(x.split("=", 1) for x in labels.split(";") if x)
@@ -280,14 +317,27 @@ def t_beir(rep: Report, labels: str = "") -> str:
         for i, (expert, m) in enumerate(r["metrics"].items()):
             prec = r["config"][expert].get("precision")
             name = f"{expert} ({prec} default)" if prec else expert
-            refs = ", ".join(f"{fmt(x['ndcg@10'], '.' + str(x.get('digits', 4)) + 'f')} ({x['source']})"
-                             for x in pub.get(ds, {}).get(expert, []))
+            refs = ", ".join(
+                f"{fmt(x['ndcg@10'], '.' + str(x.get('digits', 4)) + 'f')} ({x['source']})"
+                for x in pub.get(ds, {}).get(expert, [])
+            )
             rep.note(*m.values())
-            rows.append([lab.get(ds, DATASETS.get(ds, ds)) if i == 0 else DATASETS.get(ds, ds), name,
-                         f"**{m['ndcg@10']:.4f}**", f"{m['recall@100']:.4f}", f"{m['mrr@10']:.4f}",
-                         f"{m['map@100']:.4f}", refs or "–"])
-    return _table(["dataset", "expert", "nDCG@10", "Recall@100", "MRR@10", "MAP@100", "published nDCG@10"],
-                  ["l", "l", "r", "r", "r", "r", "l"], rows)
+            rows.append(
+                [
+                    lab.get(ds, DATASETS.get(ds, ds)) if i == 0 else DATASETS.get(ds, ds),
+                    name,
+                    f"**{m['ndcg@10']:.4f}**",
+                    f"{m['recall@100']:.4f}",
+                    f"{m['mrr@10']:.4f}",
+                    f"{m['map@100']:.4f}",
+                    refs or "–",
+                ]
+            )
+    return _table(
+        ["dataset", "expert", "nDCG@10", "Recall@100", "MRR@10", "MAP@100", "published nDCG@10"],
+        ["l", "l", "r", "r", "r", "r", "l"],
+        rows,
+    )
 
 
 def t_cache(rep: Report) -> str:
@@ -295,11 +345,21 @@ def t_cache(rep: Report) -> str:
     for r in rep.J["beir"]["rows"]:
         experts = " + ".join(r["metrics"])
         rep.note(r["first_run_s"], r["second_run_s"], r["second_over_first"])
-        rows.append([f"{DATASETS.get(r['dataset'], r['dataset'])}, {experts}", f"{r['first_run_s']:.1f}",
-                     f"{r['texts_encoded'][0]:,}", f"{r['second_run_s']:.1f}", f"{r['texts_encoded'][1]:,}",
-                     f"{r['second_over_first']:.1%}"])
-    return _table(["dataset", "first run (s)", "texts encoded", "second run (s)", "texts encoded",
-                   "second / first"], ["l", "r", "r", "r", "r", "r"], rows)
+        rows.append(
+            [
+                f"{DATASETS.get(r['dataset'], r['dataset'])}, {experts}",
+                f"{r['first_run_s']:.1f}",
+                f"{r['texts_encoded'][0]:,}",
+                f"{r['second_run_s']:.1f}",
+                f"{r['texts_encoded'][1]:,}",
+                f"{r['second_over_first']:.1%}",
+            ]
+        )
+    return _table(
+        ["dataset", "first run (s)", "texts encoded", "second run (s)", "texts encoded", "second / first"],
+        ["l", "r", "r", "r", "r", "r"],
+        rows,
+    )
 
 
 def t_encode(rep: Report) -> str:
@@ -313,25 +373,50 @@ def t_encode(rep: Report) -> str:
         for x in rounds:
             rep.note(x)
         vs_best = r.get("vs_best_sentence_transformers")
-        rows.append([_bold(r["path"], b), _bold(f"{r['passages_per_s']:.1f}", b), spread,
-                     _bold(f"{r['speedup']:.2f}x", b), "–" if vs_best is None else f"{vs_best:.2f}x",
-                     f"{r['cosine_mean']:.5f}", f"{r['cosine_min']:.5f}"])
+        rows.append(
+            [
+                _bold(r["path"], b),
+                _bold(f"{r['passages_per_s']:.1f}", b),
+                spread,
+                _bold(f"{r['speedup']:.2f}x", b),
+                "–" if vs_best is None else f"{vs_best:.2f}x",
+                f"{r['cosine_mean']:.5f}",
+                f"{r['cosine_min']:.5f}",
+            ]
+        )
         rep.note(r["cosine_mean"])
-    table = _table(["path", "passages/s (median)", "spread over rounds", "vs sentence-transformers fp32",
-                    "vs best sentence-transformers", "mean cosine", "min cosine"],
-                   ["l", "r", "r", "r", "r", "r", "r"], rows)
+    table = _table(
+        [
+            "path",
+            "passages/s (median)",
+            "spread over rounds",
+            "vs sentence-transformers fp32",
+            "vs best sentence-transformers",
+            "mean cosine",
+            "min cosine",
+        ],
+        ["l", "r", "r", "r", "r", "r", "r"],
+        rows,
+    )
     missing = enc.get("unavailable") or {}
     if missing:
-        table += "\n\nNot measurable here: " + "; ".join(f"{k} ({v.split(':')[0]}: needs `optimum`, which "
-                                                       "conflicts with the pinned transformers)"
-                                                       for k, v in missing.items()) + "."
+        table += (
+            "\n\nNot measurable here: "
+            + "; ".join(
+                f"{k} ({v.split(':')[0]}: needs `optimum`, which conflicts with the pinned transformers)"
+                for k, v in missing.items()
+            )
+            + "."
+        )
     return table
 
 
 ROUTING_COLS = {
     "p": ("p vs best single", lambda r: fmt_p(r.get("p_value_vs_best_single"))),
-    "p4": ("p vs best single", lambda r: "(best)" if r.get("p_value_vs_best_single") is None
-           else f"{r['p_value_vs_best_single']:.4f}"),
+    "p4": (
+        "p vs best single",
+        lambda r: "(best)" if r.get("p_value_vs_best_single") is None else f"{r['p_value_vs_best_single']:.4f}",
+    ),
     "pd": ("p vs dataset", lambda r: "–" if r.get("p_value_vs_dataset") is None else fmt_p(r["p_value_vs_dataset"])),
     "passes": ("passes", lambda r: f"{r['encoder_passes']:.2f}"),
     "ms": ("ms/query", lambda r: f"{r['ms_per_query']:.1f}"),
@@ -363,12 +448,23 @@ def t_routing(rep: Report, f: str, cols: str = "p,passes,ms,cv") -> str:
     top = max((r["ndcg@10"]["avg"] for r in routers), default=None)
     rows = []
     for r in result["rows"]:
-        rep.note(*r["ndcg@10"].values(), r.get("p_value_vs_best_single"), r.get("p_value_vs_dataset"),
-                 r["encoder_passes"], r["ms_per_query"], r.get("routing_overhead"), r.get("train_cv_ndcg@10"))
+        rep.note(
+            *r["ndcg@10"].values(),
+            r.get("p_value_vs_best_single"),
+            r.get("p_value_vs_dataset"),
+            r["encoder_passes"],
+            r["ms_per_query"],
+            r.get("routing_overhead"),
+            r.get("train_cv_ndcg@10"),
+        )
         a = r["ndcg@10"]["avg"]
         bold = r["name"] == result["best_single"] or (r["kind"] == "router" and a == top)
-        rows.append([routing_label(r, result), r["kind"]] + [f"{r['ndcg@10'][n]:.4f}" for n in names]
-                    + [_bold(f"{a:.4f}", bold)] + [ROUTING_COLS[k][1](r) for k in keys])
+        rows.append(
+            [routing_label(r, result), r["kind"]]
+            + [f"{r['ndcg@10'][n]:.4f}" for n in names]
+            + [_bold(f"{a:.4f}", bold)]
+            + [ROUTING_COLS[k][1](r) for k in keys]
+        )
     head = ["row", "kind"] + [DATASETS.get(n, n) for n in names] + ["avg"] + [ROUTING_COLS[k][0] for k in keys]
     return _table(head, ["l", "l"] + ["r"] * (len(head) - 2), rows)
 
@@ -399,28 +495,52 @@ def t_glance(rep: Report, files: str) -> str:
         best = res["best_single"]
         ds = by["dataset"]
         one = [r for r in res["rows"] if r["kind"] == "router" and not r["name"].startswith("fusion")]
-        cells = {"pilot": by["pilot"]["ndcg@10"]["avg"], "dataset": ds["seed_spread"]["mean"],
-                 "auto": by["auto"]["ndcg@10"]["avg"] if "auto" in by else None,
-                 "fusion": by["fusion"]["ndcg@10"]["avg"] if "fusion" in by else None}
+        cells = {
+            "pilot": by["pilot"]["ndcg@10"]["avg"],
+            "dataset": ds["seed_spread"]["mean"],
+            "auto": by["auto"]["ndcg@10"]["avg"] if "auto" in by else None,
+            "fusion": by["fusion"]["ndcg@10"]["avg"] if "fusion" in by else None,
+        }
         top = max(v for v in cells.values() if v is not None)
         rule = by["auto"].get("rule", "") if "auto" in by else ""
-        rep.note(*[v for v in cells.values() if v is not None], ds["seed_spread"]["sd"],
-                 by[best]["ndcg@10"]["avg"], by["dataset-oracle"]["ndcg@10"]["avg"],
-                 *[r["routing_overhead"] for r in one])
-        rows.append([
-            "the same" if label == last else label, res["routing_expert"],
-            f"{by[best]['ndcg@10']['avg']:.4f} ({best})",
-            f"{by['dataset-oracle']['ndcg@10']['avg']:.4f}",
-            _bold(f"{cells['pilot']:.4f}", cells["pilot"] == top),
-            _bold(f"{ds['seed_spread']['mean']:.4f} ± {ds['seed_spread']['sd']:.4f}", cells["dataset"] == top),
-            "–" if cells["auto"] is None else
-            _bold(f"{cells['auto']:.4f}", cells["auto"] == top) + f" ({rule.removeprefix('pilot@')})",
-            "–" if cells["fusion"] is None else _bold(f"{cells['fusion']:.4f}", cells["fusion"] == top),
-            overhead_range(res)])
+        rep.note(
+            *[v for v in cells.values() if v is not None],
+            ds["seed_spread"]["sd"],
+            by[best]["ndcg@10"]["avg"],
+            by["dataset-oracle"]["ndcg@10"]["avg"],
+            *[r["routing_overhead"] for r in one],
+        )
+        rows.append(
+            [
+                "the same" if label == last else label,
+                res["routing_expert"],
+                f"{by[best]['ndcg@10']['avg']:.4f} ({best})",
+                f"{by['dataset-oracle']['ndcg@10']['avg']:.4f}",
+                _bold(f"{cells['pilot']:.4f}", cells["pilot"] == top),
+                _bold(f"{ds['seed_spread']['mean']:.4f} ± {ds['seed_spread']['sd']:.4f}", cells["dataset"] == top),
+                "–"
+                if cells["auto"] is None
+                else _bold(f"{cells['auto']:.4f}", cells["auto"] == top) + f" ({rule.removeprefix('pilot@')})",
+                "–" if cells["fusion"] is None else _bold(f"{cells['fusion']:.4f}", cells["fusion"] == top),
+                overhead_range(res),
+            ]
+        )
         last = label
-    return _table(["experts", "routing encoder", "best single", "dataset oracle", "pilot (paper)",
-                   "dataset router (seeds 0-9)", "auto (its pick)", "fusion, all", "overhead"],
-                  ["l", "l"] + ["r"] * 7, rows)
+    return _table(
+        [
+            "experts",
+            "routing encoder",
+            "best single",
+            "dataset oracle",
+            "pilot (paper)",
+            "dataset router (seeds 0-9)",
+            "auto (its pick)",
+            "fusion, all",
+            "overhead",
+        ],
+        ["l", "l"] + ["r"] * 7,
+        rows,
+    )
 
 
 def t_auto(rep: Report, files: str) -> str:
@@ -433,12 +553,20 @@ def t_auto(rep: Report, files: str) -> str:
         n = len(res["experts"])
         label = f"{n} (paper)" if n == 4 else str(n)
         rep.note(a["ndcg@10"]["avg"], ds["ndcg@10"]["avg"], s["mean"], s["sd"], a["routing_overhead"])
-        rows.append([f"{label}, {res['routing_expert']}", a["rule"],
-                     _bold(f"{a['ndcg@10']['avg']:.4f}", a["ndcg@10"]["avg"] > s["mean"] + s["sd"]),
-                     f"{ds['ndcg@10']['avg']:.4f}; {s['mean']:.4f} ± {s['sd']:.4f}",
-                     f"{a['routing_overhead']:.1%}"])
-    return _table(["experts, routing encoder", "auto picks", "auto", "dataset router (seed 0; seeds 0-9)",
-                   "routing overhead"], ["l", "l", "r", "r", "r"], rows)
+        rows.append(
+            [
+                f"{label}, {res['routing_expert']}",
+                a["rule"],
+                _bold(f"{a['ndcg@10']['avg']:.4f}", a["ndcg@10"]["avg"] > s["mean"] + s["sd"]),
+                f"{ds['ndcg@10']['avg']:.4f}; {s['mean']:.4f} ± {s['sd']:.4f}",
+                f"{a['routing_overhead']:.1%}",
+            ]
+        )
+    return _table(
+        ["experts, routing encoder", "auto picks", "auto", "dataset router (seed 0; seeds 0-9)", "routing overhead"],
+        ["l", "l", "r", "r", "r"],
+        rows,
+    )
 
 
 def t_geometry(rep: Report, f: str) -> str:
@@ -447,14 +575,29 @@ def t_geometry(rep: Report, f: str) -> str:
     rows = []
     for g in gs:
         b = g["pilot_test_ndcg@10"] == top
-        rep.note(g["cos_same_dataset"], g["cos_other_dataset"]["mean"], g["cos_other_dataset"]["sd"],
-                 g["pilot_test_ndcg@10"])
-        rows.append([_bold(g["encoder"], b), str(g["pilots"]), f"{g['cos_same_dataset']:.3f}",
-                     f"{g['cos_other_dataset']['mean']:.3f} ± {g['cos_other_dataset']['sd']:.3f}",
-                     _bold(f"{g['pilot_test_ndcg@10']:.4f}", b)])
-    return _table(["routing encoder", "pilots", "cosine between pilots of one dataset",
-                   "cosine between pilots of different datasets", "paper `pilot`, test nDCG@10"],
-                  ["l", "r", "r", "r", "r"], rows)
+        rep.note(
+            g["cos_same_dataset"], g["cos_other_dataset"]["mean"], g["cos_other_dataset"]["sd"], g["pilot_test_ndcg@10"]
+        )
+        rows.append(
+            [
+                _bold(g["encoder"], b),
+                str(g["pilots"]),
+                f"{g['cos_same_dataset']:.3f}",
+                f"{g['cos_other_dataset']['mean']:.3f} ± {g['cos_other_dataset']['sd']:.3f}",
+                _bold(f"{g['pilot_test_ndcg@10']:.4f}", b),
+            ]
+        )
+    return _table(
+        [
+            "routing encoder",
+            "pilots",
+            "cosine between pilots of one dataset",
+            "cosine between pilots of different datasets",
+            "paper `pilot`, test nDCG@10",
+        ],
+        ["l", "r", "r", "r", "r"],
+        rows,
+    )
 
 
 def t_query_experts(rep: Report) -> str:
@@ -475,21 +618,41 @@ def t_compression(rep: Report) -> str:
     for r in rep.J["compression"]["results"]:
         rep.note(r["ndcg@10"], r["ndcg_ratio"], r["memory_reduction"])
         index = "flat (float32)" if r["compression"] == "flat" else r["compression"]
-        rows.append([DATASETS.get(r["dataset"], r["dataset"]), index, f"x{r['rescore']}" if r["rescore"] else "–",
-                     f"{r['ndcg@10']:.4f}", f"{r['ndcg_ratio']:.1%}", f"{r['bytes_per_vector']:.0f}",
-                     f"{r['memory_reduction']:.0f}x"])
-    return _table(["dataset", "index", "rescore", "nDCG@10", "of float32", "bytes/vector", "less memory"],
-                  ["l", "l", "l", "r", "r", "r", "r"], rows)
+        rows.append(
+            [
+                DATASETS.get(r["dataset"], r["dataset"]),
+                index,
+                f"x{r['rescore']}" if r["rescore"] else "–",
+                f"{r['ndcg@10']:.4f}",
+                f"{r['ndcg_ratio']:.1%}",
+                f"{r['bytes_per_vector']:.0f}",
+                f"{r['memory_reduction']:.0f}x",
+            ]
+        )
+    return _table(
+        ["dataset", "index", "rescore", "nDCG@10", "of float32", "bytes/vector", "less memory"],
+        ["l", "l", "l", "r", "r", "r", "r"],
+        rows,
+    )
 
 
 def t_tune(rep: Report, f: str = "tune-scifact") -> str:
     rows = []
     for r in rep.J[f]["rows"]:
         rep.note(r["ndcg@10"], r["ndcg_ratio"], r["qps"])
-        rows.append([r["compression"], str(r["rescore"]), f"{r['ndcg@10']:.4f}", f"{r['ndcg_ratio']:.1%}",
-                     f"{r['bytes_per_vector']:.0f}", f"{r['qps']:.0f}"])
-    return _table(["index", "rescore", "nDCG@10", "of float32", "bytes/vector", "QPS"],
-                  ["l", "r", "r", "r", "r", "r"], rows)
+        rows.append(
+            [
+                r["compression"],
+                str(r["rescore"]),
+                f"{r['ndcg@10']:.4f}",
+                f"{r['ndcg_ratio']:.1%}",
+                f"{r['bytes_per_vector']:.0f}",
+                f"{r['qps']:.0f}",
+            ]
+        )
+    return _table(
+        ["index", "rescore", "nDCG@10", "of float32", "bytes/vector", "QPS"], ["l", "r", "r", "r", "r", "r"], rows
+    )
 
 
 PLANS = {"post-filter": "post-filter", "index-filtered": "HNSW in-filter", "exact-allowed": "exact"}
@@ -514,11 +677,28 @@ def t_filtered(rep: Report, f: str) -> str:
             rep.note(x["recall@10"], x["qps"])
         ratio = planner_vs_best(b)
         rep.note(pl["recall@10"], pl["qps"], ratio)
-        rows.append([f"{b['selectivity'] * 100:g}%", "correlated" if b["correlated"] else "uncorrelated",
-                     f"{pl['recall@10']:.3f} / {pl['qps']:,.0f} ({plans})"] + cells + [f"{ratio:.2f}x"])
-    return _table(["selectivity", "filters", "planner recall / QPS (plan)", "FAISS HNSW + IDSelector",
-                   "exact over allowed", "post-filter", "planner vs best baseline >= 0.95"],
-                  ["l", "l", "l", "l", "l", "l", "r"], rows)
+        rows.append(
+            [
+                f"{b['selectivity'] * 100:g}%",
+                "correlated" if b["correlated"] else "uncorrelated",
+                f"{pl['recall@10']:.3f} / {pl['qps']:,.0f} ({plans})",
+            ]
+            + cells
+            + [f"{ratio:.2f}x"]
+        )
+    return _table(
+        [
+            "selectivity",
+            "filters",
+            "planner recall / QPS (plan)",
+            "FAISS HNSW + IDSelector",
+            "exact over allowed",
+            "post-filter",
+            "planner vs best baseline >= 0.95",
+        ],
+        ["l", "l", "l", "l", "l", "l", "r"],
+        rows,
+    )
 
 
 def t_load(rep: Report) -> str:
@@ -526,10 +706,22 @@ def t_load(rep: Report) -> str:
     for r in rep.J["load"]["rows"]:
         lat = r["latency_ms"]
         rep.note(r["throughput_rps"], *lat.values())
-        rows.append([r["mode"], str(r["requests"]), f"{r['throughput_rps']:.1f}", f"{lat['p50']:.0f}",
-                     f"{lat['p95']:.0f}", f"{lat['p99']:.0f}", str(r["errors"])])
-    return _table(["mode", "requests", "throughput (req/s)", "p50 (ms)", "p95 (ms)", "p99 (ms)", "errors"],
-                  ["l"] + ["r"] * 6, rows)
+        rows.append(
+            [
+                r["mode"],
+                str(r["requests"]),
+                f"{r['throughput_rps']:.1f}",
+                f"{lat['p50']:.0f}",
+                f"{lat['p95']:.0f}",
+                f"{lat['p99']:.0f}",
+                str(r["errors"]),
+            ]
+        )
+    return _table(
+        ["mode", "requests", "throughput (req/s)", "p50 (ms)", "p95 (ms)", "p99 (ms)", "errors"],
+        ["l"] + ["r"] * 6,
+        rows,
+    )
 
 
 def muvera_params(r: dict[str, Any]) -> str:
@@ -546,17 +738,39 @@ def t_muvera(rep: Report) -> str:
     rows = []
     for r in rep.J["muvera"]["results"]:
         rep.note(r["ndcg@10"], r["recall@10_vs_exact"], r["ms_per_query"], r["speedup_vs_exact"])
-        rows.append([r["dataset"], r["method"], muvera_params(r), f"{r['ndcg@10']:.4f}",
-                     f"{r['recall@10_vs_exact']:.3f}", f"{r['ms_per_query']:.2f}", f"{r['speedup_vs_exact']:.1f}x",
-                     f"{r['bytes_per_doc']:,.0f}"])
-    return _table(["dataset", "method", "params", "nDCG@10", "recall@10 vs exact", "ms/query", "speedup",
-                   "bytes/doc"], ["l", "l", "l", "r", "r", "r", "r", "r"], rows)
+        rows.append(
+            [
+                r["dataset"],
+                r["method"],
+                muvera_params(r),
+                f"{r['ndcg@10']:.4f}",
+                f"{r['recall@10_vs_exact']:.3f}",
+                f"{r['ms_per_query']:.2f}",
+                f"{r['speedup_vs_exact']:.1f}x",
+                f"{r['bytes_per_doc']:,.0f}",
+            ]
+        )
+    return _table(
+        ["dataset", "method", "params", "nDCG@10", "recall@10 vs exact", "ms/query", "speedup", "bytes/doc"],
+        ["l", "l", "l", "r", "r", "r", "r", "r"],
+        rows,
+    )
 
 
 TABLES: dict[str, Callable[..., str]] = {
-    "beir": t_beir, "cache": t_cache, "encode": t_encode, "routing": t_routing, "glance": t_glance,
-    "auto": t_auto, "geometry": t_geometry, "query_experts": t_query_experts, "compression": t_compression,
-    "tune": t_tune, "filtered": t_filtered, "load": t_load, "muvera": t_muvera,
+    "beir": t_beir,
+    "cache": t_cache,
+    "encode": t_encode,
+    "routing": t_routing,
+    "glance": t_glance,
+    "auto": t_auto,
+    "geometry": t_geometry,
+    "query_experts": t_query_experts,
+    "compression": t_compression,
+    "tune": t_tune,
+    "filtered": t_filtered,
+    "load": t_load,
+    "muvera": t_muvera,
 }
 
 

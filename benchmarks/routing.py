@@ -61,8 +61,12 @@ def main() -> None:
     ap.add_argument("--routers", default=ROUTERS)
     ap.add_argument("--routing-expert", default=None)
     ap.add_argument("--no-cross-domain", action="store_true")
-    ap.add_argument("--seed-spread", type=int, default=10,
-                    help="refit randomised routers (the dataset router's sample) with this many seeds")
+    ap.add_argument(
+        "--seed-spread",
+        type=int,
+        default=10,
+        help="refit randomised routers (the dataset router's sample) with this many seeds",
+    )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "routing.json"))
     args = ap.parse_args()
     data = resolve(args.data)
@@ -71,8 +75,16 @@ def main() -> None:
     routers = args.routers.split(",")
     prepared: dict = {}  # each dataset indexed, run and timed once, shared by the cross-domain rows
     with tempfile.TemporaryDirectory(prefix="embedroute-routing-bench-") as work:
-        result = evaluate_routing(data, experts, routers, train_from=train, routing_expert=args.routing_expert,
-                                  workdir=work, prepared=prepared, seed_spread=args.seed_spread)
+        result = evaluate_routing(
+            data,
+            experts,
+            routers,
+            train_from=train,
+            routing_expert=args.routing_expert,
+            workdir=work,
+            prepared=prepared,
+            seed_spread=args.seed_spread,
+        )
         print(format_table(result), flush=True)
         if not args.no_cross_domain and len(data) > 1:
             cross = {}
@@ -80,19 +92,31 @@ def main() -> None:
                 others = [t for t in train if t != held]
                 if not others:
                     continue
-                res = evaluate_routing([held], experts, ["pilot"], train_from=others,
-                                       routing_expert=args.routing_expert, workdir=work, show_progress=False,
-                                       prepared=prepared)
+                res = evaluate_routing(
+                    [held],
+                    experts,
+                    ["pilot"],
+                    train_from=others,
+                    routing_expert=args.routing_expert,
+                    workdir=work,
+                    show_progress=False,
+                    prepared=prepared,
+                )
                 rows = {r["name"]: r for r in res["rows"]}
                 name = res["datasets"][0]
-                cross[name] = {"pilot": rows["pilot"]["ndcg@10"][name],
-                               "best_single": rows[res["best_single"]]["ndcg@10"][name],
-                               "best_single_name": res["best_single"],
-                               "dataset_oracle": rows["dataset-oracle"]["ndcg@10"][name],
-                               "trained_on": res["train_from"],
-                               "chosen": rows["pilot"].get("chosen", {})}
-                print(f"cross-domain {name}: pilot {cross[name]['pilot']:.4f} vs best single "
-                      f"{cross[name]['best_single']:.4f} ({cross[name]['best_single_name']})", flush=True)
+                cross[name] = {
+                    "pilot": rows["pilot"]["ndcg@10"][name],
+                    "best_single": rows[res["best_single"]]["ndcg@10"][name],
+                    "best_single_name": res["best_single"],
+                    "dataset_oracle": rows["dataset-oracle"]["ndcg@10"][name],
+                    "trained_on": res["train_from"],
+                    "chosen": rows["pilot"].get("chosen", {}),
+                }
+                print(
+                    f"cross-domain {name}: pilot {cross[name]['pilot']:.4f} vs best single "
+                    f"{cross[name]['best_single']:.4f} ({cross[name]['best_single_name']})",
+                    flush=True,
+                )
             result["cross_domain"] = cross
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

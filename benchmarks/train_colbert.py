@@ -29,8 +29,14 @@ def main() -> None:
     args = ap.parse_args()
     triples = mine_triples(args.data.split(","), per_query=args.per_query)
     print(f"{len(triples)} training triples", flush=True)
-    out = train_colbert(_minilm_folder(), triples, args.out or colbert_folder(), epochs=args.epochs,
-                        batch_size=args.batch_size, max_steps=args.max_steps)
+    out = train_colbert(
+        _minilm_folder(),
+        triples,
+        args.out or colbert_folder(),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        max_steps=args.max_steps,
+    )
     print(json.dumps(json.loads((out / "embedroute.json").read_text())["training"], indent=1))
     print(f"saved {out}")
 

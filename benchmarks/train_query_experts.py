@@ -54,8 +54,14 @@ def main() -> None:
             folder = train_query_expert(path, base=args.base, name=name, epochs=args.epochs)
         manifest = json.loads((folder / "query_adapter.json").read_text())
         experts[manifest["name"]] = make_expert(manifest["name"])
-        trained.append({"name": manifest["name"], "trained_on": manifest["trained_on"],
-                        "training": manifest["training"], "seconds": round(time.perf_counter() - t0, 1)})
+        trained.append(
+            {
+                "name": manifest["name"],
+                "trained_on": manifest["trained_on"],
+                "training": manifest["training"],
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+        )
         print(f"trained {manifest['name']} in {trained[-1]['seconds']} s: {manifest['training']}", flush=True)
     table = {}
     for path in paths:

@@ -80,7 +80,7 @@ class Pool:
         self.percent = sorted({100 * v for v in vals})  # results hold fractions: 0.049 is quoted as 4.9%
 
     def has(self, value: float, decimals: int, pct: bool) -> bool:
-        tol = 0.5 * 10 ** -decimals + 1e-9
+        tol = 0.5 * 10**-decimals + 1e-9
         pool = self.percent if pct else self.plain
         i = bisect.bisect_left(pool, value - tol)
         return i < len(pool) and pool[i] <= value + tol
@@ -130,9 +130,11 @@ def test_a_wrong_figure_is_caught(rendered):
 
 
 def test_figures_skip_versions_code_and_allowed_numbers():
-    text = ("torch 2.13.0, bm25s 0.3.16, `pilot@min_share=0.15`, arXiv 2409.02685, cosine >= 0.9999,\n"
-            "```\npython x.py --tolerance 0.01\n```\n0.4677 and 60% and 1.2-1.3% and 3,929 queries, 2.42x,\n"
-            "e5-small, -0.5")
+    text = (
+        "torch 2.13.0, bm25s 0.3.16, `pilot@min_share=0.15`, arXiv 2409.02685, cosine >= 0.9999,\n"
+        "```\npython x.py --tolerance 0.01\n```\n0.4677 and 60% and 1.2-1.3% and 3,929 queries, 2.42x,\n"
+        "e5-small, -0.5"
+    )
     assert [s for s, *_ in figures(text)] == ["0.4677", "60%", "1.2%", "1.3%", "2.42", "0.5"]
 
 

@@ -154,8 +154,13 @@ def _report(found: list[list[str]], fold: Callable[[str], str]) -> str:
     for cycle in found:
         lines.append(" -> ".join(cycle))
         for a, b in zip(cycle, cycle[1:]):
-            lines += [f"    {m} imports {t}" for m, ts in sorted(modules.items()) if fold(m) == a
-                      for t in sorted(ts) if fold(t) == b]
+            lines += [
+                f"    {m} imports {t}"
+                for m, ts in sorted(modules.items())
+                if fold(m) == a
+                for t in sorted(ts)
+                if fold(t) == b
+            ]
     return "\n".join(lines)
 
 

@@ -34,11 +34,21 @@ def _routing(col: Collection, data: Path, experts: list[str], workdir: Path) -> 
         return []
     routers = ["auto", "fusion"]
     prepared: dict[str, Any] = {}
-    res = evaluate_routing([data], experts, routers, train_from=[data], routing_expert=dense[0],
-                           workdir=workdir, show_progress=False, prepared=prepared)
-    print(f"\nrouting: routers fitted on {res['training_queries']} training queries, evaluated on the "
-          f"other {len(next(iter(prepared.values())).test.queries)} (routing encoder {dense[0]}; "
-          "BENCHMARKS.md has the full-size runs)")
+    res = evaluate_routing(
+        [data],
+        experts,
+        routers,
+        train_from=[data],
+        routing_expert=dense[0],
+        workdir=workdir,
+        show_progress=False,
+        prepared=prepared,
+    )
+    print(
+        f"\nrouting: routers fitted on {res['training_queries']} training queries, evaluated on the "
+        f"other {len(next(iter(prepared.values())).test.queries)} (routing encoder {dense[0]}; "
+        "BENCHMARKS.md has the full-size runs)"
+    )
     print(format_table(res))
     train = routing_data(list(prepared.values()), experts, col.expert(dense[0]).encoder)
     for router in routers:
@@ -46,8 +56,13 @@ def _routing(col: Collection, data: Path, experts: list[str], workdir: Path) -> 
     return routers
 
 
-def run_demo(path: str | Path | None = None, *, experts: list[str] | None = None,
-             data: str | Path | None = None, n_examples: int = 3) -> None:
+def run_demo(
+    path: str | Path | None = None,
+    *,
+    experts: list[str] | None = None,
+    data: str | Path | None = None,
+    n_examples: int = 3,
+) -> None:
     experts = experts or ["minilm", "bm25"]
     data = Path(data) if data else sample_path()
     tmp = None

@@ -14,8 +14,9 @@ class InputError(EmbedrouteError, ValueError):
     'docs.jsonl, line 3, field "id": bad id'
     """
 
-    def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, source: str | None = None, line: int | None = None, field: str | None = None
+    ) -> None:
         self.message = message
         self.source = source
         self.line = line

@@ -19,8 +19,10 @@ from .errors import InputError
 LONGEST = 200
 #: a letter or digit, then letters, digits and ``. _ - : ; = @ , +``; never ``/``, ``\\``, ``%``, a space or NUL
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:;=@,+-]*")
-RULE = (f"1-{LONGEST} letters, digits and . _ - : ; = @ , + starting with a letter or digit, without '..' "
-        "(no path separators)")
+RULE = (
+    f"1-{LONGEST} letters, digits and . _ - : ; = @ , + starting with a letter or digit, without '..' "
+    "(no path separators)"
+)
 
 
 def check_name(value: object, *, field: str) -> str:

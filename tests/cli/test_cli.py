@@ -8,8 +8,21 @@ import pytest
 
 from embedroute.cli.main import build_parser, main
 
-COMMANDS = ["create", "add", "expert", "search", "route", "eval", "info", "check", "calibrate", "tune", "train",
-            "models", "demo"]
+COMMANDS = [
+    "create",
+    "add",
+    "expert",
+    "search",
+    "route",
+    "eval",
+    "info",
+    "check",
+    "calibrate",
+    "tune",
+    "train",
+    "models",
+    "demo",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -78,8 +91,24 @@ def test_eval_of_a_set_with_missing_judged_queries_warns_or_with_strict_refuses(
     assert main(["eval", "--data", str(data), "--experts", "bm25", "--quiet", "--strict"]) == 2
     err = capsys.readouterr().err
     assert "2 of the 8 queries judged in qrels/test.tsv are missing from queries.jsonl" in err
-    assert main(["eval", "--data", str(data), "--experts", "bm25", "--router", "dataset", "--train-from",
-                 str(sample_dir), "--quiet", "--strict"]) == 2  # refused before anything is indexed
+    assert (
+        main(
+            [
+                "eval",
+                "--data",
+                str(data),
+                "--experts",
+                "bm25",
+                "--router",
+                "dataset",
+                "--train-from",
+                str(sample_dir),
+                "--quiet",
+                "--strict",
+            ]
+        )
+        == 2
+    )  # refused before anything is indexed
     assert "missing from queries.jsonl" in capsys.readouterr().err
 
 
@@ -110,21 +139,53 @@ def test_route_then_routed_search(tmp_path, capsys, sample_dir):
     assert main(["search", col, "x", "--router", "nope"]) == 2
     assert "no fitted router 'nope'" in capsys.readouterr().err
     # a routing-only model: static64 embeds the queries for routing, the collection holds no vectors of it
-    assert main(["route", col, "--router", "pilot-nearest", "--train-from", str(sample_dir), "--routing-expert",
-                 "static64", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "route",
+                col,
+                "--router",
+                "pilot-nearest",
+                "--train-from",
+                str(sample_dir),
+                "--routing-expert",
+                "static64",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["search", col, "vitamin D and bone fractures", "--router", "pilot-nearest", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["routing"]["routing_expert"] == "static64" and set(res["routing"]["scores"]) == {"minilm", "bm25"}
     assert main(["info", col]) == 0 and "static64" not in json.loads(capsys.readouterr().out)["experts"]
     # tfidf: a lexical routing encoder fitted on the training queries themselves
-    assert main(["route", col, "--router", "dataset", "--train-from", str(sample_dir), "--routing-expert",
-                 "tfidf", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "route",
+                col,
+                "--router",
+                "dataset",
+                "--train-from",
+                str(sample_dir),
+                "--routing-expert",
+                "tfidf",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["search", col, "vitamin D and bone fractures", "--router", "dataset", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["routing"]["routing_expert"] == "tfidf"
-    assert main(["route", col, "--router", "pilot", "--train-from", str(sample_dir), "--routing-expert",
-                 "bm25", "--quiet"]) == 2
+    assert (
+        main(
+            ["route", col, "--router", "pilot", "--train-from", str(sample_dir), "--routing-expert", "bm25", "--quiet"]
+        )
+        == 2
+    )
     assert "dense" in capsys.readouterr().err
 
 
@@ -132,8 +193,10 @@ def test_search_with_filter(tmp_path, capsys):
     col = str(tmp_path / "c")
     main(["create", col, "--experts", "bm25", "--attributes", '{"year": "int"}'])
     docs = tmp_path / "d.jsonl"
-    docs.write_text('{"id": "a", "text": "dogs bark", "attributes": {"year": 2019}}\n'
-                    '{"id": "b", "text": "dogs bark loudly", "attributes": {"year": 2021}}\n')
+    docs.write_text(
+        '{"id": "a", "text": "dogs bark", "attributes": {"year": 2019}}\n'
+        '{"id": "b", "text": "dogs bark loudly", "attributes": {"year": 2021}}\n'
+    )
     main(["add", col, str(docs), "--quiet"])
     capsys.readouterr()
     assert main(["search", col, "dogs", "--filter", '{"year": {"$gte": 2020}}', "--json"]) == 0
@@ -160,8 +223,19 @@ def test_train_writes_an_adapter_expert_a_collection_can_use(tmp_path, capsys, s
 
 
 def test_routing_eval_rejects_a_misspelt_router_before_indexing(tmp_path, sample_dir, capsys):
-    code = main(["eval", "--data", str(sample_dir), "--experts", "minilm,bm25", "--router", "pilot@min_shar=0.2",
-                 "--train-from", str(sample_dir)])  # not quiet: building a collection would show "add:"
+    code = main(
+        [
+            "eval",
+            "--data",
+            str(sample_dir),
+            "--experts",
+            "minilm,bm25",
+            "--router",
+            "pilot@min_shar=0.2",
+            "--train-from",
+            str(sample_dir),
+        ]
+    )  # not quiet: building a collection would show "add:"
     err = capsys.readouterr().err
     assert code == 2 and "no parameter 'min_shar'" in err and "min_share" in err
     assert "add:" not in err  # failed before any collection was built
@@ -169,21 +243,73 @@ def test_routing_eval_rejects_a_misspelt_router_before_indexing(tmp_path, sample
 
 def test_routing_eval_reports_the_dataset_routers_seed_spread(tmp_path, sample_dir, capsys):
     out = tmp_path / "r.json"
-    assert main(["eval", "--data", str(sample_dir), "--experts", "minilm,bm25", "--router", "pilot,dataset",
-                 "--train-from", str(sample_dir), "--seed-spread", "2", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--data",
+                str(sample_dir),
+                "--experts",
+                "minilm,bm25",
+                "--router",
+                "pilot,dataset",
+                "--train-from",
+                str(sample_dir),
+                "--seed-spread",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "dataset over seeds 0-1: avg" in capsys.readouterr().out
     rows = {r["name"]: r for r in json.loads(out.read_text())["rows"]}
     assert rows["dataset"]["seed_spread"]["seeds"] == 2 and "seed_spread" not in rows["pilot"]
-    assert main(["eval", "--data", str(sample_dir), "--experts", "minilm", "--router", "dataset",
-                 "--train-from", str(sample_dir), "--seed-spread", "-1", "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--data",
+                str(sample_dir),
+                "--experts",
+                "minilm",
+                "--router",
+                "dataset",
+                "--train-from",
+                str(sample_dir),
+                "--seed-spread",
+                "-1",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "seed_spread must be 0 or more" in capsys.readouterr().err
-
 
 
 def test_routing_eval_prints_each_routers_p_value_against_the_dataset_router(tmp_path, sample_dir, capsys):
     out = tmp_path / "r.json"
-    assert main(["eval", "--data", str(sample_dir), "--experts", "bm25,static64", "--router",
-                 "pilot,classifier,dataset", "--train-from", str(sample_dir), "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--data",
+                str(sample_dir),
+                "--experts",
+                "bm25,static64",
+                "--router",
+                "pilot,classifier,dataset",
+                "--train-from",
+                str(sample_dir),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     res = json.loads(out.read_text())
     assert "p vs best  p vs dataset" in next(x for x in lines if x.startswith("row"))
@@ -215,8 +341,10 @@ def test_expert_add_and_remove_leave_the_other_experts_results_unchanged(tmp_pat
     assert json.loads(capsys.readouterr().out)["experts"]["s64"]["index"]["kind"] == "int8"
 
     # routers fit on the renamed expert as it was added (its spec), with the routing expert it names
-    assert main(["route", col, "--router", "pilot", "--train-from", str(sample_dir), "--routing-expert", "s64",
-                 "--quiet"]) == 0
+    assert (
+        main(["route", col, "--router", "pilot", "--train-from", str(sample_dir), "--routing-expert", "s64", "--quiet"])
+        == 0
+    )
     assert "experts minilm, bm25, s64" in capsys.readouterr().out
 
     assert main(["expert", "add", col, "static64", "--name", "s64"]) == 2  # the name is taken

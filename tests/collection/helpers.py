@@ -9,8 +9,7 @@ def snapshot(path: Path) -> str:
     """Digest of everything a collection stores (documents, vectors, schema, experts, manifest)."""
     h = hashlib.sha256()
     conn = sqlite3.connect(path / "documents.sqlite")
-    for table, order in (("docs", "rid"), ("vectors", "expert, rid"), ("attributes", "name"),
-                         ("experts", "name")):
+    for table, order in (("docs", "rid"), ("vectors", "expert, rid"), ("attributes", "name"), ("experts", "name")):
         for row in conn.execute(f"SELECT * FROM {table} ORDER BY {order}"):
             h.update(repr(row).encode())
     conn.close()
@@ -29,8 +28,9 @@ def _mount(*args: str) -> None:
     except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
         pytest.skip(f"cannot run mount here ({exc}); this test needs a mount to act as root")
     if r.returncode != 0:
-        pytest.skip(f"mount {' '.join(args)} is not allowed here ({r.stderr.strip()}); "
-                    "this test needs root with CAP_SYS_ADMIN")
+        pytest.skip(
+            f"mount {' '.join(args)} is not allowed here ({r.stderr.strip()}); this test needs root with CAP_SYS_ADMIN"
+        )
 
 
 def _unmounter(target: Path):
@@ -39,6 +39,7 @@ def _unmounter(target: Path):
     def undo() -> None:
         if subprocess.run(["umount", str(target)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
     return undo
 
 

@@ -32,12 +32,21 @@ def stored(col: Collection, ids: list[str]) -> dict:
 
 BAD_LINES = {
     "vectors_not_object": (b'{"id": "n", "text": "t", "vectors": "bad"}', "vectors", "must be an object"),
-    "vector_not_numbers": (b'{"id": "n", "text": "t", "vectors": {"static64": ["a"]}}', "vectors.static64",
-                           "list of numbers"),
-    "vector_zero": (b'{"id": "n", "text": "t", "vectors": {"static64": [' + b", ".join([b"0"] * 64) + b"]}}",
-                    "vectors.static64", "zero vector"),
-    "vector_nan": (b'{"id": "n", "text": "t", "vectors": {"static64": [NaN' + b", 1" * 63 + b"]}}",
-                   "vectors.static64", "NaN"),
+    "vector_not_numbers": (
+        b'{"id": "n", "text": "t", "vectors": {"static64": ["a"]}}',
+        "vectors.static64",
+        "list of numbers",
+    ),
+    "vector_zero": (
+        b'{"id": "n", "text": "t", "vectors": {"static64": [' + b", ".join([b"0"] * 64) + b"]}}",
+        "vectors.static64",
+        "zero vector",
+    ),
+    "vector_nan": (
+        b'{"id": "n", "text": "t", "vectors": {"static64": [NaN' + b", 1" * 63 + b"]}}",
+        "vectors.static64",
+        "NaN",
+    ),
     "attributes_not_object": (b'{"id": "n", "text": "t", "attributes": ["x"]}', "attributes", "must be an object"),
     "title_not_string": (b'{"id": "n", "text": "t", "title": {"a": 1}}', "title", "must be a string"),
     "lone_surrogate": (b'{"id": "n", "text": "broken \\ud83d emoji"}', "text", "lone surrogate"),
@@ -76,16 +85,25 @@ def test_an_existing_id_is_reported_at_its_line_in_the_file(tmp_path, docs):
 
 # -- supplied vectors are normalised like encoder output ------------------------------------------------
 
+
 def test_supplied_vectors_are_stored_unit_length_and_rank_by_direction(tmp_path, docs):
-    col = Collection.create(tmp_path / "c", experts=["static64", {"source": "static64", "name": "raw",
-                                                                   "options": {"normalize": False}}])
+    col = Collection.create(
+        tmp_path / "c", experts=["static64", {"source": "static64", "name": "raw", "options": {"normalize": False}}]
+    )
     col.add(docs[:10])
     enc = col.expert("static64").encoder
     query = QUERIES[0]
     direction = enc.encode_queries([query])[0]
     # the query's own direction, but 50 times longer: unnormalised it would dwarf every other score
-    col.add([{"id": "long", "text": "a supplied vector", "vectors": {"static64": (50 * direction).tolist(),
-                                                                    "raw": (50 * direction).tolist()}}])
+    col.add(
+        [
+            {
+                "id": "long",
+                "text": "a supplied vector",
+                "vectors": {"static64": (50 * direction).tolist(), "raw": (50 * direction).tolist()},
+            }
+        ]
+    )
     rid = col._store.existing_ids(["long"])["long"]
     rids, blobs = col._store.blobs("static64")
     vec = col.expert("static64").from_blobs(blobs)[list(rids).index(rid)]
@@ -101,6 +119,7 @@ def test_supplied_vectors_are_stored_unit_length_and_rank_by_direction(tmp_path,
 
 
 # -- a read-only collection folder ----------------------------------------------------------------------
+
 
 def test_a_read_only_collection_folder_is_a_clear_error_and_changes_nothing(tmp_path, docs):
     path = tmp_path / "c"
@@ -150,6 +169,7 @@ def test_creating_a_collection_under_a_read_only_folder_is_a_storage_error(tmp_p
 
 # -- a full disk ---------------------------------------------------------------------------------------------
 
+
 def _fill(disk) -> None:
     fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:  # take every free byte
@@ -168,8 +188,9 @@ def test_a_full_disk_fails_the_write_cleanly_and_the_collection_recovers(tmp_pat
     unmount = small_disk(disk, "2m")
     try:
         path = disk / "c"
-        col = Collection.create(path, experts=[{"source": "static64", "name": "ann", "options": {"index": "hnsw"}},
-                                               "bm25"])
+        col = Collection.create(
+            path, experts=[{"source": "static64", "name": "ann", "options": {"index": "hnsw"}}, "bm25"]
+        )
         col.add(docs[:20])
         ids = [d["id"] for d in docs]
         before = stored(col, ids)
@@ -237,9 +258,11 @@ def test_a_manifest_of_another_format_is_refused(tmp_path, docs):
 
 # -- a damaged saved index ---------------------------------------------------------------------------------
 
+
 def _rewrite(name: str, change):
     def damage(folder) -> None:
         (folder / name).write_bytes(change((folder / name).read_bytes()))
+
     return damage
 
 

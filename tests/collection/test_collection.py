@@ -14,8 +14,11 @@ from .helpers import snapshot
 DOCS = [
     {"id": "d1", "title": "Cats", "text": "Cats purr when they are content.", "attributes": {"year": 2020}},
     {"id": "d2", "title": "Dogs", "text": "Dogs bark at strangers near the house.", "attributes": {"year": 2021}},
-    {"id": "d3", "text": "Stock markets fell sharply after the interest rate decision.",
-     "attributes": {"tags": ["finance", "news"]}},
+    {
+        "id": "d3",
+        "text": "Stock markets fell sharply after the interest rate decision.",
+        "attributes": {"tags": ["finance", "news"]},
+    },
 ]
 
 
@@ -50,8 +53,12 @@ def test_reopen_restores_everything(col, tmp_path):
 
 
 def test_upsert_replaces_and_delete_removes(col):
-    rep = col.upsert([{"id": "d1", "text": "Quarterly earnings beat expectations."},
-                      {"id": "d4", "text": "Parrots can imitate human speech."}])
+    rep = col.upsert(
+        [
+            {"id": "d1", "text": "Quarterly earnings beat expectations."},
+            {"id": "d4", "text": "Parrots can imitate human speech."},
+        ]
+    )
     assert (rep.added, rep.updated) == (1, 1) and len(col) == 4
     assert col.search("company earnings", k=1).hits[0].id == "d1"
     assert col.search("company earnings", k=1, expert="bm25").hits[0].id == "d1"
@@ -121,12 +128,24 @@ BAD_FILES = {
     "existing_id": ([GOOD, b"", b'{"id": "d1", "text": "again"}'], 3, "id", "already exists"),  # the file's line
     "empty_text": ([GOOD, b'{"id": "n2", "text": ""}'], 2, "text", "empty text"),
     "invalid_utf8": ([GOOD, b'{"id": "n2", "text": "caf\xe9"}'], 2, None, "invalid UTF-8"),
-    "wrong_dim": ([b'{"id": "n2", "text": "t", "vectors": {"minilm": [0.1, 0.2]}}'], 1, "vectors.minilm",
-                  "expected 384"),
-    "unknown_attr_type": ([GOOD, b'{"id": "n2", "text": "t", "attributes": {"a": null}}'], 2, "attributes.a",
-                          "unknown attribute type"),
-    "wrong_attr_type": ([b'{"id": "n2", "text": "t", "attributes": {"year": "old"}}'], 1, "attributes.year",
-                        "expected int"),
+    "wrong_dim": (
+        [b'{"id": "n2", "text": "t", "vectors": {"minilm": [0.1, 0.2]}}'],
+        1,
+        "vectors.minilm",
+        "expected 384",
+    ),
+    "unknown_attr_type": (
+        [GOOD, b'{"id": "n2", "text": "t", "attributes": {"a": null}}'],
+        2,
+        "attributes.a",
+        "unknown attribute type",
+    ),
+    "wrong_attr_type": (
+        [b'{"id": "n2", "text": "t", "attributes": {"year": "old"}}'],
+        1,
+        "attributes.year",
+        "expected int",
+    ),
 }
 
 

@@ -19,9 +19,14 @@ from embedroute import Collection
 
 pytestmark = pytest.mark.slow
 
-TEXTS = ["Vitamin D supplements lower the risk of fractures.", "Melting ice sheets raise the global sea level.",
-         "Statins reduce cholesterol in the blood.", "Cats purr when they are content.",
-         "The stock market fell sharply on Monday.", "Volcanic eruptions emit sulfur dioxide."]
+TEXTS = [
+    "Vitamin D supplements lower the risk of fractures.",
+    "Melting ice sheets raise the global sea level.",
+    "Statins reduce cholesterol in the blood.",
+    "Cats purr when they are content.",
+    "The stock market fell sharply on Monday.",
+    "Volcanic eruptions emit sulfur dioxide.",
+]
 
 
 def _writer(path: Path, *, wait_for: Path | None = None, ready: Path | None = None) -> str:

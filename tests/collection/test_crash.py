@@ -31,7 +31,10 @@ def test_sigkill_mid_add_keeps_every_acknowledged_document(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "embedroute.cli.main", "add", str(path), str(src), "--batch-size", "50"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     acked = 0
     for line in proc.stdout:

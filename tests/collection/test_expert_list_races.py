@@ -53,12 +53,16 @@ def test_an_expert_replaced_under_the_same_name_by_another_handle_is_taken_up(tm
     assert report.ok, report.problems
 
 
-@pytest.mark.xfail(strict=True, reason="every transaction bumps the store generation, expert adds too, so the "
-                   "served handle's other indexes count as stale and are rebuilt from the store (found in review)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="every transaction bumps the store generation, expert adds too, so the "
+    "served handle's other indexes count as stale and are rebuilt from the store (found in review)",
+)
 def test_adding_an_expert_elsewhere_keeps_the_served_handles_other_indexes(tmp_path):
     path = tmp_path / "c"
-    served = Collection.create(path, experts=[{"source": "static64", "name": "s", "options": {"index": "hnsw"}},
-                                              "bm25"])
+    served = Collection.create(
+        path, experts=[{"source": "static64", "name": "s", "options": {"index": "hnsw"}}, "bm25"]
+    )
     served.add([{"id": f"d{i}", "text": f"document {i} about topic {i % 7}"} for i in range(30)])
     served.search("topic 3", k=3, expert="s")
     built = served.expert("s")._index

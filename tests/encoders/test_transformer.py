@@ -9,8 +9,11 @@ from embedroute.encoders.transformer import BF16_MIN_COSINE
 
 PAIRS = [
     ("A man is playing a guitar.", "Someone plays an acoustic guitar.", "The stock market closed lower today."),
-    ("Vitamin D deficiency is linked to bone fractures.", "Low vitamin D raises the risk of broken bones.",
-     "The train to Paris leaves at noon."),
+    (
+        "Vitamin D deficiency is linked to bone fractures.",
+        "Low vitamin D raises the risk of broken bones.",
+        "The train to Paris leaves at noon.",
+    ),
 ]
 TEXTS = [
     "short text",

@@ -18,8 +18,11 @@ def partial(tmp_path, sample_dir):
 
 def test_judged_queries_missing_from_queries_jsonl_are_left_out_with_a_warning(partial):
     path, made = partial
-    with pytest.warns(UserWarning, match=r"2 of the 8 queries judged in qrels/test.tsv are missing from "
-                                         r"queries.jsonl .*evaluating the 6 that exist"):
+    with pytest.warns(
+        UserWarning,
+        match=r"2 of the 8 queries judged in qrels/test.tsv are missing from "
+        r"queries.jsonl .*evaluating the 6 that exist",
+    ):
         ds = load_beir(path)
     assert sorted(ds.queries) == sorted(made["kept"]) and sorted(ds.qrels) == sorted(made["kept"])
     assert ds.missing_queries == 2
@@ -53,11 +56,14 @@ def test_the_queries_that_exist_score_as_if_only_they_were_judged(partial, tmp_p
         evaluate(path, ["bm25"], show_progress=False, strict=True)
 
 
-@pytest.mark.parametrize(("line", "field", "message"), [
-    (b'["not", "an", "object"]', None, "expected a JSON object"),
-    (b'{"text": "no id"}', "_id", "query id must be"),
-    (b'{"_id": "QID", "text": 5}', "text", "non-empty string text"),
-])
+@pytest.mark.parametrize(
+    ("line", "field", "message"),
+    [
+        (b'["not", "an", "object"]', None, "expected a JSON object"),
+        (b'{"text": "no id"}', "_id", "query id must be"),
+        (b'{"_id": "QID", "text": 5}', "text", "non-empty string text"),
+    ],
+)
 def test_a_bad_queries_line_is_a_named_error(partial, line, field, message):
     path, made = partial
     f = path / "queries.jsonl"

@@ -40,8 +40,9 @@ def test_stratified_p_matches_exhaustive_enumeration_where_the_pooled_test_disag
     assert paired_randomization(a, b) == pytest.approx(exact_pooled, abs=0.01)
     # the order of queries does not matter, only which dataset each belongs to
     perm = np.random.default_rng(3).permutation(len(DIFF))
-    assert stratified_paired_randomization(a[perm], b[perm], [STRATA[i] for i in perm], n=20000) == \
-        pytest.approx(exact_strat, abs=0.015)
+    assert stratified_paired_randomization(a[perm], b[perm], [STRATA[i] for i in perm], n=20000) == pytest.approx(
+        exact_strat, abs=0.015
+    )
 
 
 def test_stratified_test_edge_cases():

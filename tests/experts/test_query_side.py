@@ -36,8 +36,9 @@ def test_query_side_expert_searches_base_vectors(tmp_path):
 
 def test_query_side_expert_needs_a_matching_base(tmp_path):
     with pytest.raises(InputError, match="not a dense expert"):
-        Collection.create(tmp_path / "x", experts=["bm25", {"source": "minilm", "name": "q",
-                                                            "options": {"documents_from": "bm25"}}])
+        Collection.create(
+            tmp_path / "x", experts=["bm25", {"source": "minilm", "name": "q", "options": {"documents_from": "bm25"}}]
+        )
     col = Collection.create(tmp_path / "y", experts=["minilm"])
     with pytest.raises(InputError, match="384-d document vectors"):
         col.add_expert({"source": "static64", "name": "q", "options": {"documents_from": "minilm"}})

@@ -19,9 +19,13 @@ def test_splade_vectors_are_sparse_nonnegative_and_cached(fresh_cache):
 
 def test_sparse_expert_in_a_collection(tmp_path):
     col = Collection.create(tmp_path / "c", experts=["splade-tiny"])
-    col.add([{"id": "a", "text": "Cats purr when they are content."},
-             {"id": "b", "text": "Dogs bark at strangers near the house."},
-             {"id": "c", "text": "Stock markets fell sharply after the rate decision."}])
+    col.add(
+        [
+            {"id": "a", "text": "Cats purr when they are content."},
+            {"id": "b", "text": "Dogs bark at strangers near the house."},
+            {"id": "c", "text": "Stock markets fell sharply after the rate decision."},
+        ]
+    )
     assert col.search("barking dogs", k=1).hits[0].id == "b"
     assert col.search("stock market", k=1).hits[0].id == "c"
     col.delete(["b"])

@@ -35,6 +35,7 @@ def test_rescoring_recovers_exact_ranking(vectors, spec):
     rescored.add(ids, x)
     _, got_plain = plain.search(q, 10)
     scores, got = rescored.search(q, 10)
+
     def recall(found):
         return np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)])
 
@@ -99,8 +100,9 @@ def test_tune_measures_and_recommends_within_tolerance(sample_dir, capsys, tmp_p
     from embedroute.cli.main import main
     from embedroute.evaluation.tune import recommend, tune
 
-    res = tune(sample_dir, "minilm", configs=(("flat", 0), ("int8", 0), ("binary", 0), ("binary", 10)),
-               show_progress=False)
+    res = tune(
+        sample_dir, "minilm", configs=(("flat", 0), ("int8", 0), ("binary", 0), ("binary", 10)), show_progress=False
+    )
     rows = {(r["compression"], r["rescore"]): r for r in res.rows}
     assert rows[("flat", 0)]["ndcg_ratio"] == 1.0 and rows[("flat", 0)]["bytes_per_vector"] == 4 * 384
     assert rows[("binary", 10)]["bytes_per_vector"] == 48 and rows[("int8", 0)]["bytes_per_vector"] == 384

@@ -20,13 +20,16 @@ TAGS = ["a", "b", "c", "d"]
 
 
 def doc_strategy():
-    return st.fixed_dictionaries({}, optional={
-        "lang": st.sampled_from(LANGS),
-        "tags": st.lists(st.sampled_from(TAGS), max_size=3, unique=True),
-        "year": st.integers(2000, 2005),
-        "score": st.floats(-2, 2, allow_nan=False).map(lambda x: round(x, 2)),
-        "day": st.dates(dt.date(2020, 1, 1), dt.date(2020, 1, 10)).map(dt.date.isoformat),
-    })
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "lang": st.sampled_from(LANGS),
+            "tags": st.lists(st.sampled_from(TAGS), max_size=3, unique=True),
+            "year": st.integers(2000, 2005),
+            "score": st.floats(-2, 2, allow_nan=False).map(lambda x: round(x, 2)),
+            "day": st.dates(dt.date(2020, 1, 1), dt.date(2020, 1, 10)).map(dt.date.isoformat),
+        },
+    )
 
 
 def leaf_strategy():
@@ -43,15 +46,18 @@ def leaf_strategy():
     )
 
 
-filters = st.recursive(leaf_strategy(), lambda inner: st.one_of(
-    st.builds(lambda xs: {"$and": xs}, st.lists(inner, min_size=1, max_size=3)),
-    st.builds(lambda xs: {"$or": xs}, st.lists(inner, min_size=1, max_size=3)),
-    st.builds(lambda x: {"$not": x}, inner),
-), max_leaves=6)
+filters = st.recursive(
+    leaf_strategy(),
+    lambda inner: st.one_of(
+        st.builds(lambda xs: {"$and": xs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda xs: {"$or": xs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda x: {"$not": x}, inner),
+    ),
+    max_leaves=6,
+)
 
 
-RANGE = {"$gt": lambda v, a: v > a, "$gte": lambda v, a: v >= a, "$lt": lambda v, a: v < a,
-         "$lte": lambda v, a: v <= a}
+RANGE = {"$gt": lambda v, a: v > a, "$gte": lambda v, a: v >= a, "$lt": lambda v, a: v < a, "$lte": lambda v, a: v <= a}
 
 
 def by_hand(spec: dict, doc: dict) -> bool:
@@ -100,33 +106,39 @@ def test_attribute_index_matches_brute_force(docs, spec):
             assert est == pytest.approx(len(expected) / len(docs))
 
 
-@pytest.mark.parametrize(("spec", "doc", "want"), [
-    ({"tags": "a"}, {"tags": ["b", "a"]}, True),
-    ({"tags": "a"}, {"tags": []}, False),
-    ({"$not": {"lang": "en"}}, {}, True),  # no lang: not English
-    ({"lang": {"$in": ["en", "de"]}}, {"lang": "fr"}, False),
-    ({"year": {"$gte": 2003, "$lt": 2003}}, {"year": 2003}, False),
-    ({"year": {"$gt": 2002, "$lte": 2003}}, {"year": 2003}, True),
-    ({"lang": "en", "year": 2001}, {"lang": "en", "year": 2002}, False),  # two keys: both must hold
-    ({"day": {"$lte": "2020-01-05"}}, {"day": "2020-01-05"}, True),
-    ({"$or": [{"score": {"$gt": 1.5}}, {"tags": {"$contains_any": ["d"]}}]}, {"score": 1.5, "tags": ["d"]}, True),
-])
+@pytest.mark.parametrize(
+    ("spec", "doc", "want"),
+    [
+        ({"tags": "a"}, {"tags": ["b", "a"]}, True),
+        ({"tags": "a"}, {"tags": []}, False),
+        ({"$not": {"lang": "en"}}, {}, True),  # no lang: not English
+        ({"lang": {"$in": ["en", "de"]}}, {"lang": "fr"}, False),
+        ({"year": {"$gte": 2003, "$lt": 2003}}, {"year": 2003}, False),
+        ({"year": {"$gt": 2002, "$lte": 2003}}, {"year": 2003}, True),
+        ({"lang": "en", "year": 2001}, {"lang": "en", "year": 2002}, False),  # two keys: both must hold
+        ({"day": {"$lte": "2020-01-05"}}, {"day": "2020-01-05"}, True),
+        ({"$or": [{"score": {"$gt": 1.5}}, {"tags": {"$contains_any": ["d"]}}]}, {"score": 1.5, "tags": ["d"]}, True),
+    ],
+)
 def test_planted_documents_give_the_documented_answer(spec, doc, want):
     tree = parse(spec, SCHEMA)
     assert by_hand(spec, doc) is want
     assert AttributeIndex(np.array([7]), [doc], SCHEMA).allowed(tree).tolist() == ([7] if want else [])
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ({"colour": "red"}, "unknown attribute"),
-    ({"year": {"$gte": "soon"}}, "expected int"),
-    ({"lang": {"$gt": "a"}}, "range operators need"),
-    ({"year": {"$contains_any": [1]}}, r"needs a list\[str\]"),
-    ({"year": {"$near": 3}}, "unknown operator"),
-    ({"$xor": []}, "unknown operator"),
-    ({}, "non-empty JSON object"),
-    ({"day": {"$lt": "yesterday"}}, "not an ISO date"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"colour": "red"}, "unknown attribute"),
+        ({"year": {"$gte": "soon"}}, "expected int"),
+        ({"lang": {"$gt": "a"}}, "range operators need"),
+        ({"year": {"$contains_any": [1]}}, r"needs a list\[str\]"),
+        ({"year": {"$near": 3}}, "unknown operator"),
+        ({"$xor": []}, "unknown operator"),
+        ({}, "non-empty JSON object"),
+        ({"day": {"$lt": "yesterday"}}, "not an ISO date"),
+    ],
+)
 def test_bad_filters_name_the_field(spec, message):
     with pytest.raises(InputError, match=message):
         parse(spec, SCHEMA)
@@ -159,8 +171,13 @@ def test_filtered_search_equals_brute_force_in_a_collection(tmp_path, sample_dir
     col._experts["dense"].thresholds = Thresholds(exact_max_allowed=20)  # exercise every plan
     query = "vitamin D and bone fractures"
     full = col.search(query, k=500, expert="dense")
-    for flt in ({"bucket": 7}, {"bucket": {"$lt": 10}}, {"bucket": {"$lt": 50}}, {"bucket": {"$gte": 0}},
-                {"bucket": 1000}):
+    for flt in (
+        {"bucket": 7},
+        {"bucket": {"$lt": 10}},
+        {"bucket": {"$lt": 50}},
+        {"bucket": {"$gte": 0}},
+        {"bucket": 1000},
+    ):
         res = col.search(query, k=5, expert="dense", filter=flt)
         allowed = [h.id for h in full.hits if by_hand(flt, h.attributes)]
         assert all(by_hand(flt, h.attributes) for h in res.hits)

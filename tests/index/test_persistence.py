@@ -65,7 +65,9 @@ def test_calibrate_stores_thresholds_used_after_reopening(tmp_path, sample_dir, 
     with Collection.open(path) as col:
         t = col.expert("ann").thresholds
         assert (t.exact_max_allowed, t.post_filter_min_selectivity) == (
-            saved["ann"]["exact_max_allowed"], saved["ann"]["post_filter_min_selectivity"])
+            saved["ann"]["exact_max_allowed"],
+            saved["ann"]["post_filter_min_selectivity"],
+        )
     assert main(["calibrate", str(path), "--expert", "bm25"]) == 2  # not a dense expert: a clear error
     assert "dense" in capsys.readouterr().err
 

@@ -37,4 +37,4 @@ def test_queries_are_not_the_stored_vectors(vectors):
     q = perturbed(vectors[:50], 1.0, np.random.default_rng(1))
     np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1.0, rtol=1e-5)
     cos = np.sum(q * vectors[:50], axis=1)
-    assert cos.max() < 0.9 and abs(cos.mean() - 2 ** -0.5) < 0.05  # near the source, not on it
+    assert cos.max() < 0.9 and abs(cos.mean() - 2**-0.5) < 0.05  # near the source, not on it

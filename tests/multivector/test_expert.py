@@ -26,9 +26,14 @@ def sample_col(tmp_path_factory):
 
     ds = load_beir(sample_path())
     docs = [d | {"attributes": {"even": int(d["id"]) % 2 == 0 and "yes" or "no"}} for d in ds.corpus()]
-    col = Collection.create(tmp_path_factory.mktemp("mv") / "c", experts=[
-        TOKENS, {"source": "minilm-tokens", "name": "mv-exact", "options": {"project_to": 128, "mode": "exact"}},
-        "bm25"])
+    col = Collection.create(
+        tmp_path_factory.mktemp("mv") / "c",
+        experts=[
+            TOKENS,
+            {"source": "minilm-tokens", "name": "mv-exact", "options": {"project_to": 128, "mode": "exact"}},
+            "bm25",
+        ],
+    )
     col.add(docs)
     yield col, ds
     col.close()
@@ -87,8 +92,7 @@ def test_routing_treats_the_multivector_expert_like_any_other(sample_col):
 
     emb = get_encoder("minilm").encode_queries([ds.queries[q] for q in qids])
     col.add_expert("minilm")
-    col.fit_router("pilot-nearest", RoutingData(experts, emb, ["sample"] * 20, scores, qids),
-                   routing_expert="minilm")
+    col.fit_router("pilot-nearest", RoutingData(experts, emb, ["sample"] * 20, scores, qids), routing_expert="minilm")
     res = col.routed_search(ds.queries[qids[0]], k=5, router="pilot-nearest")
     assert res.routing["experts"] == ["minilm-tokens"] and res.expert == "minilm-tokens"
     assert set(res.routing["scores"]) == {"minilm-tokens", "bm25"}
@@ -97,8 +101,11 @@ def test_routing_treats_the_multivector_expert_like_any_other(sample_col):
 def test_pruning_and_carving_keep_maxsim_close():
     rng = np.random.default_rng(0)
     base = rng.normal(size=(12, 32))
-    docs = [base[rng.choice(rng.choice(12, size=int(rng.integers(2, 7)), replace=False), size=60)]
-            + 0.1 * rng.normal(size=(60, 32)) for _ in range(40)]  # each document: a few of 12 topics
+    docs = [
+        base[rng.choice(rng.choice(12, size=int(rng.integers(2, 7)), replace=False), size=60)]
+        + 0.1 * rng.normal(size=(60, 32))
+        for _ in range(40)
+    ]  # each document: a few of 12 topics
     docs = [d / np.linalg.norm(d, axis=1, keepdims=True) for d in docs]
     tv = TokenVectors.from_list(docs)
     pruned = prune(tv, 3)
@@ -129,9 +136,20 @@ def test_fdes_and_their_index_persist_across_opens(fde_index, tmp_path):
 
     path = tmp_path / "c"
     col = Collection.create(path, experts=[{"source": "minilm-tokens", "options": {"index": fde_index}}])
-    col.add([{"id": f"d{i}", "text": t} for i, t in enumerate(
-        ["Vitamin D supplements and bone fractures.", "Arctic sea ice and ocean temperature.",
-         "Statins lower cholesterol.", "Cats purr when content.", "Stock markets fell sharply."])])
+    col.add(
+        [
+            {"id": f"d{i}", "text": t}
+            for i, t in enumerate(
+                [
+                    "Vitamin D supplements and bone fractures.",
+                    "Arctic sea ice and ocean temperature.",
+                    "Statins lower cholesterol.",
+                    "Cats purr when content.",
+                    "Stock markets fell sharply.",
+                ]
+            )
+        ]
+    )
     queries = ["does vitamin D prevent fractures", "melting sea ice", "cholesterol drugs"]
     before = [col.search(q, k=3).hits for q in queries]
     col.close()
@@ -159,8 +177,12 @@ def test_fdes_and_their_index_persist_across_opens(fde_index, tmp_path):
 def test_fde_metadata_that_is_json_but_not_an_object_is_rebuilt(meta_text, tmp_path):
     path = tmp_path / "c"
     col = Collection.create(path, experts=["minilm-tokens"])
-    col.add([{"id": "a", "text": "Vitamin D supplements and bone fractures."},
-             {"id": "b", "text": "Arctic sea ice and ocean temperature."}])
+    col.add(
+        [
+            {"id": "a", "text": "Vitamin D supplements and bone fractures."},
+            {"id": "b", "text": "Arctic sea ice and ocean temperature."},
+        ]
+    )
     assert col.search("melting sea ice", k=1).ids == ["b"]  # built, so close() saves it
     col.close()
     (path / "indexes" / "minilm-tokens.fde.json").write_text(meta_text)

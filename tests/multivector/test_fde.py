@@ -37,9 +37,14 @@ def reference(fde: FDE, tokens: np.ndarray, document: bool) -> np.ndarray:
     return np.concatenate(reps)
 
 
-@pytest.mark.parametrize("params", [FDEParams(r_reps=3, k_sim=3, d_proj=4, seed=1),
-                                    FDEParams(r_reps=2, k_sim=4, d_proj=16, seed=2),  # d_proj == d: identity
-                                    FDEParams(r_reps=2, k_sim=2, d_proj=8, seed=3, fill_empty=False)])
+@pytest.mark.parametrize(
+    "params",
+    [
+        FDEParams(r_reps=3, k_sim=3, d_proj=4, seed=1),
+        FDEParams(r_reps=2, k_sim=4, d_proj=16, seed=2),  # d_proj == d: identity
+        FDEParams(r_reps=2, k_sim=2, d_proj=8, seed=3, fill_empty=False),
+    ],
+)
 def test_matches_the_paper_definition(params):
     rng = np.random.default_rng(7)
     docs = [unit(rng.normal(size=(int(n), 16))) for n in rng.integers(1, 12, size=25)]  # many empty buckets
@@ -72,6 +77,7 @@ def expected_score(query: np.ndarray, a: np.ndarray, b: np.ndarray, k: int, fill
     buckets filled, "nothing" (a and b both across the hyperplane) becomes a, the earlier token. The
     random +-1 projections keep inner products in expectation, and the query's FDE sums its tokens, so
     the expectation is the sum of each query token's."""
+
     def t(x, y):
         return float(np.arccos(np.clip(x @ y, -1.0, 1.0)))
 
@@ -85,8 +91,9 @@ def expected_score(query: np.ndarray, a: np.ndarray, b: np.ndarray, k: int, fill
     return total
 
 
-@pytest.mark.parametrize(("k_sim", "fill", "d_proj"), [(1, True, 16), (1, False, 16), (3, False, 16),
-                                                       (2, False, 8), (1, True, 8)])
+@pytest.mark.parametrize(
+    ("k_sim", "fill", "d_proj"), [(1, True, 16), (1, False, 16), (3, False, 16), (2, False, 8), (1, True, 8)]
+)
 def test_inner_product_has_the_expectation_simhash_gives(k_sim, fill, d_proj):
     rng = np.random.default_rng(0)
     a, b = unit(rng.normal(size=16)), unit(rng.normal(size=16))
@@ -121,10 +128,14 @@ def test_fde_candidates_are_the_planted_exact_top_ten():
 
     mine = rng.choice(40, size=3, replace=False)
     rest = np.setdiff1d(np.arange(40), mine)
-    docs = [doc(np.concatenate([mine, rng.choice(rest, size=2, replace=False)]), int(rng.integers(20, 60)))
-            for _ in range(10)]
-    docs += [doc(rng.choice(rest, size=int(rng.integers(2, 6)), replace=False), int(rng.integers(20, 60)))
-             for _ in range(390)]
+    docs = [
+        doc(np.concatenate([mine, rng.choice(rest, size=2, replace=False)]), int(rng.integers(20, 60)))
+        for _ in range(10)
+    ]
+    docs += [
+        doc(rng.choice(rest, size=int(rng.integers(2, 6)), replace=False), int(rng.integers(20, 60)))
+        for _ in range(390)
+    ]
     q = doc(mine, 8)
     brute = np.array([(d @ q.T).max(0).sum() for d in docs])
     assert set(np.argsort(-brute)[:10]) == set(range(10))

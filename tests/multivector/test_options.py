@@ -30,8 +30,12 @@ DOCS = {
     "covid": "Masks and the spread of respiratory viruses in households.",
     "exercise": "Aerobic exercise improves memory in older adults.",
 }
-QUERIES = {"does vitamin D prevent bone fractures": "vit", "melting arctic sea ice": "ice",
-           "cholesterol lowering drugs and heart attacks": "statin", "how do bacteria become resistant": "plasmid"}
+QUERIES = {
+    "does vitamin D prevent bone fractures": "vit",
+    "melting arctic sea ice": "ice",
+    "cholesterol lowering drugs and heart attacks": "statin",
+    "how do bacteria become resistant": "plasmid",
+}
 FDE = {"r_reps": 8, "k_sim": 3, "d_proj": 16}
 
 
@@ -69,11 +73,17 @@ def carve_by_hand(query: np.ndarray, tau: float) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def mv(tmp_path_factory):
-    specs = {"exact": {"mode": "exact"}, "fde": {"mode": "fde", "fde": FDE},
-             "carve": {"mode": "exact", "carve": 0.7}, "prune": {"mode": "exact", "prune": 2},
-             "hnsw": {"index": "hnsw", "candidates": 2}}
-    col = Collection.create(tmp_path_factory.mktemp("mvopt") / "c", experts=[
-        {"source": "minilm-tokens", "name": name, "options": opts} for name, opts in specs.items()])
+    specs = {
+        "exact": {"mode": "exact"},
+        "fde": {"mode": "fde", "fde": FDE},
+        "carve": {"mode": "exact", "carve": 0.7},
+        "prune": {"mode": "exact", "prune": 2},
+        "hnsw": {"index": "hnsw", "candidates": 2},
+    }
+    col = Collection.create(
+        tmp_path_factory.mktemp("mvopt") / "c",
+        experts=[{"source": "minilm-tokens", "name": name, "options": opts} for name, opts in specs.items()],
+    )
     col.add([{"id": i, "text": t} for i, t in DOCS.items()])
     docs = dict(zip(DOCS, tokens_by_hand(list(DOCS.values()))))
     queries = dict(zip(QUERIES, tokens_by_hand(list(QUERIES))))
@@ -97,7 +107,7 @@ def test_exact_mode_is_brute_force_maxsim_over_every_document(mv):
 def test_fde_mode_ranks_by_the_fde_inner_product_alone(mv):
     col, docs, queries = mv
     fde = col.expert("fde").fde
-    assert fde.config()["dim"] == 8 * 2 ** 3 * 16  # the options reached the encoding
+    assert fde.config()["dim"] == 8 * 2**3 * 16  # the options reached the encoding
     doc_fdes = {d: fde_by_hand(fde, m, True) for d, m in docs.items()}
     for q in QUERIES:
         qf = fde_by_hand(fde, queries[q], False)

@@ -20,8 +20,12 @@ def cv_by_hand(router: str, data: RoutingData, *, folds: int = 5, seed: int = 0)
     for f in range(folds):
         train = [i for i in range(n) if fold[i] != f]
         held = [i for i in range(n) if fold[i] == f]
-        part = RoutingData(list(data.experts), data.embeddings[np.array(train)],
-                           [data.datasets[i] for i in train], data.scores[np.array(train)])
+        part = RoutingData(
+            list(data.experts),
+            data.embeddings[np.array(train)],
+            [data.datasets[i] for i in train],
+            data.scores[np.array(train)],
+        )
         fitted = make_router(router).fit(part)
         for i in held:
             expert = fitted.route(data.embeddings[np.array([i])])[0].experts[0]

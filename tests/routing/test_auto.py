@@ -21,8 +21,9 @@ EXPERTS = ["minilm", "bm25", "static64"]
 def data(tmp_path_factory):
     from embedroute.demo import sample_path
 
-    return build_routing_data([sample_path()], EXPERTS, routing_expert="minilm",
-                              workdir=tmp_path_factory.mktemp("auto"), show_progress=False)
+    return build_routing_data(
+        [sample_path()], EXPERTS, routing_expert="minilm", workdir=tmp_path_factory.mktemp("auto"), show_progress=False
+    )
 
 
 def test_auto_routes_with_the_candidate_of_best_training_cv(data, minilm):
@@ -62,8 +63,15 @@ def test_routing_evaluation_names_the_rule_auto_picked(tmp_path, sample_dir, min
     from embedroute.evaluation.routing import evaluate_routing
 
     shared: dict = {}
-    res = evaluate_routing([sample_dir], ["minilm", "bm25"], ["auto"], train_from=[sample_dir], workdir=tmp_path,
-                           show_progress=False, prepared=shared)
+    res = evaluate_routing(
+        [sample_dir],
+        ["minilm", "bm25"],
+        ["auto"],
+        train_from=[sample_dir],
+        workdir=tmp_path,
+        show_progress=False,
+        prepared=shared,
+    )
     row = next(r for r in res["rows"] if r["name"] == "auto")
     by_hand = training_data_by_hand(next(iter(shared.values())), ["minilm", "bm25"], minilm)
     want = {c: cv_by_hand(c, by_hand) for c in CANDIDATES}

@@ -14,8 +14,13 @@ from .helpers import cv_by_hand, training_data_by_hand
 def data(tmp_path_factory):
     from embedroute.demo import sample_path
 
-    return build_routing_data([sample_path()], ["minilm", "bm25", "static64"], routing_expert="minilm",
-                              workdir=tmp_path_factory.mktemp("cv"), show_progress=False)
+    return build_routing_data(
+        [sample_path()],
+        ["minilm", "bm25", "static64"],
+        routing_expert="minilm",
+        workdir=tmp_path_factory.mktemp("cv"),
+        show_progress=False,
+    )
 
 
 def test_single_expert_cv_is_that_experts_mean_on_training_queries(data):
@@ -27,8 +32,9 @@ def test_cv_of_each_router_equals_a_kfold_written_out_by_hand(data):
     for name in ("pilot", "pilot-nearest", "dataset", "classifier", "pilot@min_share=0.1"):
         assert cross_validate(name, data) == pytest.approx(cv_by_hand(name, data), abs=1e-12), name
     assert cross_validate("pilot", data, seed=1) == pytest.approx(cv_by_hand("pilot", data, seed=1), abs=1e-12)
-    assert cross_validate("classifier", data, folds=3) == pytest.approx(cv_by_hand("classifier", data, folds=3),
-                                                                        abs=1e-12)
+    assert cross_validate("classifier", data, folds=3) == pytest.approx(
+        cv_by_hand("classifier", data, folds=3), abs=1e-12
+    )
     assert cross_validate("fusion", data) is None and cross_validate("fusion-topk", data) is None
     with pytest.raises(ValueError, match="folds"):
         cross_validate("pilot", data, folds=len(data.datasets) + 1)
@@ -84,8 +90,15 @@ def test_cv_scores_held_out_queries_and_macro_averages_over_datasets(memorising)
 
 def test_evaluation_rows_carry_the_training_cv(tmp_path, sample_dir, minilm):
     shared: dict = {}
-    res = evaluate_routing([sample_dir], ["minilm", "bm25"], ["pilot", "fusion"], train_from=[sample_dir],
-                           workdir=tmp_path, show_progress=False, prepared=shared)
+    res = evaluate_routing(
+        [sample_dir],
+        ["minilm", "bm25"],
+        ["pilot", "fusion"],
+        train_from=[sample_dir],
+        workdir=tmp_path,
+        show_progress=False,
+        prepared=shared,
+    )
     rows = {r["name"]: r for r in res["rows"]}
     (runs,) = shared.values()
     by_hand = training_data_by_hand(runs, ["minilm", "bm25"], minilm)
@@ -117,15 +130,23 @@ def seed_pinned():
 
 
 def test_seed_spread_refits_randomised_routers_with_each_seed(tmp_path, sample_dir, seed_pinned):
-    res = evaluate_routing([sample_dir], ["minilm", "bm25"], ["pilot", "dataset", seed_pinned, "seed-pinned@seed=1"],
-                           train_from=[sample_dir], workdir=tmp_path, show_progress=False, seed_spread=3)
+    res = evaluate_routing(
+        [sample_dir],
+        ["minilm", "bm25"],
+        ["pilot", "dataset", seed_pinned, "seed-pinned@seed=1"],
+        train_from=[sample_dir],
+        workdir=tmp_path,
+        show_progress=False,
+        seed_spread=3,
+    )
     rows = {r["name"]: r for r in res["rows"]}
     avg = {e: rows[e]["ndcg@10"]["avg"] for e in ("minilm", "bm25")}
     assert avg["minilm"] != avg["bm25"]
     by_hand = [avg["minilm"], avg["bm25"], avg["minilm"]]  # seeds 0, 1, 2
     assert rows[seed_pinned]["seed_spread"] == pytest.approx(
         {"seeds": 3, "mean": np.mean(by_hand), "sd": np.std(by_hand), "min": min(by_hand), "max": max(by_hand)},
-        abs=1e-4)
+        abs=1e-4,
+    )
     assert "seed_spread" not in rows["pilot"] and "seed_spread" not in rows["seed-pinned@seed=1"]
     # one training dataset: every sample of the dataset router labels with that dataset's best expert
     assert rows["dataset"]["seed_spread"]["sd"] == 0.0

@@ -18,16 +18,20 @@ from embedroute.routing.lexical import TfidfRoutingEncoder, tfidf_from_spec
 from embedroute.routing.store import load_routing, save_routing
 
 EXPERTS = ["minilm", "bm25", "static64"]
-QUERIES = ["vitamin D and bone fractures", "zzqx 9931 qwfp lorem",  # the second shares no term with training
-           "mitochondrial DNA mutations in ageing"]
+QUERIES = [
+    "vitamin D and bone fractures",
+    "zzqx 9931 qwfp lorem",  # the second shares no term with training
+    "mitochondrial DNA mutations in ageing",
+]
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> RoutingData:
     from embedroute.demo import sample_path
 
-    return build_routing_data([sample_path()], EXPERTS, routing_expert="tfidf",
-                              workdir=tmp_path_factory.mktemp("r"), show_progress=False)
+    return build_routing_data(
+        [sample_path()], EXPERTS, routing_expert="tfidf", workdir=tmp_path_factory.mktemp("r"), show_progress=False
+    )
 
 
 def encoder_of(data: RoutingData) -> TfidfRoutingEncoder:
@@ -56,27 +60,44 @@ def test_state_round_trip_encodes_identically():
     assert other.config()["encoder"]["weight_hash"] != enc.config()["encoder"]["weight_hash"]
 
 
-@pytest.mark.parametrize("make, needle", [
-    (lambda: TfidfRoutingEncoder(ngram_max=5), "ngram_max"),
-    (lambda: TfidfRoutingEncoder(stop_words="german"), "stop_words"),
-    (lambda: TfidfRoutingEncoder(min_df=0), "min_df"),
-    (lambda: TfidfRoutingEncoder().encode_queries(["x"]), "not fitted"),
-    (lambda: TfidfRoutingEncoder().fit(["the and of", "a the"]), "cannot fit"),
-    (lambda: tfidf_from_spec({"source": "tfidf", "options": {"ngrams": 2}}), "unknown option"),
-    (lambda: TfidfRoutingEncoder(state={"vocabulary": ["a"], "idf": []}), "equal-length"),
-])
+@pytest.mark.parametrize(
+    "make, needle",
+    [
+        (lambda: TfidfRoutingEncoder(ngram_max=5), "ngram_max"),
+        (lambda: TfidfRoutingEncoder(stop_words="german"), "stop_words"),
+        (lambda: TfidfRoutingEncoder(min_df=0), "min_df"),
+        (lambda: TfidfRoutingEncoder().encode_queries(["x"]), "not fitted"),
+        (lambda: TfidfRoutingEncoder().fit(["the and of", "a the"]), "cannot fit"),
+        (lambda: tfidf_from_spec({"source": "tfidf", "options": {"ngrams": 2}}), "unknown option"),
+        (lambda: TfidfRoutingEncoder(state={"vocabulary": ["a"], "idf": []}), "equal-length"),
+    ],
+)
 def test_bad_tfidf_settings_are_clear_errors(make, needle):
     with pytest.raises(InputError, match=needle):
         make()
 
 
 def dense_copy(data: RoutingData, encoder: bool = True) -> RoutingData:
-    return RoutingData(data.experts, data.embeddings.toarray(), data.datasets, data.scores, data.query_ids,
-                       data.routing_encoder if encoder else None)
+    return RoutingData(
+        data.experts,
+        data.embeddings.toarray(),
+        data.datasets,
+        data.scores,
+        data.query_ids,
+        data.routing_encoder if encoder else None,
+    )
 
 
-@pytest.mark.parametrize("name", [*[n for n in ROUTERS.names() if n != "single"], "single:bm25",
-                                  "pilot@weight=size", "pilot@per_group=2", "pilot@min_share=0.2"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        *[n for n in ROUTERS.names() if n != "single"],
+        "single:bm25",
+        "pilot@weight=size",
+        "pilot@per_group=2",
+        "pilot@min_share=0.2",
+    ],
+)
 def test_every_router_routes_sparse_rows_as_it_routes_the_same_rows_dense(data, name):
     enc = encoder_of(data)
     q_sparse = enc.encode_queries(QUERIES)
@@ -118,10 +139,12 @@ def test_a_collection_routes_with_tfidf_and_rebuilds_it_on_load(tmp_path, data, 
     col.close()
     again = Collection.open(tmp_path / "c")
     fewer = make_router("pilot").fit(data.without("static64")).route(encoder_of(data).encode_queries(QUERIES))
-    assert [r.routing["experts"] for r in again.routed_search_batch(QUERIES, router="pilot")] == \
-        [w.experts for w in fewer]
-    dense_data = build_routing_data([sample_dir], EXPERTS, routing_expert="static64", workdir=tmp_path / "w",
-                                    show_progress=False)
+    assert [r.routing["experts"] for r in again.routed_search_batch(QUERIES, router="pilot")] == [
+        w.experts for w in fewer
+    ]
+    dense_data = build_routing_data(
+        [sample_dir], EXPERTS, routing_expert="static64", workdir=tmp_path / "w", show_progress=False
+    )
     with pytest.raises(InputError, match="learns from the training queries"):
         again.fit_router("pilot", dense_data, routing_expert="tfidf")
     with pytest.raises(InputError, match="-d embeddings"):
@@ -130,8 +153,15 @@ def test_a_collection_routes_with_tfidf_and_rebuilds_it_on_load(tmp_path, data, 
 
 
 def test_routing_evaluation_with_tfidf_counts_no_model_pass(tmp_path, sample_dir):
-    res = evaluate_routing([sample_dir], EXPERTS, ["pilot", "dataset"], train_from=[sample_dir],
-                           routing_expert="tfidf", workdir=tmp_path, show_progress=False)
+    res = evaluate_routing(
+        [sample_dir],
+        EXPERTS,
+        ["pilot", "dataset"],
+        train_from=[sample_dir],
+        routing_expert="tfidf",
+        workdir=tmp_path,
+        show_progress=False,
+    )
     rows = {r["name"]: r for r in res["rows"]}
     assert res["routing_expert"] == "tfidf"
     for name in ("pilot", "dataset"):
@@ -143,16 +173,32 @@ def test_routing_evaluation_with_tfidf_counts_no_model_pass(tmp_path, sample_dir
 
 # ten training queries, five per dataset (expert "a" wins every "sea" query, "b" every "bio" one); several hold
 # a term no other query holds ("delta", "echo", ...), and the others' idf moves with each held-out query
-LEAK_TEXTS = ["gene kelp tide", "ocean", "virus kelp", "delta tide protein", "gene kelp reef echo",
-              "coral enzyme foxtrot", "golf enzyme", "enzyme gene hotel", "protein kelp", "juliet enzyme protein"]
+LEAK_TEXTS = [
+    "gene kelp tide",
+    "ocean",
+    "virus kelp",
+    "delta tide protein",
+    "gene kelp reef echo",
+    "coral enzyme foxtrot",
+    "golf enzyme",
+    "enzyme gene hotel",
+    "protein kelp",
+    "juliet enzyme protein",
+]
 LEAK_SETS = ["sea"] * 5 + ["bio"] * 5
 LEAK_SCORES = np.array([[1, 0]] * 5 + [[0, 1]] * 5, dtype=np.float32)
 
 
 def leak_data(fitted: bool) -> RoutingData:
     enc = TfidfRoutingEncoder().fit(LEAK_TEXTS)
-    return RoutingData(["a", "b"], enc.encode_queries(LEAK_TEXTS), LEAK_SETS, LEAK_SCORES, [],
-                       {"spec": enc.spec(), "state": enc.state()} if fitted else None)
+    return RoutingData(
+        ["a", "b"],
+        enc.encode_queries(LEAK_TEXTS),
+        LEAK_SETS,
+        LEAK_SCORES,
+        [],
+        {"spec": enc.spec(), "state": enc.state()} if fitted else None,
+    )
 
 
 def sklearn_fold(fit_texts: list[str]):
@@ -168,8 +214,9 @@ def leave_one_out_by_hand(router: str) -> float:
     for i in range(len(LEAK_TEXTS)):
         rest = [j for j in range(len(LEAK_TEXTS)) if j != i]
         vec = sklearn_fold([LEAK_TEXTS[j] for j in rest])
-        fold = RoutingData(["a", "b"], vec.transform([LEAK_TEXTS[j] for j in rest]), [LEAK_SETS[j] for j in rest],
-                           LEAK_SCORES[rest])
+        fold = RoutingData(
+            ["a", "b"], vec.transform([LEAK_TEXTS[j] for j in rest]), [LEAK_SETS[j] for j in rest], LEAK_SCORES[rest]
+        )
         expert = make_router(router).fit(fold).route(vec.transform([LEAK_TEXTS[i]]))[0].experts[0]
         got.append(float(LEAK_SCORES[i, ["a", "b"].index(expert)]))
     return float(np.mean([np.mean(got[:5]), np.mean(got[5:])]))

@@ -11,17 +11,37 @@ from embedroute.errors import InputError
 from embedroute.routing import RoutingData, make_router
 from embedroute.routing.store import load_routing, save_routing
 
-SPECS = ["pilot", "pilot-nearest", "dataset", "classifier", "fusion", "fusion-topk", "auto", "single:bm25",
-         "single:tokens:minilm", "pilot@min_share=0.15;per_group=3", "pilot@weight=size;tau=0.05",
-         "pilot@weight=size;tau_rel=0.3", "pilot@tau=-0.1", "pilot@tau=1e-3", "auto@folds=3",
-         "fusion-topk@per_group=3", "dataset@n_per_dataset=2;seed=1"]
+SPECS = [
+    "pilot",
+    "pilot-nearest",
+    "dataset",
+    "classifier",
+    "fusion",
+    "fusion-topk",
+    "auto",
+    "single:bm25",
+    "single:tokens:minilm",
+    "pilot@min_share=0.15;per_group=3",
+    "pilot@weight=size;tau=0.05",
+    "pilot@weight=size;tau_rel=0.3",
+    "pilot@tau=-0.1",
+    "pilot@tau=1e-3",
+    "auto@folds=3",
+    "fusion-topk@per_group=3",
+    "dataset@n_per_dataset=2;seed=1",
+]
 BAD = ["../x", "..\\x", "a/b", "/etc/passwd", "%2e%2e/x", "a\x00b", "a" * 201, ".hidden", "", "pilot@tau=1 ", ".."]
 
 
 def tiny_data() -> RoutingData:
     rng = np.random.default_rng(0)
-    return RoutingData(["a", "b"], rng.standard_normal((6, 4)).astype(np.float32), ["d1", "d2"] * 3,
-                       rng.random((6, 2)), [f"q{i}" for i in range(6)])
+    return RoutingData(
+        ["a", "b"],
+        rng.standard_normal((6, 4)).astype(np.float32),
+        ["d1", "d2"] * 3,
+        rng.random((6, 2)),
+        [f"q{i}" for i in range(6)],
+    )
 
 
 def test_every_router_spec_in_use_is_a_name_the_store_takes(tmp_path):

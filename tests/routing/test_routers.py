@@ -20,8 +20,9 @@ EXPERTS = ["minilm", "bm25", "static64"]
 def data(tmp_path_factory) -> RoutingData:
     from embedroute.demo import sample_path
 
-    return build_routing_data([sample_path()], EXPERTS, routing_expert="minilm",
-                              workdir=tmp_path_factory.mktemp("r"), show_progress=False)
+    return build_routing_data(
+        [sample_path()], EXPERTS, routing_expert="minilm", workdir=tmp_path_factory.mktemp("r"), show_progress=False
+    )
 
 
 def test_routing_data_holds_per_query_scores(data):
@@ -44,8 +45,11 @@ def test_pilots_are_group_centroids_at_most_t_squared(data):
 @pytest.mark.parametrize("name", [*[n for n in ROUTERS.names() if n != "single"], "single:bm25"])
 def test_every_router_routes_to_known_experts(data, name, minilm):
     router = make_router(name).fit(data)
-    queries = ["vitamin D and bone fractures", "zzqx 9931 qwfp lorem",  # the second is near nothing seen
-               "mitochondrial DNA mutations in ageing"]
+    queries = [
+        "vitamin D and bone fractures",
+        "zzqx 9931 qwfp lorem",  # the second is near nothing seen
+        "mitochondrial DNA mutations in ageing",
+    ]
     routes = router.route(minilm.encode_queries(queries))
     assert len(routes) == 3
     for r in routes:
@@ -122,8 +126,9 @@ def test_a_routing_only_model_routes_without_document_vectors(tmp_path, sample_d
 
     from embedroute.errors import CollectionError
 
-    data = build_routing_data([sample_dir], EXPERTS, routing_expert="static64", workdir=tmp_path / "w",
-                              show_progress=False)
+    data = build_routing_data(
+        [sample_dir], EXPERTS, routing_expert="static64", workdir=tmp_path / "w", show_progress=False
+    )
     assert data.embeddings.shape[1] == 64  # static64's query embeddings
     col = Collection.create(tmp_path / "c", experts=["minilm", "bm25"])
     col.add_file(sample_dir)
@@ -233,10 +238,16 @@ def evaluated(tmp_path_factory, minilm):
         ROUTERS.register(cls.name, cls)
     try:
         sample, shared = sample_path(), {}
-        routers = ["pilot", "dataset", "fusion", "single:static64", "pinned@to=static64", "pinned@to=minilm",
-                   "pinned@to=bm25"]
-        kw = dict(train_from=[sample], workdir=tmp_path_factory.mktemp("table"), show_progress=False,
-                  prepared=shared)
+        routers = [
+            "pilot",
+            "dataset",
+            "fusion",
+            "single:static64",
+            "pinned@to=static64",
+            "pinned@to=minilm",
+            "pinned@to=bm25",
+        ]
+        kw = dict(train_from=[sample], workdir=tmp_path_factory.mktemp("table"), show_progress=False, prepared=shared)
         res = evaluate_routing([sample], EXPERTS, routers, **kw)
         (runs,) = shared.values()
         qids = list(runs.test.queries)
@@ -244,8 +255,11 @@ def evaluated(tmp_path_factory, minilm):
         fused = [ndcg10(runs.test.qrels[q], rrf_by_hand([runs.runs[e][q] for e in EXPERTS])) for q in qids]
         best = [max(EXPERTS, key=lambda e, i=i: ndcg[e][i]) for i in range(len(qids))]
         PlantedOracle.table = (minilm.encode_queries([runs.test.queries[q] for q in qids]), best)
-        res["rows"] += [r for r in evaluate_routing([sample], EXPERTS, ["planted-oracle"], **kw)["rows"]
-                        if r["name"] == "planted-oracle"]
+        res["rows"] += [
+            r
+            for r in evaluate_routing([sample], EXPERTS, ["planted-oracle"], **kw)["rows"]
+            if r["name"] == "planted-oracle"
+        ]
     finally:
         for cls in (PinnedRouter, PlantedOracle):
             ROUTERS.unregister(cls.name)
@@ -274,8 +288,9 @@ def test_routing_evaluation_table_against_figures_computed_by_hand(evaluated, mi
     pilot = make_router("pilot").fit(training_data_by_hand(runs, EXPERTS, minilm))
     chosen = [r.experts[0] for r in pilot.route(minilm.encode_queries(list(runs.test.queries.values())))]
     assert rows["pilot"]["chosen"] == {e: chosen.count(e) for e in EXPERTS if e in chosen}
-    assert rows["pilot"]["ndcg@10"]["avg"] == pytest.approx(np.mean([ndcg[e][i] for i, e in enumerate(chosen)]),
-                                                           abs=1e-9)
+    assert rows["pilot"]["ndcg@10"]["avg"] == pytest.approx(
+        np.mean([ndcg[e][i] for i, e in enumerate(chosen)]), abs=1e-9
+    )
 
 
 def test_routing_evaluation_counts_passes_and_charges_routing_time(evaluated):
@@ -285,16 +300,19 @@ def test_routing_evaluation_counts_passes_and_charges_routing_time(evaluated):
     latency = {e: rows[e]["ms_per_query"] for e in EXPERTS}  # each expert's timed single-query search
     assert {e: rows[e]["encoder_passes"] for e in EXPERTS} == {"minilm": 1.0, "bm25": 0.0, "static64": 1.0}
     assert res["routing_expert"] == "minilm" and res["route_encode_ms"] > 0
-    passes = {"fusion": 2.0,  # every expert once, bm25 without a model, no routing pass
-              "single:static64": 1.0,  # pinned by name: nothing is routed
-              "pinned@to=static64": 2.0,  # the minilm routing pass, then static64's own
-              "pinned@to=minilm": 1.0,  # the routing pass is the chosen expert's pass
-              "pinned@to=bm25": 1.0}  # the routing pass, then bm25 with none
+    passes = {
+        "fusion": 2.0,  # every expert once, bm25 without a model, no routing pass
+        "single:static64": 1.0,  # pinned by name: nothing is routed
+        "pinned@to=static64": 2.0,  # the minilm routing pass, then static64's own
+        "pinned@to=minilm": 1.0,  # the routing pass is the chosen expert's pass
+        "pinned@to=bm25": 1.0,
+    }  # the routing pass, then bm25 with none
     for name, want in passes.items():
         assert rows[name]["encoder_passes"] == want, name
     c = rows["pilot"]["chosen"]
     assert rows["pilot"]["encoder_passes"] == pytest.approx(
-        (c.get("minilm", 0) + 2 * c.get("static64", 0) + c.get("bm25", 0)) / n, abs=1e-3)
+        (c.get("minilm", 0) + 2 * c.get("static64", 0) + c.get("bm25", 0)) / n, abs=1e-3
+    )
     assert rows["fusion"]["chosen"] == {e: n for e in EXPERTS}
     for r in res["rows"]:
         if r["kind"] != "router":
@@ -362,8 +380,9 @@ def test_size_weighted_temperature_is_chosen_by_cross_validation_on_the_training
     q = minilm.encode_queries(["vitamin D and bone fractures", "statins and heart disease"])
     np.testing.assert_array_equal(fitted.scores(q), make_router(fitted.choice).fit(data).scores(q))
     # other parameters are kept in the rules it compares
-    assert set(make_router("pilot@weight=size;min_share=0.1").fit(data).train_cv) == \
-        {f"pilot@min_share=0.1;weight=size;tau_rel={x}" for x in grid}
+    assert set(make_router("pilot@weight=size;min_share=0.1").fit(data).train_cv) == {
+        f"pilot@min_share=0.1;weight=size;tau_rel={x}" for x in grid
+    }
     # a given tau_rel or tau is used as is, with no choice to record
     assert not hasattr(make_router("pilot@weight=size;tau_rel=0.3").fit(data), "choice")
 
@@ -397,20 +416,24 @@ def test_min_share_drops_small_pilot_groups_and_keeps_the_largest(data, minilm):
     assert all(r.scores[e] == -np.inf for r in routes for e in dropped)
 
 
-@pytest.mark.parametrize("spec, needle", [
-    ("pilot@min_shar=0.1", "no parameter 'min_shar'"),
-    ("dataset@seed", "not key=value"),
-    ("single:bm25@k=2", "no parameter 'k'"),
-    ("nonsense", "nonsense"),
-])
+@pytest.mark.parametrize(
+    "spec, needle",
+    [
+        ("pilot@min_shar=0.1", "no parameter 'min_shar'"),
+        ("dataset@seed", "not key=value"),
+        ("single:bm25@k=2", "no parameter 'k'"),
+        ("nonsense", "nonsense"),
+    ],
+)
 def test_router_specs_are_checked_when_made(spec, needle):
     with pytest.raises(Exception, match=needle) as err:
         make_router(spec)
     assert isinstance(err.value, ValueError | KeyError)
 
 
-@pytest.mark.parametrize("spec, needle", [("pilot@weight=sizes", "weight must be 'size'"),
-                                          ("pilot@min_share=1.5", "between 0 and 1")])
+@pytest.mark.parametrize(
+    "spec, needle", [("pilot@weight=sizes", "weight must be 'size'"), ("pilot@min_share=1.5", "between 0 and 1")]
+)
 def test_bad_pilot_parameter_values_fail_at_fit(data, spec, needle):
     from embedroute.errors import InputError
 
@@ -420,14 +443,35 @@ def test_bad_pilot_parameter_values_fail_at_fit(data, spec, needle):
 
 def test_evaluations_share_prepared_datasets(tmp_path, sample_dir):
     shared: dict = {}
-    first = evaluate_routing([sample_dir], ["minilm", "bm25"], ["pilot"], train_from=[sample_dir],
-                             workdir=tmp_path, show_progress=False, prepared=shared)
-    (key, runs), = shared.items()
-    again = evaluate_routing([sample_dir], ["minilm", "bm25"], ["pilot", "dataset"], train_from=[sample_dir],
-                             workdir=tmp_path, show_progress=False, prepared=shared)
+    first = evaluate_routing(
+        [sample_dir],
+        ["minilm", "bm25"],
+        ["pilot"],
+        train_from=[sample_dir],
+        workdir=tmp_path,
+        show_progress=False,
+        prepared=shared,
+    )
+    ((key, runs),) = shared.items()
+    again = evaluate_routing(
+        [sample_dir],
+        ["minilm", "bm25"],
+        ["pilot", "dataset"],
+        train_from=[sample_dir],
+        workdir=tmp_path,
+        show_progress=False,
+        prepared=shared,
+    )
     assert shared[key] is runs  # reused, not prepared again
     rows = {r["name"]: r["ndcg@10"] for r in first["rows"]}
     assert all(rows[r["name"]] == r["ndcg@10"] for r in again["rows"] if r["name"] in rows)
-    evaluate_routing([sample_dir], ["minilm", "static64"], ["pilot"], train_from=[sample_dir],
-                     workdir=tmp_path, show_progress=False, prepared=shared)
+    evaluate_routing(
+        [sample_dir],
+        ["minilm", "static64"],
+        ["pilot"],
+        train_from=[sample_dir],
+        workdir=tmp_path,
+        show_progress=False,
+        prepared=shared,
+    )
     assert shared[key] is not runs and set(shared[key].runs) == {"minilm", "static64"}  # other experts: redone

@@ -25,8 +25,9 @@ def server(sample_root) -> Server:
     """A real server process on loopback over ``sample_root`` (session-wide: tests share it)."""
     from embedroute.demo import sample_path
 
-    srv = Server(sample_root, "--data-root", str(sample_path().parent), "--results",
-                 str(ROOT / "benchmarks" / "results")).wait()
+    srv = Server(
+        sample_root, "--data-root", str(sample_path().parent), "--results", str(ROOT / "benchmarks" / "results")
+    ).wait()
     srv.warm()
     yield srv
     srv.stop()

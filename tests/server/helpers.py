@@ -23,16 +23,33 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, root: Path, *args: str, host: str = "127.0.0.1", env: dict[str, str] | None = None,
-                 log: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *args: str,
+        host: str = "127.0.0.1",
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or root.parent / f"server-{self.port}.log"
-        cmd = [sys.executable, "-m", "embedroute.cli.main", "serve", str(root), "--host", host,
-               "--port", str(self.port), *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "embedroute.cli.main",
+            "serve",
+            str(root),
+            "--host",
+            host,
+            "--port",
+            str(self.port),
+            *args,
+        ]
         self._out = open(self.log, "w")
-        self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})))
+        self.proc = subprocess.Popen(
+            cmd, stdout=self._out, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+        )
 
     def wait(self, timeout: float = 300) -> Server:
         deadline = time.time() + timeout
@@ -53,8 +70,11 @@ class Server:
         request with httpx's 5 s default."""
         for col in httpx.get(self.url + "/api/collections", timeout=timeout).json():
             for expert in col["experts"]:
-                resp = httpx.post(f"{self.url}/api/collections/{col['name']}/search",
-                                  json={"query": "warm up", "k": 1, "expert": expert}, timeout=timeout)
+                resp = httpx.post(
+                    f"{self.url}/api/collections/{col['name']}/search",
+                    json={"query": "warm up", "k": 1, "expert": expert},
+                    timeout=timeout,
+                )
                 resp.raise_for_status()
         return self
 

@@ -46,9 +46,18 @@ class Payload:
 
 def hostile_values(sentinel: Path, routers: Path) -> list[str]:
     """Strings that would name a file outside every root; ``routers`` is a collection's routers folder."""
-    return ["../x", "..\\x", "%2e%2e/x", "%2e%2e%2fx", "/etc/passwd", str(sentinel / "model"),
-            os.path.relpath(sentinel / "model", routers), os.path.relpath(sentinel / "router" / "evil", routers),
-            "a\x00b", LONG_NAME]
+    return [
+        "../x",
+        "..\\x",
+        "%2e%2e/x",
+        "%2e%2e%2fx",
+        "/etc/passwd",
+        str(sentinel / "model"),
+        os.path.relpath(sentinel / "model", routers),
+        os.path.relpath(sentinel / "router" / "evil", routers),
+        "a\x00b",
+        LONG_NAME,
+    ]
 
 
 def _in_path(value: str) -> int:
@@ -68,13 +77,28 @@ def payloads(col: str, values: list[str]) -> list[Payload]:
     for v in values:
         text = LONG_TEXT if v == LONG_NAME else v  # option values may be long texts; a long name is refused
         add("POST", "/api/collections", {"name": "hostile", "experts": [v]}, 400, "experts[0]")
-        add("POST", "/api/collections", {"name": "hostile", "experts": ["bm25", {"source": v}]}, 400,
-            "experts[1].source")
+        add(
+            "POST",
+            "/api/collections",
+            {"name": "hostile", "experts": ["bm25", {"source": v}]},
+            400,
+            "experts[1].source",
+        )
         add("POST", "/api/collections", {"name": v}, 422, None)
-        add("POST", "/api/collections", {"name": "hostile", "experts": [
-            {"source": "colbert-minilm", "name": "z", "options": {"path": text}}]}, 400, "experts[0].options.path")
-        add("POST", "/api/collections", {"name": "hostile", "experts": [
-            {"source": "bm25", "options": {"stopwords": text}}]}, 400, "experts[0].options.stopwords")
+        add(
+            "POST",
+            "/api/collections",
+            {"name": "hostile", "experts": [{"source": "colbert-minilm", "name": "z", "options": {"path": text}}]},
+            400,
+            "experts[0].options.path",
+        )
+        add(
+            "POST",
+            "/api/collections",
+            {"name": "hostile", "experts": [{"source": "bm25", "options": {"stopwords": text}}]},
+            400,
+            "experts[0].options.stopwords",
+        )
         add("POST", base + "/experts", {"expert": v}, 400, "expert", name=col)
         for source, option, value, field in [
             ("colbert-minilm", "path", text, "path"),
@@ -84,19 +108,43 @@ def payloads(col: str, values: list[str]) -> list[Payload]:
             ("minilm-tokens", "fde", {"seed": text}, "fde.seed"),
             ("bm25", "stopwords", [text], "stopwords[0]"),
         ]:
-            add("POST", base + "/experts", {"expert": {"source": source, "name": "z", "options": {option: value}}},
-                400, f"expert.options.{field}", name=col)
-        add("POST", base + "/experts", {"expert": {"source": "static64", "name": "z", "options": {v: 1}}}, 400,
-            "expert.options", name=col)
+            add(
+                "POST",
+                base + "/experts",
+                {"expert": {"source": source, "name": "z", "options": {option: value}}},
+                400,
+                f"expert.options.{field}",
+                name=col,
+            )
+        add(
+            "POST",
+            base + "/experts",
+            {"expert": {"source": "static64", "name": "z", "options": {v: 1}}},
+            400,
+            "expert.options",
+            name=col,
+        )
         add("POST", base + "/experts", {"expert": {"source": "bm25", "name": v}}, 422, None, name=col)
         add("DELETE", base + "/experts/{expert}", None, _in_path(v), "expert", name=col, expert=v)
         add("GET", base, None, _in_path(v), "name", name=v)
         add("POST", base + "/search", {"query": "x", "expert": v}, 400, "expert", name=col)
         add("POST", base + "/search", {"query": "x", "router": v}, 400, "router", name=col)
-        add("POST", base + "/routers", {"router": v, "train_from": train}, 422 if len(v) > 200 else 400, "router",
-            name=col)
-        add("POST", base + "/routers", {"router": "pilot", "train_from": train, "routing_expert": v}, 400,
-            "routing_expert", name=col)
+        add(
+            "POST",
+            base + "/routers",
+            {"router": v, "train_from": train},
+            422 if len(v) > 200 else 400,
+            "router",
+            name=col,
+        )
+        add(
+            "POST",
+            base + "/routers",
+            {"router": "pilot", "train_from": train, "routing_expert": v},
+            400,
+            "routing_expert",
+            name=col,
+        )
         add("POST", base + "/routers", {"router": "pilot", "train_from": [v]}, 400, "train_from", name=col)
         add("POST", "/api/evaluations", {"data": "scifact-sample", "experts": ["bm25", v]}, 400, "experts[1]")
         add("POST", "/api/evaluations", {"data": v, "experts": ["bm25"]}, 400, "data")
@@ -104,9 +152,20 @@ def payloads(col: str, values: list[str]) -> list[Payload]:
         add("GET", "/api/router-fits/{job_id}", None, _in_path(v), "job_id", job_id=v)
         add("GET", base + "/documents/{doc_id}", None, 404, None, name=col, doc_id=v)  # a key, never a file
     for option in ("folder", "model", "model_id", "adapter", "tokenizer_dir"):  # names a loader would open
-        add("POST", base + "/experts", {"expert": {"source": "static64", "name": "z", "options": {option: "x"}}},
-            400, f"expert.options.{option}", name=col)
-    add("POST", base + "/experts", {"expert": {"source": "minilm-tokens", "name": "z",
-                                               "options": {"fde": {"path": "x"}}}}, 400, "expert.options.fde.path",
-        name=col)
+        add(
+            "POST",
+            base + "/experts",
+            {"expert": {"source": "static64", "name": "z", "options": {option: "x"}}},
+            400,
+            f"expert.options.{option}",
+            name=col,
+        )
+    add(
+        "POST",
+        base + "/experts",
+        {"expert": {"source": "minilm-tokens", "name": "z", "options": {"fde": {"path": "x"}}}},
+        400,
+        "expert.options.fde.path",
+        name=col,
+    )
     return out

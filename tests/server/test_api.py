@@ -34,8 +34,14 @@ def sample_files() -> tuple[list[dict], dict[str, dict[str, int]], dict[str, str
 def test_health_list_and_info(server):
     assert http.get(server.url + "/api/health").json()["status"] == "ok"
     listed = http.get(server.url + "/api/collections").json()
-    assert listed == [{"name": "scifact-sample", "documents": 500, "experts": ["minilm", "bm25"],
-                       "routers": ["auto", "fusion", "pilot", "pilot-nearest"]}]
+    assert listed == [
+        {
+            "name": "scifact-sample",
+            "documents": 500,
+            "experts": ["minilm", "bm25"],
+            "routers": ["auto", "fusion", "pilot", "pilot-nearest"],
+        }
+    ]
     info = http.get(server.url + COL).json()
     assert info["experts"]["minilm"]["encoder"]["dim"] == 384
     attrs = info["attributes"]
@@ -59,8 +65,9 @@ def test_search_expert_filter_and_router(server, sample_root):
     filt = {"$and": [{"length": "short"}, {"words": {"$gte": 100}}]}
     filtered = http.post(server.url + COL + "/search", json=q | {"expert": "minilm", "filter": filt}).json()
     assert filtered["plan"]["kind"] in ("exact-allowed", "index-filtered", "post-filter")
-    assert filtered["hits"] and all(h["attributes"]["length"] == "short" and h["attributes"]["words"] >= 100
-                                    for h in filtered["hits"])
+    assert filtered["hits"] and all(
+        h["attributes"]["length"] == "short" and h["attributes"]["words"] >= 100 for h in filtered["hits"]
+    )
 
     routed = http.post(server.url + COL + "/search", json=q | {"router": "pilot"}).json()
     r = routed["routing"]
@@ -76,18 +83,22 @@ def test_search_expert_filter_and_router(server, sample_root):
 
 def test_documents_add_get_upsert_delete(server):
     name = "crud"
-    resp = http.post(server.url + "/api/collections", json={"name": name, "experts": ["bm25"],
-                                                             "attributes": {"year": "int"}})
+    resp = http.post(
+        server.url + "/api/collections", json={"name": name, "experts": ["bm25"], "attributes": {"year": "int"}}
+    )
     assert resp.status_code == 201, resp.text
-    docs = [{"id": "a", "text": "cats purr softly", "attributes": {"year": 2020}},
-            {"id": "b", "text": "dogs bark loudly", "attributes": {"year": 2021}}]
+    docs = [
+        {"id": "a", "text": "cats purr softly", "attributes": {"year": 2020}},
+        {"id": "b", "text": "dogs bark loudly", "attributes": {"year": 2021}},
+    ]
     base = f"{server.url}/api/collections/{name}"
     assert http.post(base + "/documents", json={"documents": docs}).json()["added"] == 2
     dup = http.post(base + "/documents", json={"documents": docs[:1]})
     assert dup.status_code == 400 and "already exists" in dup.json()["detail"]
     assert http.get(base + "/documents/a").json()["text"] == "cats purr softly"
-    up = http.put(base + "/documents", json={"documents": [{"id": "a", "text": "cats meow", "attributes":
-                                                             {"year": 2022}}]}).json()
+    up = http.put(
+        base + "/documents", json={"documents": [{"id": "a", "text": "cats meow", "attributes": {"year": 2022}}]}
+    ).json()
     assert up["updated"] == 1 and up["documents"] == 2
     hits = http.post(base + "/search", json={"query": "meow", "k": 2}).json()["hits"]
     assert hits[0]["id"] == "a"
@@ -99,12 +110,23 @@ def test_documents_add_get_upsert_delete(server):
 
 def test_delete_and_upsert_on_an_hnsw_expert_answer_200_and_the_next_search_reflects_them(server):
     base = f"{server.url}/api/collections/hnsw-http"
-    resp = http.post(server.url + "/api/collections", json={"name": "hnsw-http", "experts": [
-        {"source": "static64", "name": "h", "options": {"index": "hnsw"}}]})
+    resp = http.post(
+        server.url + "/api/collections",
+        json={"name": "hnsw-http", "experts": [{"source": "static64", "name": "h", "options": {"index": "hnsw"}}]},
+    )
     assert resp.status_code == 201, resp.text
-    docs = [{"id": f"d{i}", "text": t} for i, t in enumerate(
-        ["vitamin D and bone fractures", "sea level rise from melting ice", "cats purr when content",
-         "statins lower cholesterol", "the stock market fell sharply"])]
+    docs = [
+        {"id": f"d{i}", "text": t}
+        for i, t in enumerate(
+            [
+                "vitamin D and bone fractures",
+                "sea level rise from melting ice",
+                "cats purr when content",
+                "statins lower cholesterol",
+                "the stock market fell sharply",
+            ]
+        )
+    ]
     assert http.post(base + "/documents", json={"documents": docs}).json()["added"] == 5
     q = {"query": "vitamin D and bone fractures", "k": 5}
     assert http.post(base + "/search", json=q).json()["hits"][0]["id"] == "d0"
@@ -127,8 +149,10 @@ def test_searches_keep_answering_while_an_expert_is_added(server):
     assert http.post(server.url + "/api/collections", json={"name": "busy-add", "experts": ["bm25"]}).status_code == 201
     words = "vitamin bone fracture ice sea level cells tumour insulin statin heart brain sleep diet".split()
     rng = random.Random(uuid.uuid4().int)  # texts no cache has seen: the encoding really runs
-    docs = [{"id": f"d{i}", "text": " ".join(rng.choice(words) for _ in range(120)) + f" {uuid.uuid4().hex}"}
-            for i in range(400)]
+    docs = [
+        {"id": f"d{i}", "text": " ".join(rng.choice(words) for _ in range(120)) + f" {uuid.uuid4().hex}"}
+        for i in range(400)
+    ]
     for start in range(0, len(docs), 200):
         assert http.post(base + "/documents", json={"documents": docs[start : start + 200]}).status_code == 200
     job = http.post(base + "/experts", json={"expert": "minilm"}).json()
@@ -151,17 +175,29 @@ def test_experts_added_and_removed_over_http_leave_the_others_unchanged(server):
     offered = http.get(server.url + "/api/experts").json()
     assert {"minilm", "bm25", "static64", "splade-tiny"} <= set(offered) and offered == sorted(offered)
     base = f"{server.url}/api/collections/experts-http"
-    assert http.post(server.url + "/api/collections", json={"name": "experts-http", "experts": ["bm25"]}
-                      ).status_code == 201
-    docs = [{"id": f"d{i}", "text": t} for i, t in enumerate(
-        ["vitamin D and bone fractures", "sea level rise from melting ice", "cats purr when content",
-         "statins lower cholesterol", "the stock market fell sharply"])]
+    assert (
+        http.post(server.url + "/api/collections", json={"name": "experts-http", "experts": ["bm25"]}).status_code
+        == 201
+    )
+    docs = [
+        {"id": f"d{i}", "text": t}
+        for i, t in enumerate(
+            [
+                "vitamin D and bone fractures",
+                "sea level rise from melting ice",
+                "cats purr when content",
+                "statins lower cholesterol",
+                "the stock market fell sharply",
+            ]
+        )
+    ]
     assert http.post(base + "/documents", json={"documents": docs}).json()["added"] == 5
     q = {"query": "does vitamin D prevent fractures", "k": 3, "expert": "bm25"}
     before = http.post(base + "/search", json=q).json()["hits"]
 
-    resp = http.post(base + "/experts", json={"expert": {"source": "static64", "name": "s64",
-                                                          "options": {"index": "int8"}}})
+    resp = http.post(
+        base + "/experts", json={"expert": {"source": "static64", "name": "s64", "options": {"index": "int8"}}}
+    )
     assert resp.status_code == 202, resp.text  # a job: encoding happens outside the request
     job = _wait(f"{server.url}/api/expert-adds/{resp.json()['id']}")
     assert job["status"] == "done" and job["stage"] == "done", job
@@ -173,11 +209,12 @@ def test_experts_added_and_removed_over_http_leave_the_others_unchanged(server):
     assert dense["expert"] == "s64" and dense["hits"][0]["id"] == "d0"
     assert http.post(base + "/search", json=q).json()["hits"] == before
 
-    for body, status, words in [({"expert": "s64"}, 400, "unknown expert 's64'"),
-                                ({"expert": {"source": "static64", "name": "s64"}}, 400, "already has an expert"),
-                                ({"expert": "/etc/passwd"}, 400, "the server offers"),
-                                ({"expert": {"source": "static64", "name": "y", "options": {"index": "nope"}}},
-                                 400, "nope")]:  # refused before any job starts
+    for body, status, words in [
+        ({"expert": "s64"}, 400, "unknown expert 's64'"),
+        ({"expert": {"source": "static64", "name": "s64"}}, 400, "already has an expert"),
+        ({"expert": "/etc/passwd"}, 400, "the server offers"),
+        ({"expert": {"source": "static64", "name": "y", "options": {"index": "nope"}}}, 400, "nope"),
+    ]:  # refused before any job starts
         resp = http.post(base + "/experts", json=body)
         assert resp.status_code == status and words in resp.json()["detail"], resp.text
     assert list(http.get(base).json()["experts"]) == ["bm25", "s64"]  # failed adds changed nothing
@@ -203,10 +240,14 @@ def _wait(url: str, seconds: float = 240) -> dict:
 
 def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
     base = f"{server.url}/api/collections/fit-http"
-    assert http.post(server.url + "/api/collections", json={"name": "fit-http", "experts": ["minilm", "bm25"]}
-                      ).status_code == 201
-    docs = [{"id": "d0", "text": "Vitamin D supplementation and the risk of bone fractures in older adults"},
-            {"id": "d1", "text": "Sea level rise from melting ice sheets"}]
+    assert (
+        http.post(server.url + "/api/collections", json={"name": "fit-http", "experts": ["minilm", "bm25"]}).status_code
+        == 201
+    )
+    docs = [
+        {"id": "d0", "text": "Vitamin D supplementation and the risk of bone fractures in older adults"},
+        {"id": "d1", "text": "Sea level rise from melting ice sheets"},
+    ]
     assert http.post(base + "/documents", json={"documents": docs}).json()["added"] == 2
     resp = http.post(base + "/routers", json={"router": "pilot@min_share=0.1", "train_from": ["scifact-sample"]})
     assert resp.status_code == 202, resp.text
@@ -218,19 +259,25 @@ def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
     assert res["rule"] == "pilot@min_share=0.1" and res["training_queries"] == 25
     assert res["experts"] == ["minilm", "bm25"] and res["datasets"] == ["scifact-sample"]
     assert "pilot@min_share=0.1" in http.get(base).json()["routers"]
-    routed = http.post(base + "/search", json={"query": "vitamin D fractures", "k": 1,
-                                               "router": "pilot@min_share=0.1"}).json()
+    routed = http.post(
+        base + "/search", json={"query": "vitamin D fractures", "k": 1, "router": "pilot@min_share=0.1"}
+    ).json()
     assert routed["hits"][0]["id"] == "d0" and routed["routing"]["experts"][0] in ("minilm", "bm25")
     assert job["id"] in [j["id"] for j in http.get(server.url + "/api/router-fits").json()]
     assert http.get(f"{server.url}/api/evaluations/{job['id']}").status_code == 404  # not an evaluation
-    only = http.post(base + "/routers", json={"router": "pilot-nearest", "train_from": ["scifact-sample"],
-                                               "routing_expert": "static64"}).json()  # a routing-only model
+    only = http.post(
+        base + "/routers",
+        json={"router": "pilot-nearest", "train_from": ["scifact-sample"], "routing_expert": "static64"},
+    ).json()  # a routing-only model
     assert _wait(f"{server.url}/api/router-fits/{only['id']}")["status"] == "done"
     routed = http.post(base + "/search", json={"query": "vitamin D", "k": 1, "router": "pilot-nearest"}).json()
-    assert routed["routing"]["routing_expert"] == "static64" and list(http.get(base).json()["experts"]) == \
-        ["minilm", "bm25"]
-    lex = http.post(base + "/routers", json={"router": "dataset", "train_from": ["scifact-sample"],
-                                              "routing_expert": "tfidf"}).json()  # fitted on the training queries
+    assert routed["routing"]["routing_expert"] == "static64" and list(http.get(base).json()["experts"]) == [
+        "minilm",
+        "bm25",
+    ]
+    lex = http.post(
+        base + "/routers", json={"router": "dataset", "train_from": ["scifact-sample"], "routing_expert": "tfidf"}
+    ).json()  # fitted on the training queries
     assert _wait(f"{server.url}/api/router-fits/{lex['id']}")["status"] == "done"
     routed = http.post(base + "/search", json={"query": "vitamin D", "k": 1, "router": "dataset"}).json()
     assert routed["routing"]["routing_expert"] == "tfidf" and routed["hits"]
@@ -253,21 +300,29 @@ def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
     assert lexical.status_code == 400 and "no dense expert" in lexical.json()["detail"]
 
 
-@pytest.mark.parametrize("method,path,body,status,words", [
-    ("get", "/api/collections/nope", None, 404, "no collection named"),
-    ("post", COL + "/search", {"query": "x", "expert": "nope"}, 404, "no expert"),
-    ("post", COL + "/search", {"query": "x", "router": "nope"}, 404, "no fitted router"),
-    ("post", COL + "/search", {"query": "x", "filter": {"colour": "red"}}, 400, "colour"),
-    ("post", COL + "/search", {"query": "x", "filter": {"words": "many"}}, 400, "words"),
-    ("post", COL + "/search", {"query": "x", "expert": "bm25", "router": "pilot"}, 400, "not both"),
-    ("post", "/api/collections", {"name": "../evil"}, 422, ""),
-    ("post", "/api/collections", {"name": "x1", "experts": ["no-such-model"]}, 400, "no-such-model"),
-    ("post", "/api/collections", {"name": "scifact-sample"}, 409, "already exists"),
-    ("post", "/api/evaluations", {"data": "../../../etc"}, 400, "outside"),
-    ("post", "/api/evaluations", {"data": "/etc"}, 400, "outside"),
-    ("post", COL + "/documents", {"documents": [{"id": "z", "text": "t", "attributes": {"words": "x"}}]},
-     400, "words"),
-])
+@pytest.mark.parametrize(
+    "method,path,body,status,words",
+    [
+        ("get", "/api/collections/nope", None, 404, "no collection named"),
+        ("post", COL + "/search", {"query": "x", "expert": "nope"}, 404, "no expert"),
+        ("post", COL + "/search", {"query": "x", "router": "nope"}, 404, "no fitted router"),
+        ("post", COL + "/search", {"query": "x", "filter": {"colour": "red"}}, 400, "colour"),
+        ("post", COL + "/search", {"query": "x", "filter": {"words": "many"}}, 400, "words"),
+        ("post", COL + "/search", {"query": "x", "expert": "bm25", "router": "pilot"}, 400, "not both"),
+        ("post", "/api/collections", {"name": "../evil"}, 422, ""),
+        ("post", "/api/collections", {"name": "x1", "experts": ["no-such-model"]}, 400, "no-such-model"),
+        ("post", "/api/collections", {"name": "scifact-sample"}, 409, "already exists"),
+        ("post", "/api/evaluations", {"data": "../../../etc"}, 400, "outside"),
+        ("post", "/api/evaluations", {"data": "/etc"}, 400, "outside"),
+        (
+            "post",
+            COL + "/documents",
+            {"documents": [{"id": "z", "text": "t", "attributes": {"words": "x"}}]},
+            400,
+            "words",
+        ),
+    ],
+)
 def test_bad_requests_get_clear_4xx(server, method, path, body, status, words):
     resp = httpx.request(method.upper(), server.url + path, json=body)
     assert resp.status_code == status, resp.text
@@ -316,8 +371,13 @@ def test_metrics_openapi_and_page(server):
     assert 'embedroute_searches_total{expert="bm25"}' in text
     assert 'route="/api/collections/{name}/search"' in text
     spec = http.get(server.url + "/openapi.json").json()
-    for path in ("/api/collections", "/api/collections/{name}/search", "/api/collections/{name}/documents",
-                 "/api/evaluations", "/api/health"):
+    for path in (
+        "/api/collections",
+        "/api/collections/{name}/search",
+        "/api/collections/{name}/documents",
+        "/api/evaluations",
+        "/api/health",
+    ):
         assert path in spec["paths"]
     page = http.get(server.url + "/")
     assert page.status_code == 200 and 'id="routing-panel"' in page.text

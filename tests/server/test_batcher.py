@@ -66,8 +66,11 @@ def test_waiting_searches_form_one_batch_with_the_answers_of_single_searches(poo
     got = _concurrently(batcher, pool, [{"query": q, "k": 5, **mode} for q in queries])
     with pool.use(NAME) as col:
         for q, (res, index) in zip(queries, got):
-            alone = col.routed_search(q, 5, router=mode["router"]) if "router" in mode else \
-                col.search(q, 5, expert=mode["expert"])
+            alone = (
+                col.routed_search(q, 5, router=mode["router"])
+                if "router" in mode
+                else col.search(q, 5, expert=mode["expert"])
+            )
             assert res.query == q and _ids(res) == _ids(alone)
             assert [h.score for h in res.hits] == pytest.approx([h.score for h in alone.hits], abs=1e-5)
             assert res.timings["batched_queries"] == len(queries)  # all of them answered by one call
@@ -89,8 +92,11 @@ def test_a_full_batch_hands_the_lead_on_until_every_query_is_answered(pool, quer
 
 def test_different_settings_are_not_mixed_and_a_lone_search_is_not_delayed(pool, queries):
     batcher = SearchBatcher(pool)
-    calls = [{"query": queries[0], "k": 3, "expert": "minilm"}, {"query": queries[1], "k": 4, "expert": "minilm"},
-             {"query": queries[2], "k": 3, "expert": "bm25"}]
+    calls = [
+        {"query": queries[0], "k": 3, "expert": "minilm"},
+        {"query": queries[1], "k": 4, "expert": "minilm"},
+        {"query": queries[2], "k": 3, "expert": "bm25"},
+    ]
     got = _concurrently(batcher, pool, calls)
     assert [len(r.hits) for r, _ in got] == [3, 4, 3]
     assert [r.expert for r, _ in got] == ["minilm", "minilm", "bm25"]

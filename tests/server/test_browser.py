@@ -17,12 +17,23 @@ from .helpers import http
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # skipped, with this reason in pytest's -ra summary, only where the browser is missing; decided before the
 # server fixture starts, and the same whatever the environment says (CI or not)
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"no chromium at {CHROMIUM}: the browser test needs Debian's chromium (scripts/setup.sh installs it "
-           "when run as root)")]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"no chromium at {CHROMIUM}: the browser test needs Debian's chromium (scripts/setup.sh installs it "
+        "when run as root)",
+    ),
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(os.environ.get("EMBEDROUTE_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 
 
@@ -56,8 +67,9 @@ def test_search_filter_and_routing_panel(page):
     assert chosen in ("minilm", "bm25")
     rows = page.locator("#routing-panel .bar-row")
     assert rows.count() == 2  # one bar per expert, with its score
-    scores = {rows.nth(i).get_attribute("data-expert"): float(rows.nth(i).locator("span").last.inner_text())
-              for i in range(2)}
+    scores = {
+        rows.nth(i).get_attribute("data-expert"): float(rows.nth(i).locator("span").last.inner_text()) for i in range(2)
+    }
     assert max(scores, key=scores.get) == chosen  # the panel explains the choice
     assert page.locator("#results mark").count() > 0  # query terms highlighted
     assert "estimated selectivity" in page.locator("#plan-panel").inner_text()

@@ -37,7 +37,7 @@ def test_sigkill_mid_ingest_keeps_every_acknowledged_document(tmp_path):
         with httpx.Client(timeout=60) as c:
             for rnd in range(20):
                 for start in range(0, len(docs), 25):
-                    batch = [d | {"id": f"{d['id']}-{rnd}"} for d in docs[start:start + 25]]
+                    batch = [d | {"id": f"{d['id']}-{rnd}"} for d in docs[start : start + 25]]
                     in_flight[:] = [d["id"] for d in batch]
                     try:
                         resp = c.post(srv.url + "/api/collections/c/documents", json={"documents": batch})
@@ -48,8 +48,12 @@ def test_sigkill_mid_ingest_keeps_every_acknowledged_document(tmp_path):
                     acked.extend(in_flight)
 
     try:
-        assert httpx.post(srv.url + "/api/collections", json={"name": "c", "experts": ["minilm", "bm25"]},
-                          timeout=120).status_code == 201
+        assert (
+            httpx.post(
+                srv.url + "/api/collections", json={"name": "c", "experts": ["minilm", "bm25"]}, timeout=120
+            ).status_code
+            == 201
+        )
         t = threading.Thread(target=ingest)
         t.start()
         while len(acked) < 100 and t.is_alive():
@@ -77,7 +81,7 @@ def test_concurrent_adds_and_searches_lose_nothing(server):
     def writer(part: list[dict]) -> None:
         with httpx.Client(timeout=60) as c:
             for i in range(0, len(part), 10):
-                r = c.post(base + "/documents", json={"documents": part[i:i + 10]})
+                r = c.post(base + "/documents", json={"documents": part[i : i + 10]})
                 if r.status_code != 200:
                     errors.append(r.text)
 

@@ -33,9 +33,13 @@ def test_index_options_valid_for_the_experts_dimension_are_accepted_when_the_add
     with TestClient(create_app(Settings(root=tmp_path / "served"))) as client:
         assert client.post("/api/collections", json={"name": "c", "experts": ["bm25"]}).status_code == 201
         for i, index in enumerate(["mrl-128", "pq-48"]):
-            answer = client.post("/api/collections/c/experts",
-                                 json={"expert": {"source": "minilm", "name": f"m{i}", "options": {"index": index}}})
+            answer = client.post(
+                "/api/collections/c/experts",
+                json={"expert": {"source": "minilm", "name": f"m{i}", "options": {"index": index}}},
+            )
             assert answer.status_code == 202, answer.json()
-        bad = client.post("/api/collections/c/experts",
-                          json={"expert": {"source": "minilm", "name": "m9", "options": {"index": "mrl-x"}}})
+        bad = client.post(
+            "/api/collections/c/experts",
+            json={"expert": {"source": "minilm", "name": "m9", "options": {"index": "mrl-x"}}},
+        )
         assert bad.status_code == 400, bad.json()

@@ -25,8 +25,14 @@ def test_fifty_clients_without_errors(server):
 
     queries = [json.loads(line)["text"] for line in open(sample_path() / "queries.jsonl")][:40]
     before = _searches(server)
-    res = run_load(server.url, "scifact-sample", queries, clients=50, seconds=8,
-                   modes=[{"expert": "bm25"}, {"expert": "minilm"}, {"router": "pilot"}])
+    res = run_load(
+        server.url,
+        "scifact-sample",
+        queries,
+        clients=50,
+        seconds=8,
+        modes=[{"expert": "bm25"}, {"expert": "minilm"}, {"router": "pilot"}],
+    )
     assert res.errors == 0, res.error_samples
     assert res.requests >= 50  # every client got answers
     assert _searches(server) - before == res.requests  # every answered search was counted once

@@ -31,12 +31,31 @@ def own_server(sample_root, tmp_path_factory):
 
 
 def test_no_server_errors_and_schema_conformance(own_server, tmp_path):
-    cmd = [str(Path(sys.executable).parent / "schemathesis"), "run", own_server.url + "/openapi.json",
-           "--checks", "not_a_server_error,response_schema_conformance", "--max-examples", "25",
-           "--seed", "1", "--request-timeout", "120", "--report", "junit",
-           "--report-junit-path", str(tmp_path / "junit.xml")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, cwd=tmp_path,
-                          env=dict(os.environ, SCHEMATHESIS_HOOKS="", NO_COLOR="1"))
+    cmd = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        own_server.url + "/openapi.json",
+        "--checks",
+        "not_a_server_error,response_schema_conformance",
+        "--max-examples",
+        "25",
+        "--seed",
+        "1",
+        "--request-timeout",
+        "120",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(tmp_path / "junit.xml"),
+    ]
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=tmp_path,
+        env=dict(os.environ, SCHEMATHESIS_HOOKS="", NO_COLOR="1"),
+    )
     summary = proc.stdout[-6000:]
     assert proc.returncode == 0, summary
     assert "No issues found" in proc.stdout or " passed" in proc.stdout, summary

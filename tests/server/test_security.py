@@ -145,8 +145,12 @@ def test_hostile_names_and_options_never_reach_a_file(tmp_path):
     sentinel = make_sentinel(tmp_path / "outside")
     log, cache = tmp_path / "audit.log", tmp_path / "cache"
     root = tmp_path / "served"
-    srv = Server(root, "--data-root", str(sample_path().parent),
-                 env=watched_env(tmp_path, sentinel, log) | {"EMBEDROUTE_CACHE_DIR": str(cache)}).wait()
+    srv = Server(
+        root,
+        "--data-root",
+        str(sample_path().parent),
+        env=watched_env(tmp_path, sentinel, log) | {"EMBEDROUTE_CACHE_DIR": str(cache)},
+    ).wait()
     try:
         assert Path(str(log) + ".active").read_text() == str(srv.proc.pid)  # the hook runs in the server
         api = srv.url + "/api/collections"
@@ -177,16 +181,22 @@ def test_hostile_names_and_options_never_reach_a_file(tmp_path):
 
     # control: the hook logs when a loader is pointed at the sentinel deliberately, so the test can fail
     control = tmp_path / "control.log"
-    script = ("from pathlib import Path; import sys\n"
-              "from embedroute.experts.registry import expert_from_spec\n"
-              "from embedroute.routing.store import load_routing\n"
-              "load_routing(Path(sys.argv[1]) / 'router', 'evil')\n"
-              "try:\n"
-              "    expert_from_spec({'source': 'colbert-minilm', 'name': 'z', 'options': {'path': sys.argv[1] + "
-              "'/model'}})\n"
-              "except Exception as exc:\n"
-              "    print(type(exc).__name__, exc)\n")
-    subprocess.run([sys.executable, "-c", script, str(sentinel)], check=True, timeout=600,
-                   env=dict(os.environ, **watched_env(tmp_path, sentinel, control)))
+    script = (
+        "from pathlib import Path; import sys\n"
+        "from embedroute.experts.registry import expert_from_spec\n"
+        "from embedroute.routing.store import load_routing\n"
+        "load_routing(Path(sys.argv[1]) / 'router', 'evil')\n"
+        "try:\n"
+        "    expert_from_spec({'source': 'colbert-minilm', 'name': 'z', 'options': {'path': sys.argv[1] + "
+        "'/model'}})\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(sentinel)],
+        check=True,
+        timeout=600,
+        env=dict(os.environ, **watched_env(tmp_path, sentinel, control)),
+    )
     opened = control.read_text()
     assert f"open {sentinel}/router/evil.npz" in opened and f"open {sentinel}/model/modules.json" in opened, opened

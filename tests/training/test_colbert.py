@@ -31,13 +31,16 @@ def test_train_save_and_load_as_a_multivector_expert(sample_dir, tmp_path):
     from embedroute.encoders.catalog import _minilm_folder
 
     triples = mine_triples([sample_dir], split="test")[:16]
-    out = train_colbert(_minilm_folder(), triples, tmp_path / "cb", dim=32, batch_size=8, epochs=1,
-                        show_progress=False)
+    out = train_colbert(_minilm_folder(), triples, tmp_path / "cb", dim=32, batch_size=8, epochs=1, show_progress=False)
     meta = json.loads((out / "embedroute.json").read_text())
     assert meta["dim"] == 32 and meta["training"]["steps"] == 2 and np.isfinite(meta["training"]["loss_last_20"])
     col = Collection.create(tmp_path / "c", experts=[{"source": "colbert-minilm", "options": {"path": str(out)}}])
-    col.add([{"id": "a", "text": "Vitamin D supplements and bone fractures."},
-             {"id": "b", "text": "Arctic sea ice extent."}])
+    col.add(
+        [
+            {"id": "a", "text": "Vitamin D supplements and bone fractures."},
+            {"id": "b", "text": "Arctic sea ice extent."},
+        ]
+    )
     res = col.search("vitamin D fractures", k=2)
     assert res.expert == "colbert-minilm" and len(res.hits) == 2
     cfg = col.expert("colbert-minilm").config()["encoder"]

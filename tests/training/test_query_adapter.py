@@ -32,8 +32,7 @@ def trained(tmp_path_factory):
     from embedroute.demo import sample_path
 
     folder = tmp_path_factory.mktemp("qa") / "minilm-q-sample"
-    train_query_expert(sample_path(), out=folder, epochs=6, lr=1e-3, show_progress=False,
-                       batch_size=8)
+    train_query_expert(sample_path(), out=folder, epochs=6, lr=1e-3, show_progress=False, batch_size=8)
     return folder
 
 

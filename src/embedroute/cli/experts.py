@@ -31,11 +31,15 @@ def cmd_expert_add(a: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         expert = col.add_expert(spec, show_progress=not a.quiet)
         seconds = time.perf_counter() - t0
-        print(f"added expert {expert.name} ({expert.kind}) to {a.path}: {len(col)} documents in {seconds:.1f}s; "
-              f"experts now {', '.join(col.experts)}")
+        print(
+            f"added expert {expert.name} ({expert.kind}) to {a.path}: {len(col)} documents in {seconds:.1f}s; "
+            f"experts now {', '.join(col.experts)}"
+        )
         if col.routers:
-            print(f"fitted routers ({', '.join(col.routers)}) route among the experts they were fitted on; "
-                  f"fit them again (`embedroute route`) to route to {expert.name}")
+            print(
+                f"fitted routers ({', '.join(col.routers)}) route among the experts they were fitted on; "
+                f"fit them again (`embedroute route`) to route to {expert.name}"
+            )
     return 0
 
 
@@ -46,8 +50,10 @@ def cmd_expert_remove(a: argparse.Namespace) -> int:
         if a.name not in col.experts:
             raise EmbedrouteError(f"collection has no expert {a.name!r}; it has: {', '.join(col.experts)}")
         col.remove_expert(a.name)
-        print(f"removed expert {a.name} from {a.path}; experts now {', '.join(col.experts)}"
-              + (f"; fitted routers ({', '.join(col.routers)}) now route among the rest" if col.routers else ""))
+        print(
+            f"removed expert {a.name} from {a.path}; experts now {', '.join(col.experts)}"
+            + (f"; fitted routers ({', '.join(col.routers)}) now route among the rest" if col.routers else "")
+        )
     return 0
 
 
@@ -59,8 +65,13 @@ def register(sub: Any) -> None:
     add.add_argument("path")
     add.add_argument("source", help="expert name (see `embedroute models`), model folder or hub id")
     add.add_argument("--name", default=None, help="name it takes in the collection (default: from source)")
-    add.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
-                     help="expert option, repeatable, e.g. --option index=hnsw (values parsed as JSON)")
+    add.add_argument(
+        "--option",
+        type=_option,
+        action="append",
+        metavar="KEY=VALUE",
+        help="expert option, repeatable, e.g. --option index=hnsw (values parsed as JSON)",
+    )
     add.add_argument("--quiet", action="store_true")
     add.set_defaults(func=cmd_expert_add)
     rm = actions.add_parser("remove", help="drop an expert and its vectors")

@@ -46,11 +46,14 @@ def cmd_add(a: argparse.Namespace) -> int:
 
     total = 0
     for f in a.files:
-        rep = col.add_file(f, upsert=a.upsert, batch_size=a.batch_size, show_progress=not a.quiet,
-                           on_commit=None if a.quiet else ack)
+        rep = col.add_file(
+            f, upsert=a.upsert, batch_size=a.batch_size, show_progress=not a.quiet, on_commit=None if a.quiet else ack
+        )
         total += rep.added + rep.updated
-        print(f"{f}: added {rep.added}, updated {rep.updated}, encoded {rep.encoded} texts "
-              f"({rep.cache_hits} from cache) in {rep.seconds:.1f}s")
+        print(
+            f"{f}: added {rep.added}, updated {rep.updated}, encoded {rep.encoded} texts "
+            f"({rep.cache_hits} from cache) in {rep.seconds:.1f}s"
+        )
     print(f"collection now holds {len(col)} documents")
     return 0
 
@@ -67,17 +70,33 @@ def cmd_search(a: argparse.Namespace) -> int:
             flt = json.loads(a.filter)
         except json.JSONDecodeError as exc:
             raise EmbedrouteError(f"--filter is not valid JSON: {exc.msg} at column {exc.colno}") from None
-    res = col.routed_search(a.query, k=a.k, router=a.router, filter=flt) if a.router else \
-        col.search(a.query, k=a.k, expert=a.expert, filter=flt)
+    res = (
+        col.routed_search(a.query, k=a.k, router=a.router, filter=flt)
+        if a.router
+        else col.search(a.query, k=a.k, expert=a.expert, filter=flt)
+    )
     if a.json:
-        print(json.dumps({"query": res.query, "expert": res.expert, "routing": res.routing, "plan": res.plan,
-                          "timings": res.timings, "hits": [h.__dict__ for h in res.hits]},
-                         indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "query": res.query,
+                    "expert": res.expert,
+                    "routing": res.routing,
+                    "plan": res.plan,
+                    "timings": res.timings,
+                    "hits": [h.__dict__ for h in res.hits],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return 0
     print(f"expert {res.expert}, {res.timings['total_ms']:.1f} ms")
     if res.plan:
-        print(f"plan {res.plan['kind']}: {res.plan['allowed']} documents allowed "
-              f"(estimated selectivity {res.plan['selectivity_estimate']:.4f}), {res.plan['candidates']} candidates")
+        print(
+            f"plan {res.plan['kind']}: {res.plan['allowed']} documents allowed "
+            f"(estimated selectivity {res.plan['selectivity_estimate']:.4f}), {res.plan['candidates']} candidates"
+        )
     if res.routing:
         scores = ", ".join(f"{e} {s:.3f}" for e, s in sorted(res.routing["scores"].items(), key=lambda kv: -kv[1]))
         print(f"router {res.routing['router']} chose {'+'.join(res.routing['experts'])} ({scores})")
@@ -101,8 +120,16 @@ def cmd_eval(a: argparse.Namespace) -> int:
 
     if "," in a.data:
         raise EmbedrouteError("several --data folders need --router (a routing evaluation)")
-    res = evaluate(a.data, a.experts, split=a.split, k=a.k, collection=a.collection,
-                   ignore_identical_ids=a.ignore_identical_ids, show_progress=not a.quiet, strict=a.strict)
+    res = evaluate(
+        a.data,
+        a.experts,
+        split=a.split,
+        k=a.k,
+        collection=a.collection,
+        ignore_identical_ids=a.ignore_identical_ids,
+        show_progress=not a.quiet,
+        strict=a.strict,
+    )
     print(res.table())
     s = res.stats
     print(f"encoded {s['texts_encoded']} texts, {s['cache_hits']} from cache, {s['seconds']}s")
@@ -115,9 +142,16 @@ def _eval_routing(a: argparse.Namespace) -> int:
 
     if not a.train_from:
         raise EmbedrouteError("--router needs --train-from (datasets whose training queries fit the routers)")
-    res = evaluate_routing(a.data.split(","), a.experts, a.router, train_from=a.train_from.split(","),
-                           routing_expert=a.routing_expert, workdir=a.collection, show_progress=not a.quiet,
-                           seed_spread=a.seed_spread)
+    res = evaluate_routing(
+        a.data.split(","),
+        a.experts,
+        a.router,
+        train_from=a.train_from.split(","),
+        routing_expert=a.routing_expert,
+        workdir=a.collection,
+        show_progress=not a.quiet,
+        seed_spread=a.seed_spread,
+    )
     print(format_table(res))
     _write_json(a.out, res)
     return 0
@@ -135,20 +169,28 @@ def cmd_route(a: argparse.Namespace) -> int:
     dense = [n for n in col.experts if col.expert(n).kind == "dense"]
     routing_expert = a.routing_expert or (dense[0] if dense else None)
     if routing_expert is None:
-        raise EmbedrouteError("the collection has no dense expert to embed queries for routing; name one with "
-                              "--routing-expert (it need not be an expert of the collection), or tfidf")
+        raise EmbedrouteError(
+            "the collection has no dense expert to embed queries for routing; name one with "
+            "--routing-expert (it need not be an expert of the collection), or tfidf"
+        )
     # a collection expert is rebuilt from its stored spec; any other name is a routing-only model
     routing_spec = col.expert(routing_expert).spec() if routing_expert in col.experts else routing_expert
-    data = build_routing_data(a.train_from.split(","), [col.expert(n).spec() for n in col.experts],
-                              routing_expert=routing_spec, show_progress=not a.quiet)
+    data = build_routing_data(
+        a.train_from.split(","),
+        [col.expert(n).spec() for n in col.experts],
+        routing_expert=routing_spec,
+        show_progress=not a.quiet,
+    )
     for r in a.router:
         fitted = col.fit_router(r, data, routing_expert=routing_expert)
         choice = getattr(fitted, "choice", None)  # auto: the rule it picked, with that rule's figure
         cv = fitted.train_cv[choice] if choice else cross_validate(r, data) if len(data.datasets) >= 5 else None
-        print(f"fitted router {r} on {len(data.datasets)} training queries "
-              f"({', '.join(sorted(set(data.datasets)))}), experts {', '.join(data.experts)}"
-              + (f"; picked {choice}" if choice else "")
-              + (f"; train CV nDCG@10 {cv:.4f} (5-fold)" if cv is not None else ""))
+        print(
+            f"fitted router {r} on {len(data.datasets)} training queries "
+            f"({', '.join(sorted(set(data.datasets)))}), experts {', '.join(data.experts)}"
+            + (f"; picked {choice}" if choice else "")
+            + (f"; train CV nDCG@10 {cv:.4f} (5-fold)" if cv is not None else "")
+        )
         if choice:
             print("  candidates' train CV: " + ", ".join(f"{c} {v:.4f}" for c, v in fitted.train_cv.items()))
     return 0
@@ -179,9 +221,11 @@ def cmd_calibrate(a: argparse.Namespace) -> int:
     with Collection.open(a.path) as col:
         saved = col.calibrate(a.expert, k=a.k, queries=a.queries)
     for name, t in saved.items():
-        print(f"{name}: exact search up to {t['exact_max_allowed']} allowed documents, post-filter from "
-              f"selectivity {t['post_filter_min_selectivity']:.2f} "
-              f"({t['documents']} vectors, index {t['index']['kind']})")
+        print(
+            f"{name}: exact search up to {t['exact_max_allowed']} allowed documents, post-filter from "
+            f"selectivity {t['post_filter_min_selectivity']:.2f} "
+            f"({t['documents']} vectors, index {t['index']['kind']})"
+        )
     print(f"saved {Path(a.path) / 'planner.json'}")
     return 0
 
@@ -193,15 +237,19 @@ def cmd_tune(a: argparse.Namespace) -> int:
         raise EmbedrouteError("--tolerance is a fraction of nDCG@10 between 0 and 1, e.g. 0.01")
     configs = CONFIGS
     if a.configs:
-        configs = tuple(("flat", 0) if c == "flat" else (c.split("x")[0], int(c.split("x")[1]) if "x" in c else 0)
-                        for c in ["flat", *[c for c in a.configs.split(",") if c != "flat"]])
+        configs = tuple(
+            ("flat", 0) if c == "flat" else (c.split("x")[0], int(c.split("x")[1]) if "x" in c else 0)
+            for c in ["flat", *[c for c in a.configs.split(",") if c != "flat"]]
+        )
     res = tune(a.data, a.expert, tolerance=a.tolerance, configs=configs, split=a.split, show_progress=not a.quiet)
     print(res.table())
     rec = res.recommended
     if rec:
         opts = {"index": rec["compression"]} | ({"rescore": rec["rescore"]} if rec["rescore"] else {})
-        print(f"\nrecommended: {json.dumps(opts)}  ({rec['memory_reduction']}x less memory, "
-              f"{100 * rec['ndcg_ratio']:.1f}% of float32 nDCG@10)")
+        print(
+            f"\nrecommended: {json.dumps(opts)}  ({rec['memory_reduction']}x less memory, "
+            f"{100 * rec['ndcg_ratio']:.1f}% of float32 nDCG@10)"
+        )
         spec = json.dumps({"source": a.expert, "options": opts})
         print(f"use it as an expert spec (Python API, or POST /api/collections): {spec}")
     _write_json(a.out, res.to_json())
@@ -214,15 +262,20 @@ def cmd_train(a: argparse.Namespace) -> int:
 
     if not Path(a.data).is_dir():
         raise EmbedrouteError(f"--data {a.data}: not a folder (give a BEIR directory)")
-    folder = train_query_expert(a.data, base=a.base, name=a.name, out=a.out, epochs=a.epochs, lr=a.lr,
-                                rank=a.rank, show_progress=not a.quiet)
+    folder = train_query_expert(
+        a.data, base=a.base, name=a.name, out=a.out, epochs=a.epochs, lr=a.lr, rank=a.rank, show_progress=not a.quiet
+    )
     manifest = json.loads((folder / MANIFEST).read_text())
     t = manifest["training"]
-    print(f"trained {manifest['name']} on {manifest['trained_on']['queries']} {manifest['trained_on']['split']} "
-          f"queries of {manifest['trained_on']['dataset']}: {t['steps']} steps in {t['seconds']} s, "
-          f"loss {t['loss_first']} -> {t['loss_last']}")
-    print(f"saved {folder}; use it as expert {manifest['name']!r} (it searches {manifest['documents_from']}'s "
-          f"document vectors: add it to a collection that has {manifest['documents_from']})")
+    print(
+        f"trained {manifest['name']} on {manifest['trained_on']['queries']} {manifest['trained_on']['split']} "
+        f"queries of {manifest['trained_on']['dataset']}: {t['steps']} steps in {t['seconds']} s, "
+        f"loss {t['loss_first']} -> {t['loss_last']}"
+    )
+    print(
+        f"saved {folder}; use it as expert {manifest['name']!r} (it searches {manifest['documents_from']}'s "
+        f"document vectors: add it to a collection that has {manifest['documents_from']})"
+    )
     return 0
 
 
@@ -230,8 +283,10 @@ def cmd_models(a: argparse.Namespace) -> int:
     from ..catalog import list_supported_models
     from ..experts.registry import trained_expert_names
 
-    rows = [(m["name"], m["kind"], "-" if m["dim"] is None else str(m["dim"]), m["install"])
-            for m in list_supported_models()]
+    rows = [
+        (m["name"], m["kind"], "-" if m["dim"] is None else str(m["dim"]), m["install"])
+        for m in list_supported_models()
+    ]
     rows += [(name, "dense", "", "(trained here: query-side LoRA expert)") for name in trained_expert_names()]
     widths = [max(len(r[i]) for r in [("name", "kind", "dim", ""), *rows]) for i in range(3)]
     for row in [("name", "kind", "dim", "install"), *rows]:
@@ -251,17 +306,27 @@ def cmd_serve(a: argparse.Namespace) -> int:
     from ..server import Settings, serve
     from ..server.sample import ensure_sample
 
-    settings = Settings.from_env(path=a.path, host=a.host, port=a.port, api_key=a.api_key,
-                                 data_roots=a.data_root, results_dir=a.results,
-                                 max_body_bytes=a.max_body_bytes, max_batch=a.max_batch)
+    settings = Settings.from_env(
+        path=a.path,
+        host=a.host,
+        port=a.port,
+        api_key=a.api_key,
+        data_roots=a.data_root,
+        results_dir=a.results,
+        max_body_bytes=a.max_body_bytes,
+        max_batch=a.max_batch,
+    )
     if a.with_sample is not None:
         data = Path(a.with_sample) if a.with_sample else sample_path()
         name = ensure_sample(settings.root, data)
         print(f"sample collection {name!r} ready in {settings.root}", flush=True)
         if not settings.data_roots:
             settings.data_roots = [data.resolve().parent]
-    print(f"serving {settings.root} on http://{settings.host}:{settings.port}/ "
-          f"(API key {'required' if settings.api_key else 'off: loopback only'})", flush=True)
+    print(
+        f"serving {settings.root} on http://{settings.host}:{settings.port}/ "
+        f"(API key {'required' if settings.api_key else 'off: loopback only'})",
+        flush=True,
+    )
     serve(settings)
     return 0
 
@@ -272,8 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("create", help="create a collection folder")
     s.add_argument("path")
-    s.add_argument("--experts", type=_experts_arg, default=["minilm", "bm25"],
-                   help="comma-separated expert names, model folders or hub ids (default minilm,bm25)")
+    s.add_argument(
+        "--experts",
+        type=_experts_arg,
+        default=["minilm", "bm25"],
+        help="comma-separated expert names, model folders or hub ids (default minilm,bm25)",
+    )
     s.add_argument("--attributes", help='declared attribute types as JSON, e.g. \'{"year": "int"}\'')
     s.set_defaults(func=cmd_create)
 
@@ -303,18 +372,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", default="test")
     s.add_argument("-k", type=int, default=100, help="hits retrieved per query")
     s.add_argument("--collection", help="keep the evaluation collection(s) in this folder")
-    s.add_argument("--router", type=_experts_arg,
-                   help="routing evaluation with these routers (pilot, pilot-nearest, dataset, classifier, "
-                        "fusion, fusion-topk, auto, single:NAME; parameters as NAME@key=value)")
+    s.add_argument(
+        "--router",
+        type=_experts_arg,
+        help="routing evaluation with these routers (pilot, pilot-nearest, dataset, classifier, "
+        "fusion, fusion-topk, auto, single:NAME; parameters as NAME@key=value)",
+    )
     s.add_argument("--train-from", help="comma-separated BEIR folders whose training queries fit the routers")
-    s.add_argument("--routing-expert", help="model whose query embeddings route: a dense expert (default: the "
-                   "first dense one) or tfidf, a lexical encoder fitted on the training queries")
-    s.add_argument("--seed-spread", type=int, default=0, metavar="N",
-                   help="refit randomised routers (the dataset router) with seeds 0..N-1 and report the spread")
+    s.add_argument(
+        "--routing-expert",
+        help="model whose query embeddings route: a dense expert (default: the "
+        "first dense one) or tfidf, a lexical encoder fitted on the training queries",
+    )
+    s.add_argument(
+        "--seed-spread",
+        type=int,
+        default=0,
+        metavar="N",
+        help="refit randomised routers (the dataset router) with seeds 0..N-1 and report the spread",
+    )
     s.add_argument("--ignore-identical-ids", action="store_true", help="drop hits whose id equals the query id")
-    s.add_argument("--strict", action="store_true",
-                   help="refuse a dataset whose qrels judge queries missing from queries.jsonl (default: "
-                        "evaluate the judged queries that exist, with a warning giving the count left out)")
+    s.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a dataset whose qrels judge queries missing from queries.jsonl (default: "
+        "evaluate the judged queries that exist, with a warning giving the count left out)",
+    )
     s.add_argument("--out", help="write the JSON result here")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_eval)
@@ -323,9 +406,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path")
     s.add_argument("--router", type=_experts_arg, default=["pilot"])
     s.add_argument("--train-from", required=True, help="comma-separated BEIR folders with training queries")
-    s.add_argument("--routing-expert", help="model whose query embeddings route (default: the first dense "
-                   "expert); any dense expert name, also one the collection does not hold, e.g. use-m, or "
-                   "tfidf, a lexical encoder fitted on the training queries")
+    s.add_argument(
+        "--routing-expert",
+        help="model whose query embeddings route (default: the first dense "
+        "expert); any dense expert name, also one the collection does not hold, e.g. use-m, or "
+        "tfidf, a lexical encoder fitted on the training queries",
+    )
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_route)
 
@@ -335,9 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("check", help="verify a collection's integrity (exit 1 on problems)")
     s.add_argument("path")
-    s.add_argument("--recall", action="store_true",
-                   help="also measure each dense index's recall@10 against exact search, on 100 queries made "
-                        "from stored vectors plus Gaussian noise of the vector's norm, renormalised")
+    s.add_argument(
+        "--recall",
+        action="store_true",
+        help="also measure each dense index's recall@10 against exact search, on 100 queries made "
+        "from stored vectors plus Gaussian noise of the vector's norm, renormalised",
+    )
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("calibrate", help="measure filtered-search plans and store the planner's thresholds")
@@ -351,8 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, help="BEIR folder with the qrels to tune on")
     s.add_argument("--expert", default="minilm")
     s.add_argument("--tolerance", type=float, default=0.01, help="nDCG@10 loss allowed, as a fraction (0.01)")
-    s.add_argument("--configs", default=None,
-                   help="comma-separated index specs with optional xRESCORE, e.g. int8,binaryx4,pq,mrl-192x4")
+    s.add_argument(
+        "--configs",
+        default=None,
+        help="comma-separated index specs with optional xRESCORE, e.g. int8,binaryx4,pq,mrl-192x4",
+    )
     s.add_argument("--split", default="test")
     s.add_argument("--out", default=None)
     s.add_argument("--quiet", action="store_true")
@@ -360,8 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train a query-side LoRA expert on a BEIR folder's training queries")
     s.add_argument("--data", required=True, help="BEIR folder (train split, or half of test if it has none)")
-    s.add_argument("--base", default="minilm", help="the sentence-transformers expert it adapts and shares "
-                   "document vectors with")
+    s.add_argument(
+        "--base", default="minilm", help="the sentence-transformers expert it adapts and shares document vectors with"
+    )
     s.add_argument("--name", default=None, help="expert name (default BASE-q-DATASET)")
     s.add_argument("--out", default=None, help="folder (default: the cache's models/NAME)")
     s.add_argument("--epochs", type=int, default=4)
@@ -379,22 +472,38 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", default=None, help="BEIR folder (default: the built-in SciFact sample)")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("serve", help="HTTP API and web page over a folder of collections",
-                       description="Every flag can also be set by its environment variable (shown).")
-    s.add_argument("path", nargs="?", default=None,
-                   help="folder of collections, or one collection folder [EMBEDROUTE_SERVE_PATH]")
+    s = sub.add_parser(
+        "serve",
+        help="HTTP API and web page over a folder of collections",
+        description="Every flag can also be set by its environment variable (shown).",
+    )
+    s.add_argument(
+        "path", nargs="?", default=None, help="folder of collections, or one collection folder [EMBEDROUTE_SERVE_PATH]"
+    )
     s.add_argument("--host", default=None, help="bind address, default 127.0.0.1 [EMBEDROUTE_HOST]")
     s.add_argument("--port", type=int, default=None, help="default 8000 [EMBEDROUTE_PORT]")
-    s.add_argument("--api-key", default=None,
-                   help="required on every API call when set; needed off loopback [EMBEDROUTE_API_KEY]")
-    s.add_argument("--data-root", action="append", default=None,
-                   help="folder whose BEIR datasets evaluation runs may read; repeatable [EMBEDROUTE_DATA_ROOTS]")
+    s.add_argument(
+        "--api-key", default=None, help="required on every API call when set; needed off loopback [EMBEDROUTE_API_KEY]"
+    )
+    s.add_argument(
+        "--data-root",
+        action="append",
+        default=None,
+        help="folder whose BEIR datasets evaluation runs may read; repeatable [EMBEDROUTE_DATA_ROOTS]",
+    )
     s.add_argument("--results", default=None, help="stored benchmark results to show [EMBEDROUTE_RESULTS_DIR]")
     s.add_argument("--max-body-bytes", type=int, default=None, help="default 16 MiB [EMBEDROUTE_MAX_BODY_BYTES]")
-    s.add_argument("--max-batch", type=int, default=None, help="documents per request, default 1000 "
-                   "[EMBEDROUTE_MAX_BATCH]")
-    s.add_argument("--with-sample", nargs="?", const="", default=None, metavar="BEIR_DIR",
-                   help="first build a collection over BEIR_DIR (default: the built-in SciFact sample)")
+    s.add_argument(
+        "--max-batch", type=int, default=None, help="documents per request, default 1000 [EMBEDROUTE_MAX_BATCH]"
+    )
+    s.add_argument(
+        "--with-sample",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="BEIR_DIR",
+        help="first build a collection over BEIR_DIR (default: the built-in SciFact sample)",
+    )
     s.set_defaults(func=cmd_serve)
     return p
 

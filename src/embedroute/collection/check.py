@@ -31,9 +31,7 @@ def run_check(path: Path, store: Store, experts: dict[str, Any]) -> CheckReport:
         problems.append(f"manifest unreadable: {exc}")
     schema = store.schema()
     n_docs = 0
-    for did, title, text, attrs, checksum in conn.execute(
-        "SELECT id, title, text, attrs, checksum FROM docs"
-    ):
+    for did, title, text, attrs, checksum in conn.execute("SELECT id, title, text, attrs, checksum FROM docs"):
         n_docs += 1
         if doc_checksum(did, title, text, attrs) != checksum:
             problems.append(f"document {did!r}: checksum mismatch")

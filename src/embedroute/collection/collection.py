@@ -75,8 +75,14 @@ class Collection(RoutedSearch):
 
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | Path, experts: Sequence[ExpertSpec] = ("minilm", "bm25"), *,
-               attributes: dict[str, str] | None = None, exist_ok: bool = False) -> Collection:
+    def create(
+        cls,
+        path: str | Path,
+        experts: Sequence[ExpertSpec] = ("minilm", "bm25"),
+        *,
+        attributes: dict[str, str] | None = None,
+        exist_ok: bool = False,
+    ) -> Collection:
         """Create a collection folder with the given experts (names, model folders or spec dicts)."""
         path = Path(path)
         if (path / MANIFEST).exists():
@@ -161,8 +167,7 @@ class Collection(RoutedSearch):
         try:
             return self._experts[name]
         except KeyError:
-            raise UnknownNameError(
-                f"collection has no expert {name!r}; it has: {', '.join(self._experts)}") from None
+            raise UnknownNameError(f"collection has no expert {name!r}; it has: {', '.join(self._experts)}") from None
 
     def info(self) -> dict[str, Any]:
         return {
@@ -205,19 +210,32 @@ class Collection(RoutedSearch):
         f = corpus_file(path)
         return self._write(read_jsonl(f), upsert=upsert, source=str(f), **kw)
 
-    def _write(self, items: Iterable[tuple[int, Any]], *, upsert: bool, source: str = "<input>",
-               batch_size: int = 256, show_progress: bool = False, on_commit: Any = None) -> WriteReport:
+    def _write(
+        self,
+        items: Iterable[tuple[int, Any]],
+        *,
+        upsert: bool,
+        source: str = "<input>",
+        batch_size: int = 256,
+        show_progress: bool = False,
+        on_commit: Any = None,
+    ) -> WriteReport:
         t0 = time.perf_counter()
         self._check_experts_current()
         dims = {n: e.dim for n, e in self._experts.items() if e.kind == "dense" and e.stores_vectors}
         as_given = [n for n in dims if not self._experts[n].normalizes_vectors]
-        docs, new_types = validate(items, source=source, schema=self._store.schema(), vector_dims=dims,
-                                   unnormalised=as_given)
+        docs, new_types = validate(
+            items, source=source, schema=self._store.schema(), vector_dims=dims, unnormalised=as_given
+        )
         existing = self._store.existing_ids([d.id for d in docs])
         if existing and not upsert:
             doc = next(d for d in docs if d.id in existing)
-            raise InputError(f"id {doc.id!r} already exists in the collection; use upsert to replace it",
-                             source=source, line=doc.line, field="id")
+            raise InputError(
+                f"id {doc.id!r} already exists in the collection; use upsert to replace it",
+                source=source,
+                line=doc.line,
+                field="id",
+            )
         report = WriteReport()
         cache = default_cache()
         hits0 = cache.stats.hits
@@ -243,8 +261,9 @@ class Collection(RoutedSearch):
                     break
                 except _ExpertsChanged:
                     self.reload_experts()
-            self._loader.after_write(self._experts, gen_before, rids, [d.embed_text for d in batch], reps,
-                                     replaced=bool(existing))
+            self._loader.after_write(
+                self._experts, gen_before, rids, [d.embed_text for d in batch], reps, replaced=bool(existing)
+            )
             n_upd = sum(1 for d in batch if d.id in existing)
             report.updated += n_upd
             report.added += len(batch) - n_upd
@@ -270,8 +289,14 @@ class Collection(RoutedSearch):
         self._loader.after_delete(self._experts, gen_before, rids)
         return WriteReport(deleted=len(rids), seconds=time.perf_counter() - t0)
 
-    def add_expert(self, source: ExpertSpec, *, show_progress: bool = False,
-                   progress: Progress | None = None, max_experts: int | None = None) -> Expert:
+    def add_expert(
+        self,
+        source: ExpertSpec,
+        *,
+        show_progress: bool = False,
+        progress: Progress | None = None,
+        max_experts: int | None = None,
+    ) -> Expert:
         """Add an expert and encode every stored document for it; other experts are untouched.
 
         The documents are read and encoded outside the write transaction (encoding takes minutes); the
@@ -299,14 +324,14 @@ class Collection(RoutedSearch):
             if expert.name in stored_names:
                 raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
             if max_experts is not None and len(stored_names) >= max_experts:
-                raise CollectionError(f"the collection already has {len(stored_names)} experts, "
-                                      f"the most it may have is {max_experts}")
+                raise CollectionError(
+                    f"the collection already has {len(stored_names)} experts, the most it may have is {max_experts}"
+                )
             if expert.stores_vectors:
                 rids, texts, sums = self._store.texts_and_checksums()
                 stale = [i for i, (r, c) in enumerate(zip(rids.tolist(), sums)) if blobs.get(r, ("",))[0] != c]
                 if stale:  # written by another process since the read: encode those now
-                    encode_into(expert, blobs, rids[stale], [texts[i] for i in stale],
-                                      [sums[i] for i in stale])
+                    encode_into(expert, blobs, rids[stale], [texts[i] for i in stale], [sums[i] for i in stale])
             self._store.put_expert(conn, expert.name, expert.spec(), expert.config())
             if expert.stores_vectors:
                 self._store.put_blobs(conn, expert.name, rids, [blobs[int(r)][1] for r in rids])
@@ -358,8 +383,9 @@ class Collection(RoutedSearch):
                 raise InputError("cannot remove the only expert", field="experts")
             users = [n for n, e in self._experts.items() if e.documents_from == name]
             if users:
-                raise InputError(f"expert {users[0]!r} searches {name!r}'s document vectors; remove it first",
-                                 field="experts")
+                raise InputError(
+                    f"expert {users[0]!r} searches {name!r}'s document vectors; remove it first", field="experts"
+                )
             try:
                 with self._store.transaction() as conn:
                     if self._stored_experts() != self._seen:
@@ -375,14 +401,22 @@ class Collection(RoutedSearch):
         self._write_manifest()
 
     # -- search ----------------------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, *, expert: str | None = None,
-               filter: dict[str, Any] | None = None) -> SearchResult:  # noqa: A002 - the API's word
+    def search(
+        self, query: str, k: int = 10, *, expert: str | None = None, filter: dict[str, Any] | None = None
+    ) -> SearchResult:  # noqa: A002 - the API's word
         """Top-``k`` documents for ``query`` from one expert (default: the first), optionally filtered
         by attributes (see :mod:`embedroute.index.filters`)."""
         return self.search_batch([query], k, expert=expert, filter=filter)[0]
 
-    def search_batch(self, queries: Sequence[str], k: int = 10, *, expert: str | None = None,
-                     fetch: bool = True, filter: dict[str, Any] | None = None) -> list[SearchResult]:  # noqa: A002
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        *,
+        expert: str | None = None,
+        fetch: bool = True,
+        filter: dict[str, Any] | None = None,
+    ) -> list[SearchResult]:  # noqa: A002
         """Search many queries at once; ``fetch=False`` returns ids and scores without texts."""
         check_queries(queries)
         if k < 1:
@@ -406,11 +440,19 @@ class Collection(RoutedSearch):
         names = None if fetch else self._store.id_of(all_rids.tolist())
         t3 = time.perf_counter()
         n = max(len(queries), 1)
-        timings = {"load_ms": (t1 - t0) * 1000 / n, "encode_ms": batch.encode_ms / n,
-                   "search_ms": batch.search_ms / n, "fetch_ms": (t3 - t2) * 1000 / n,
-                   "total_ms": (t3 - t0) * 1000 / n}
-        return [SearchResult(q, ex.name, ranked_hits(ids.tolist(), scores.tolist(), docs, names), dict(timings),
-                             plan=batch.plan) for q, ids, scores in zip(queries, batch.ids, batch.scores)]
+        timings = {
+            "load_ms": (t1 - t0) * 1000 / n,
+            "encode_ms": batch.encode_ms / n,
+            "search_ms": batch.search_ms / n,
+            "fetch_ms": (t3 - t2) * 1000 / n,
+            "total_ms": (t3 - t0) * 1000 / n,
+        }
+        return [
+            SearchResult(
+                q, ex.name, ranked_hits(ids.tolist(), scores.tolist(), docs, names), dict(timings), plan=batch.plan
+            )
+            for q, ids, scores in zip(queries, batch.ids, batch.scores)
+        ]
 
     # -- planner calibration -----------------------------------------------------------------------
     def calibrate(self, expert: str | None = None, *, k: int = 10, queries: int = 50, seed: int = 0) -> dict[str, Any]:
@@ -420,8 +462,9 @@ class Collection(RoutedSearch):
         as queries (see :func:`embedroute.index.planner.calibrate`); the thresholds are written to
         ``planner.json`` beside the collection and used from then on, also after reopening.
         """
-        names = [expert] if expert else [n for n, e in self._experts.items()
-                                         if e.kind == "dense" and not e.documents_from]
+        names = (
+            [expert] if expert else [n for n, e in self._experts.items() if e.kind == "dense" and not e.documents_from]
+        )
         saved = read_entries(self.path, warn=False)  # a damaged file is about to be replaced: no warning
         for name in names:
             ex = self.expert(name)

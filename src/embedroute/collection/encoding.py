@@ -63,8 +63,16 @@ def batch_reps(expert: Expert, batch: list[Document], report: WriteReport) -> An
     return out
 
 
-def encode_into(expert: Expert, blobs: dict[int, tuple[str, bytes]], rids: np.ndarray, texts: list[str],
-                sums: list[str], *, progress: Progress | None = None, chunk: int = 1024) -> None:
+def encode_into(
+    expert: Expert,
+    blobs: dict[int, tuple[str, bytes]],
+    rids: np.ndarray,
+    texts: list[str],
+    sums: list[str],
+    *,
+    progress: Progress | None = None,
+    chunk: int = 1024,
+) -> None:
     """Encode ``texts`` in chunks (so progress can be shown) into ``blobs`` by row id, each blob with its
     document's checksum (``sums``)."""
     for start in range(0, len(texts), chunk):

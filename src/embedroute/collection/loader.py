@@ -71,8 +71,16 @@ class IndexLoader:
             if self._loaded.get(name) == gen and not expert.documents_from:
                 expert.save_persisted(self.folder, gen)
 
-    def after_write(self, experts: Mapping[str, Expert], gen_before: int, rids: np.ndarray, texts: list[str],
-                    reps: Mapping[str, Any], *, replaced: bool) -> None:
+    def after_write(
+        self,
+        experts: Mapping[str, Expert],
+        gen_before: int,
+        rids: np.ndarray,
+        texts: list[str],
+        reps: Mapping[str, Any],
+        *,
+        replaced: bool,
+    ) -> None:
         """Apply a committed add or upsert (``reps``: the stored representations by expert name) to every
         structure that was current before it."""
         for name, expert in experts.items():
@@ -105,5 +113,9 @@ class IndexLoader:
             self._loaded[name] = gen_before + 1
         except Exception as exc:  # noqa: BLE001 - any index failure: rebuild from the source of truth
             self._loaded.pop(name, None)
-            warnings.warn(f"expert {name!r}: updating its index failed ({type(exc).__name__}: {exc}); it is "
-                          "rebuilt from the store on its next search", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"expert {name!r}: updating its index failed ({type(exc).__name__}: {exc}); it is "
+                "rebuilt from the store on its next search",
+                RuntimeWarning,
+                stacklevel=3,
+            )

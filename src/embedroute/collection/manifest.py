@@ -28,8 +28,7 @@ def model_change(stored: dict[str, Any], current: dict[str, Any]) -> tuple[str, 
     return next(((k, s.get(k), c.get(k)) for k in MODEL_KEYS if s.get(k) != c.get(k)), None)
 
 
-def write_manifest(path: Path, *, experts: list[dict[str, Any]], attributes: dict[str, str],
-                   created: str) -> None:
+def write_manifest(path: Path, *, experts: list[dict[str, Any]], attributes: dict[str, str], created: str) -> None:
     """Replace the manifest atomically; a folder that cannot take it (read-only, full) is a StorageError
     and leaves the old manifest (and the store, the source of truth) as they were."""
     data = {
@@ -55,9 +54,10 @@ def write_manifest(path: Path, *, experts: list[dict[str, Any]], attributes: dic
             os.close(dir_fd)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise StorageError(f"could not write {MANIFEST}: {exc.strerror or exc}{storage_hint(path)}; the "
-                           f"documents in {STORE} are unaffected, and opening the collection writes it again") \
-            from exc
+        raise StorageError(
+            f"could not write {MANIFEST}: {exc.strerror or exc}{storage_hint(path)}; the "
+            f"documents in {STORE} are unaffected, and opening the collection writes it again"
+        ) from exc
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def load_manifest(path: Path) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{MANIFEST} is damaged: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("format"), str):
-        raise ValueError(f"{MANIFEST} is damaged: not an object with a \"format\"")
+        raise ValueError(f'{MANIFEST} is damaged: not an object with a "format"')
     if data["format"] != FORMAT:
         raise ValueError(f"unsupported collection format {data['format']!r} (expected {FORMAT})")
     return data

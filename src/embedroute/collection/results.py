@@ -17,8 +17,12 @@ class Hit:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-def ranked_hits(rids: Sequence[int], scores: Sequence[float], docs: Mapping[int, Any] | None = None,
-                names: Mapping[int, str] | None = None) -> list[Hit]:
+def ranked_hits(
+    rids: Sequence[int],
+    scores: Sequence[float],
+    docs: Mapping[int, Any] | None = None,
+    names: Mapping[int, str] | None = None,
+) -> list[Hit]:
     """Hits in rank order for row ids and their scores: with the stored documents' texts when ``docs``
     (row id -> document) is given, else with the ids alone from ``names`` (row id -> document id)."""
     hits = []
@@ -50,8 +54,10 @@ class SearchResult:
 
     def __repr__(self) -> str:
         top = ", ".join(f"{h.id}:{h.score:.3f}" for h in self.hits[:3])
-        return f"SearchResult(expert={self.expert!r}, hits={len(self.hits)} [{top}...], " \
-               f"total_ms={self.timings.get('total_ms', 0):.1f})"
+        return (
+            f"SearchResult(expert={self.expert!r}, hits={len(self.hits)} [{top}...], "
+            f"total_ms={self.timings.get('total_ms', 0):.1f})"
+        )
 
 
 @dataclass

@@ -56,8 +56,7 @@ class RoutedSearch:
         folder = self.path / "routers"
         return sorted(p.stem for p in folder.glob("*.json")) if folder.exists() else []
 
-    def fit_router(self, router: str, data: Any, *, routing_expert: Any = None,
-                   name: str | None = None) -> Any:
+    def fit_router(self, router: str, data: Any, *, routing_expert: Any = None, name: str | None = None) -> Any:
         """Save routing training data (a :class:`~embedroute.routing.RoutingData`), fit ``router`` and
         return it.
 
@@ -80,22 +79,37 @@ class RoutedSearch:
         if routing_expert is None:
             routing_expert = next((n for n, e in self._experts.items() if e.kind == "dense"), None)
             if routing_expert is None:
-                raise InputError("routing needs a model to embed queries: the collection has no dense "
-                                 "expert, so name one (or tfidf) as routing_expert", field="routing_expert")
+                raise InputError(
+                    "routing needs a model to embed queries: the collection has no dense "
+                    "expert, so name one (or tfidf) as routing_expert",
+                    field="routing_expert",
+                )
         enc = self._routing_model(routing_expert, fitted_encoder)
         routing_expert = enc.name
         if enc.dim != data.embeddings.shape[1]:
-            raise InputError(f"routing data has {data.embeddings.shape[1]}-d embeddings but expert "
-                             f"{routing_expert!r} makes {enc.dim}-d ones", field="routing_expert")
+            raise InputError(
+                f"routing data has {data.embeddings.shape[1]}-d embeddings but expert "
+                f"{routing_expert!r} makes {enc.dim}-d ones",
+                field="routing_expert",
+            )
         unknown = [e for e in data.experts if e not in self._experts]
         for e in unknown:
             data = data.without(e)
         fitted = make_router(router).fit(data)  # fails now, not at search time
         rule = getattr(fitted, "choice", router)
-        save_routing(self.path / "routers", name or router, data,
-                     {"router": rule, "requested": router, "routing_expert": routing_expert,
-                      "routing_spec": enc.spec(), "routing_config": enc.config(),
-                      "train_cv": getattr(fitted, "train_cv", None)})
+        save_routing(
+            self.path / "routers",
+            name or router,
+            data,
+            {
+                "router": rule,
+                "requested": router,
+                "routing_expert": routing_expert,
+                "routing_spec": enc.spec(),
+                "routing_config": enc.config(),
+                "train_cv": getattr(fitted, "train_cv", None),
+            },
+        )
         self._routers.pop(name or router, None)
         return fitted
 
@@ -106,10 +120,15 @@ class RoutedSearch:
             from ..routing.store import load_routing, router_file
 
             if not router_file(self.path / "routers", name, ".json").exists():
-                have = sorted(p.stem for p in (self.path / "routers").glob("*.json")) \
-                    if (self.path / "routers").exists() else []
-                raise UnknownNameError(f"collection has no fitted router {name!r}; fitted: "
-                                       f"{', '.join(have) or 'none'} (fit one with fit_router)")
+                have = (
+                    sorted(p.stem for p in (self.path / "routers").glob("*.json"))
+                    if (self.path / "routers").exists()
+                    else []
+                )
+                raise UnknownNameError(
+                    f"collection has no fitted router {name!r}; fitted: "
+                    f"{', '.join(have) or 'none'} (fit one with fit_router)"
+                )
             data, meta = load_routing(self.path / "routers", name)
             removed = [e for e in data.experts if e not in self._experts]
             for e in removed:
@@ -118,13 +137,16 @@ class RoutedSearch:
             spec = meta.get("requested", meta["router"]) if removed else meta["router"]
             fitted = make_router(spec).fit(data)
             routing = meta["routing_expert"]
-            model = self._routing_model(routing if routing in self._experts else meta.get("routing_spec", routing),
-                                        data.routing_encoder)
+            model = self._routing_model(
+                routing if routing in self._experts else meta.get("routing_spec", routing), data.routing_encoder
+            )
             stored = meta.get("routing_config") or {}
             change = model_change(stored, model.config()) if stored.get("encoder") else None
             if change is not None:  # the pilots were built from that model's embeddings
-                raise CollectionError(f"router {name!r}: routing model {routing!r} has {change[0]} {change[2]!r}, "
-                                      f"not {change[1]!r} as when the router was fitted; fit it again")
+                raise CollectionError(
+                    f"router {name!r}: routing model {routing!r} has {change[0]} {change[2]!r}, "
+                    f"not {change[1]!r} as when the router was fitted; fit it again"
+                )
             self._routers[name] = (fitted, routing, getattr(fitted, "choice", spec), model)
         return self._routers[name]
 
@@ -136,23 +158,27 @@ class RoutedSearch:
             return routing_model(self._experts[spec])
         if names_tfidf(spec):
             if fitted is None:
-                raise InputError("the tfidf routing encoder learns from the training queries: build the routing "
-                                 "data with it (build_routing_data or routing_data, routing_expert='tfidf')",
-                                 field="routing_expert")
+                raise InputError(
+                    "the tfidf routing encoder learns from the training queries: build the routing "
+                    "data with it (build_routing_data or routing_data, routing_expert='tfidf')",
+                    field="routing_expert",
+                )
             return tfidf_from_spec(fitted["spec"], fitted["state"])
         key = spec if isinstance(spec, str) else json.dumps(spec, sort_keys=True, default=str)
         if key not in self._routing_models:
             self._routing_models[key] = routing_model(expert_from_spec(spec))
         return self._routing_models[key]
 
-    def routed_search(self, query: str, k: int = 10, *, router: str = "pilot",
-                      filter: dict[str, Any] | None = None) -> SearchResult:  # noqa: A002
+    def routed_search(
+        self, query: str, k: int = 10, *, router: str = "pilot", filter: dict[str, Any] | None = None
+    ) -> SearchResult:  # noqa: A002
         """Route ``query`` with a fitted router, search the chosen expert(s) (RRF when several),
         optionally filtered by attributes like :meth:`search`."""
         return self.routed_search_batch([query], k, router=router, filter=filter)[0]
 
-    def routed_search_batch(self, queries: Sequence[str], k: int = 10, *, router: str = "pilot",
-                            filter: dict[str, Any] | None = None) -> list[SearchResult]:  # noqa: A002
+    def routed_search_batch(
+        self, queries: Sequence[str], k: int = 10, *, router: str = "pilot", filter: dict[str, Any] | None = None
+    ) -> list[SearchResult]:  # noqa: A002
         """:meth:`routed_search` for many queries: one routing-encoder pass for all of them, then one
         :meth:`search_batch` per chosen expert (or set of experts to fuse). Timings are per query."""
         check_queries(queries)
@@ -178,8 +204,13 @@ class RoutedSearch:
         results = [found_at[i] for i in range(len(queries))]
         for res, route in zip(results, routes):
             res.timings = dict(res.timings) | {"route_ms": route_ms, "total_ms": total_ms}
-            res.routing = {"router": router, "rule": rule, "routing_expert": routing_expert,
-                           "experts": route.experts, "scores": route.scores}
+            res.routing = {
+                "router": router,
+                "rule": rule,
+                "routing_expert": routing_expert,
+                "experts": route.experts,
+                "scores": route.scores,
+            }
         return results
 
     def _fused(self, query: str, parts: list[SearchResult], name: str, k: int) -> SearchResult:
@@ -189,8 +220,10 @@ class RoutedSearch:
         top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         ids = self._store.existing_ids([d for d, _ in top])
         docs = self._store.get(list(ids.values()))
-        hits = [Hit(d, s, r, docs[ids[d]].title, docs[ids[d]].text, docs[ids[d]].attributes)
-                for r, (d, s) in enumerate(top, start=1)]
+        hits = [
+            Hit(d, s, r, docs[ids[d]].title, docs[ids[d]].text, docs[ids[d]].attributes)
+            for r, (d, s) in enumerate(top, start=1)
+        ]
         return SearchResult(query, name, hits, {}, plan=parts[0].plan)
 
 
@@ -201,4 +234,3 @@ def check_queries(queries: Sequence[str]) -> None:
     bad = next((i for i, q in enumerate(queries) if not isinstance(q, str) or not q.strip()), None)
     if bad is not None:
         raise InputError("empty query", source="<queries>", line=bad + 1, field="query")
-

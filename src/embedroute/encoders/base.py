@@ -55,13 +55,33 @@ class DenseEncoder(ABC):
     def config(self) -> dict[str, Any]:
         """What this encoder is: model, weight hash, pooling, prompts, dims, precision, versions."""
 
-    def _config(self, kind: str, *, model: str, weights: Path, pooling: str, precision: str,
-                libraries: tuple[str, ...], **extra: Any) -> dict[str, Any]:
+    def _config(
+        self,
+        kind: str,
+        *,
+        model: str,
+        weights: Path,
+        pooling: str,
+        precision: str,
+        libraries: tuple[str, ...],
+        **extra: Any,
+    ) -> dict[str, Any]:
         """The fields every dense encoder's config carries, plus ``extra`` (e.g. ``max_seq_length``)."""
-        return {"type": kind, "name": self.name, "model": model, "weight_hash": weight_hash(weights),
-                "pooling": pooling, "prompts": self.prompts, **extra, "dim": self.dim, "native_dim": self.native_dim,
-                "truncate_dim": self.truncate_dim, "normalize": self.normalize, "precision": precision,
-                "versions": library_versions(libraries)}
+        return {
+            "type": kind,
+            "name": self.name,
+            "model": model,
+            "weight_hash": weight_hash(weights),
+            "pooling": pooling,
+            "prompts": self.prompts,
+            **extra,
+            "dim": self.dim,
+            "native_dim": self.native_dim,
+            "truncate_dim": self.truncate_dim,
+            "normalize": self.normalize,
+            "precision": precision,
+            "versions": library_versions(libraries),
+        }
 
     def identity(self) -> dict[str, Any]:
         """The config fields that change the vectors (library versions excluded)."""

@@ -70,8 +70,11 @@ class EmbeddingCache:
 
     def get_many(self, fingerprint: str, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
         """Cached float32 vectors of width ``dim`` (entries of another width are ignored)."""
-        return {k: np.frombuffer(b, dtype=np.float32) for k, b in self.get_blobs(fingerprint, keys).items()
-                if len(b) == 4 * dim}
+        return {
+            k: np.frombuffer(b, dtype=np.float32)
+            for k, b in self.get_blobs(fingerprint, keys).items()
+            if len(b) == 4 * dim
+        }
 
     def put_many(self, fingerprint: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -131,8 +134,7 @@ class EmbeddingCache:
                 raise ValueError(f"encoder returned shape {vecs.shape}, expected {(len(part), dim)}")
             return [v.tobytes() for v in vecs]
 
-        blobs = self.embed_blobs(fingerprint, texts, compute_blobs, valid=lambda b: len(b) == 4 * dim,
-                                 batch=batch)
+        blobs = self.embed_blobs(fingerprint, texts, compute_blobs, valid=lambda b: len(b) == 4 * dim, batch=batch)
         if not blobs:
             return np.zeros((0, dim), dtype=np.float32)
         return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim).copy()

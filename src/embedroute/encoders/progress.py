@@ -23,8 +23,9 @@ class EncodeProgress:
         if self.enabled:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self.total, desc=self.desc, unit="text", file=sys.stderr,
-                             dynamic_ncols=True, mininterval=0.5)
+            self._bar = tqdm(
+                total=self.total, desc=self.desc, unit="text", file=sys.stderr, dynamic_ncols=True, mininterval=0.5
+            )
         return self
 
     def update(self, n_texts: int, n_tokens: int) -> None:

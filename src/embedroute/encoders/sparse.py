@@ -46,8 +46,16 @@ class SpladeEncoder:
 
     role_aware = False
 
-    def __init__(self, path: str | Path, *, name: str = "splade", model_id: str | None = None,
-                 max_seq_length: int = 256, token_budget: int = 16384, max_batch: int = 64) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str = "splade",
+        model_id: str | None = None,
+        max_seq_length: int = 256,
+        token_budget: int = 16384,
+        max_batch: int = 64,
+    ) -> None:
         self.path = Path(path)
         self.name = name
         self.model_id = model_id or str(self.path)
@@ -63,10 +71,18 @@ class SpladeEncoder:
         return self.vocab_size
 
     def config(self) -> dict[str, Any]:
-        return {"type": "splade", "name": self.name, "model": self.model_id, "weight_hash": weight_hash(self.path),
-                "pooling": "max log1p(relu)", "prompts": {}, "max_seq_length": self.max_seq_length,
-                "dim": self.vocab_size, "precision": "fp32",
-                "versions": library_versions(("torch", "transformers"))}
+        return {
+            "type": "splade",
+            "name": self.name,
+            "model": self.model_id,
+            "weight_hash": weight_hash(self.path),
+            "pooling": "max log1p(relu)",
+            "prompts": {},
+            "max_seq_length": self.max_seq_length,
+            "dim": self.vocab_size,
+            "precision": "fp32",
+            "versions": library_versions(("torch", "transformers")),
+        }
 
     def fingerprint(self, role: str) -> str:
         ident = {k: v for k, v in self.config().items() if k not in ("versions", "name")}
@@ -92,8 +108,13 @@ class SpladeEncoder:
         out: list[bytes] = [b""] * len(texts)
         with EncodeProgress(len(texts), desc=f"encode {self.name}", enabled=show_progress) as bar:
             for idx in token_budget_batches(lengths, self.token_budget, self.max_batch):
-                enc = tok([texts[i] for i in idx], truncation=True, max_length=self.max_seq_length,
-                          padding=True, return_tensors="pt")
+                enc = tok(
+                    [texts[i] for i in idx],
+                    truncation=True,
+                    max_length=self.max_seq_length,
+                    padding=True,
+                    return_tensors="pt",
+                )
                 with torch.inference_mode():
                     logits = model(**enc).logits
                     mask = enc["attention_mask"].unsqueeze(-1).bool()
@@ -104,13 +125,22 @@ class SpladeEncoder:
                 bar.update(len(idx), int(lengths[idx].sum()))
         return out
 
-    def encode(self, texts: Sequence[str], role: str = "document", *,
-               cache: EmbeddingCache | None | bool = None, show_progress: bool = False) -> list[SparseVec]:
+    def encode(
+        self,
+        texts: Sequence[str],
+        role: str = "document",
+        *,
+        cache: EmbeddingCache | None | bool = None,
+        show_progress: bool = False,
+    ) -> list[SparseVec]:
         if cache is False or not cache_enabled():
             blobs = self._compute(list(texts), show_progress)
         else:
             store = cache if isinstance(cache, EmbeddingCache) else default_cache()
-            blobs = store.embed_blobs(self.fingerprint(role), list(texts),
-                                      lambda part: self._compute(part, show_progress),
-                                      valid=lambda b: len(b) % 8 == 0)
+            blobs = store.embed_blobs(
+                self.fingerprint(role),
+                list(texts),
+                lambda part: self._compute(part, show_progress),
+                valid=lambda b: len(b) % 8 == 0,
+            )
         return [unpack(b) for b in blobs]

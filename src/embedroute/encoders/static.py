@@ -12,9 +12,17 @@ from .progress import EncodeProgress
 
 
 class StaticEncoder(DenseEncoder):
-    def __init__(self, path: str | Path, *, name: str | None = None, model_id: str | None = None,
-                 prompts: dict[str, str] | None = None, normalize: bool = True,
-                 truncate_dim: int | None = None, max_seq_length: int = 512) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        model_id: str | None = None,
+        prompts: dict[str, str] | None = None,
+        normalize: bool = True,
+        truncate_dim: int | None = None,
+        max_seq_length: int = 512,
+    ) -> None:
         self.path = Path(path)
         if not self.path.is_dir():
             raise FileNotFoundError(f"model folder not found: {self.path}")
@@ -38,8 +46,15 @@ class StaticEncoder(DenseEncoder):
         return int(self._load().dim)
 
     def config(self) -> dict[str, Any]:
-        return self._config("static", model=self.model_id, weights=self.path, pooling="mean", precision="fp32",
-                            libraries=("model2vec",), max_seq_length=self.max_seq_length)
+        return self._config(
+            "static",
+            model=self.model_id,
+            weights=self.path,
+            pooling="mean",
+            precision="fp32",
+            libraries=("model2vec",),
+            max_seq_length=self.max_seq_length,
+        )
 
     def _encode(self, texts: list[str], *, role: str = "document", show_progress: bool = False) -> np.ndarray:
         model = self._load()

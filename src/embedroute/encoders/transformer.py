@@ -99,8 +99,11 @@ class TransformerEncoder(DenseEncoder):
             cfg = json.loads(pool_cfg.read_text())
             meta["dim"] = cfg.get("word_embedding_dimension") or cfg.get("embedding_dimension")
             for mode in ("cls", "lasttoken", "max", "mean"):
-                if cfg.get(f"pooling_mode_{mode}_token") or cfg.get(f"pooling_mode_{mode}_tokens") or \
-                        cfg.get("pooling_mode") == mode:
+                if (
+                    cfg.get(f"pooling_mode_{mode}_token")
+                    or cfg.get(f"pooling_mode_{mode}_tokens")
+                    or cfg.get("pooling_mode") == mode
+                ):
                     meta["pooling"] = mode
                     break
         sb = self.path / "sentence_bert_config.json"
@@ -139,9 +142,15 @@ class TransformerEncoder(DenseEncoder):
         return self._precision
 
     def config(self) -> dict[str, Any]:
-        return self._config("transformer", model=self.model_id, weights=self.path, pooling=self.pooling,
-                            precision=self.precision, libraries=("torch", "transformers", "sentence-transformers"),
-                            max_seq_length=self.max_seq_length)
+        return self._config(
+            "transformer",
+            model=self.model_id,
+            weights=self.path,
+            pooling=self.pooling,
+            precision=self.precision,
+            libraries=("torch", "transformers", "sentence-transformers"),
+            max_seq_length=self.max_seq_length,
+        )
 
     # -- model loading ---------------------------------------------------------------------------
     def _load(self) -> Any:
@@ -202,8 +211,7 @@ class TransformerEncoder(DenseEncoder):
         out = np.empty((len(texts), self.native_dim), dtype=np.float32)
         for idx in token_budget_batches(lengths, self.token_budget, self.max_batch):
             features = model.preprocess([texts[i] for i in idx])
-            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
-                                                        enabled=precision == "bf16"):
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
                 emb = model(features)["sentence_embedding"]
             out[idx] = emb.float().numpy()
             if progress is not None:

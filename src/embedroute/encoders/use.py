@@ -15,9 +15,18 @@ from .progress import EncodeProgress
 class StringGraphEncoder(DenseEncoder):
     """An ONNX graph that takes a 1-D string tensor and returns one vector per string."""
 
-    def __init__(self, onnx_path: str | Path, *, dim: int, name: str, model_id: str,
-                 prompts: dict[str, str] | None = None, normalize: bool = True,
-                 truncate_dim: int | None = None, batch: int = 64) -> None:
+    def __init__(
+        self,
+        onnx_path: str | Path,
+        *,
+        dim: int,
+        name: str,
+        model_id: str,
+        prompts: dict[str, str] | None = None,
+        normalize: bool = True,
+        truncate_dim: int | None = None,
+        batch: int = 64,
+    ) -> None:
         self.onnx_path = Path(onnx_path)
         self.name = name
         self.model_id = model_id
@@ -33,8 +42,14 @@ class StringGraphEncoder(DenseEncoder):
         return self._dim
 
     def config(self) -> dict[str, Any]:
-        return self._config("onnx-strings", model=self.model_id, weights=self.onnx_path, pooling="graph",
-                            precision="int8", libraries=("onnxruntime", "onnxruntime-extensions"))
+        return self._config(
+            "onnx-strings",
+            model=self.model_id,
+            weights=self.onnx_path,
+            pooling="graph",
+            precision="int8",
+            libraries=("onnxruntime", "onnxruntime-extensions"),
+        )
 
     def _encode(self, texts: list[str], *, role: str = "document", show_progress: bool = False) -> np.ndarray:
         if self._session is None:

@@ -41,8 +41,9 @@ class BeirDataset:
         out = []
         for line, obj in read_jsonl(self.corpus_path):
             if not isinstance(obj, dict) or obj.get("_id") is None:
-                raise InputError('expected a JSON object with an "_id"', source=str(self.corpus_path), line=line,
-                                 field="_id")
+                raise InputError(
+                    'expected a JSON object with an "_id"', source=str(self.corpus_path), line=line, field="_id"
+                )
             out.append({"id": str(obj["_id"]), "title": obj.get("title") or None, "text": obj.get("text") or ""})
         return out
 
@@ -59,8 +60,9 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
             try:
                 score = int(row[-1])
             except ValueError:
-                raise InputError(f"score {row[-1]!r} is not an integer", source=str(path), line=n,
-                                 field="score") from None
+                raise InputError(
+                    f"score {row[-1]!r} is not an integer", source=str(path), line=n, field="score"
+                ) from None
             qrels.setdefault(row[0], {})[row[-2]] = score
     return qrels
 
@@ -76,8 +78,7 @@ def load_beir(path: str | Path, split: str = "test", *, strict: bool = False) ->
     qrels_path = p / "qrels" / f"{split}.tsv"
     if not qrels_path.exists():
         splits = sorted(q.stem for q in (p / "qrels").glob("*.tsv")) if (p / "qrels").exists() else []
-        raise InputError(f"no qrels for split {split!r} (available: {', '.join(splits) or 'none'})",
-                         source=str(p))
+        raise InputError(f"no qrels for split {split!r} (available: {', '.join(splits) or 'none'})", source=str(p))
     qrels = read_qrels(qrels_path)
     queries_path = p / "queries.jsonl"
     if not queries_path.exists():
@@ -88,18 +89,25 @@ def load_beir(path: str | Path, split: str = "test", *, strict: bool = False) ->
             raise InputError(f"expected a JSON object, got {type(obj).__name__}", source=str(queries_path), line=line)
         qid = obj.get("_id")
         if not isinstance(qid, str | int) or isinstance(qid, bool) or not str(qid).strip():
-            raise InputError(f"query id must be a non-empty string, got {qid!r}"[:200], source=str(queries_path),
-                             line=line, field="_id")
+            raise InputError(
+                f"query id must be a non-empty string, got {qid!r}"[:200],
+                source=str(queries_path),
+                line=line,
+                field="_id",
+            )
         if str(qid) in qrels:
             text = obj.get("text")
             if not isinstance(text, str) or not text.strip():
-                raise InputError("a judged query needs a non-empty string text", source=str(queries_path),
-                                 line=line, field="text")
+                raise InputError(
+                    "a judged query needs a non-empty string text", source=str(queries_path), line=line, field="text"
+                )
             queries[str(qid)] = text
     missing = [q for q in qrels if q not in queries]
     if missing:
-        what = (f"{len(missing)} of the {len(qrels)} queries judged in qrels/{split}.tsv are missing from "
-                f"queries.jsonl (e.g. {missing[0]!r})")
+        what = (
+            f"{len(missing)} of the {len(qrels)} queries judged in qrels/{split}.tsv are missing from "
+            f"queries.jsonl (e.g. {missing[0]!r})"
+        )
         if strict or not queries:
             raise InputError(what if queries else f"{what}: nothing to evaluate", source=str(queries_path))
         warnings.warn(f"{p}: {what}; evaluating the {len(queries)} that exist", stacklevel=2)
@@ -115,9 +123,16 @@ def split_queries(ds: BeirDataset, fraction: float = 0.5, seed: int = 0) -> tupl
 
     def part(ids: list[str], split: str) -> BeirDataset:
         keep = set(ids)
-        return BeirDataset(ds.name, ds.path, split, {q: ds.queries[q] for q in ids},
-                           {q: r for q, r in ds.qrels.items() if q in keep}, ds.corpus_path,
-                           ds.qrels_split or ds.split, ds.missing_queries)
+        return BeirDataset(
+            ds.name,
+            ds.path,
+            split,
+            {q: ds.queries[q] for q in ids},
+            {q: r for q, r in ds.qrels.items() if q in keep},
+            ds.corpus_path,
+            ds.qrels_split or ds.split,
+            ds.missing_queries,
+        )
 
     return part(qids[:cut], "train-half"), part(qids[cut:], "test-half")
 

@@ -47,8 +47,15 @@ def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]
     return {q: v["ndcg@10"] for q, v in evaluate_run(ds.qrels, run, ("ndcg@10",)).items()}
 
 
-def prepare(path: str | Path, experts: list[ExpertSpec], *, want_train: bool, workdir: Path,
-            latency_sample: int = 30, show_progress: bool = True) -> DatasetRuns:
+def prepare(
+    path: str | Path,
+    experts: list[ExpertSpec],
+    *,
+    want_train: bool,
+    workdir: Path,
+    latency_sample: int = 30,
+    show_progress: bool = True,
+) -> DatasetRuns:
     """Index one dataset with every expert, run its test (and train) queries, time single queries.
 
     ``experts`` are names or specs (``{"source", "name", "options"}``, as a collection stores them);
@@ -137,8 +144,9 @@ def evaluate_routing(
         for p in all_paths:
             have = prepared.get(p)
             if have is None or set(have.runs) != set(experts) or (p in train_from and have.train is None):
-                prepared[p] = prepare(p, experts, want_train=p in train_from, workdir=Path(workdir),
-                                      show_progress=show_progress)
+                prepared[p] = prepare(
+                    p, experts, want_train=p in train_from, workdir=Path(workdir), show_progress=show_progress
+                )
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -164,14 +172,28 @@ def evaluate_routing(
     per_query: dict[str, np.ndarray] = {}
     strata: dict[str, np.ndarray] = {}  # each per-query value's dataset, for the stratified p-values
 
-    def add_row(name: str, kind: str, by_ds: dict[str, dict[str, float]], ms: float, passes: float,
-                extra: dict[str, Any] | None = None) -> None:
+    def add_row(
+        name: str,
+        kind: str,
+        by_ds: dict[str, dict[str, float]],
+        ms: float,
+        passes: float,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         vals = {d: float(np.mean(list(by_ds[d].values()))) for d in names}
         vals["avg"] = float(np.mean([vals[d] for d in names]))
         per_query[name] = np.concatenate([[by_ds[d][q] for q in sorted(by_ds[d])] for d in names])
         strata[name] = np.concatenate([[d] * len(by_ds[d]) for d in names])
-        rows.append({"name": name, "kind": kind, "ndcg@10": vals, "ms_per_query": round(ms, 3),
-                     "encoder_passes": round(passes, 3), **(extra or {})})
+        rows.append(
+            {
+                "name": name,
+                "kind": kind,
+                "ndcg@10": vals,
+                "ms_per_query": round(ms, 3),
+                "encoder_passes": round(passes, 3),
+                **(extra or {}),
+            }
+        )
 
     for e in experts:
         lat = float(np.mean([d.latency_ms[e] for d in evals]))
@@ -203,27 +225,58 @@ def evaluate_routing(
                 ms_total += route_ms + sum(d.latency_ms[e] for e in r.experts)
                 passes_total += float(extra_pass and not lexical) + sum(model_passes[e] for e in r.experts)
             n_total += len(qids)
-        add_row(rname, "router", by_ds, ms_total / n_total, passes_total / n_total,
-                {"train_cv_ndcg@10": _rounded(cross_validate(rname, train)),
-                 **({"rule": router.choice} if hasattr(router, "choice") else {}),
-                 "chosen": {e: c for e, c in chosen.items() if c},
-                 "routing_ms_per_query": round(route_total / n_total, 3),
-                 "routing_overhead": round(route_total / max(ms_total - route_total, 1e-9), 4)})
+        add_row(
+            rname,
+            "router",
+            by_ds,
+            ms_total / n_total,
+            passes_total / n_total,
+            {
+                "train_cv_ndcg@10": _rounded(cross_validate(rname, train)),
+                **({"rule": router.choice} if hasattr(router, "choice") else {}),
+                "chosen": {e: c for e, c in chosen.items() if c},
+                "routing_ms_per_query": round(route_total / n_total, 3),
+                "routing_overhead": round(route_total / max(ms_total - route_total, 1e-9), 4),
+            },
+        )
         if seed_spread > 0 and "seed" in type(router).accepts and "seed" not in router.params:
             avgs = []
             for seed in range(seed_spread):
                 again = make_router(rname + (";" if "@" in rname else "@") + f"seed={seed}").fit(train)
-                avgs.append(float(np.mean([np.mean(list(routed_ndcg(d, again, again.route(test_emb[d.name])).values()))
-                                           for d in evals])))
-            rows[-1]["seed_spread"] = {"seeds": seed_spread, "mean": round(float(np.mean(avgs)), 4),
-                                       "sd": round(float(np.std(avgs)), 4), "min": round(min(avgs), 4),
-                                       "max": round(max(avgs), 4)}
+                avgs.append(
+                    float(
+                        np.mean(
+                            [
+                                np.mean(list(routed_ndcg(d, again, again.route(test_emb[d.name])).values()))
+                                for d in evals
+                            ]
+                        )
+                    )
+                )
+            rows[-1]["seed_spread"] = {
+                "seeds": seed_spread,
+                "mean": round(float(np.mean(avgs)), 4),
+                "sd": round(float(np.std(avgs)), 4),
+                "min": round(min(avgs), 4),
+                "max": round(max(avgs), 4),
+            }
 
     ds_best = {d.name: max(experts, key=lambda e, d=d: np.mean(list(d.ndcg[e].values()))) for d in evals}
-    add_row("dataset-oracle", "oracle", {d.name: d.ndcg[ds_best[d.name]] for d in evals},
-            float(np.mean([d.latency_ms[ds_best[d.name]] for d in evals])), 1.0, {"chosen": ds_best})
-    add_row("instance-oracle", "oracle",
-            {d.name: {q: max(d.ndcg[e][q] for e in experts) for q in d.test.queries} for d in evals}, 0.0, 1.0)
+    add_row(
+        "dataset-oracle",
+        "oracle",
+        {d.name: d.ndcg[ds_best[d.name]] for d in evals},
+        float(np.mean([d.latency_ms[ds_best[d.name]] for d in evals])),
+        1.0,
+        {"chosen": ds_best},
+    )
+    add_row(
+        "instance-oracle",
+        "oracle",
+        {d.name: {q: max(d.ndcg[e][q] for e in experts) for q in d.test.queries} for d in evals},
+        0.0,
+        1.0,
+    )
 
     singles = [r for r in rows if r["kind"] == "single"]
     best_single = max(singles, key=lambda r: r["ndcg@10"]["avg"])["name"]
@@ -261,29 +314,46 @@ def format_table(result: dict[str, Any]) -> str:
     names = result["datasets"]
     vs_dataset = any("p_value_vs_dataset" in r for r in result["rows"])
     w = max([18] + [len(r["name"]) + 2 for r in result["rows"]])
-    head = f"{'row':<{w}}{'kind':<8}" + "".join(f"{n[:12]:>13}" for n in names) + f"{'avg':>8}{'p vs best':>11}" + \
-        (f"{'p vs dataset':>14}" if vs_dataset else "") + f"{'passes':>8}{'ms/q':>8}{'train CV':>10}"
+    head = (
+        f"{'row':<{w}}{'kind':<8}"
+        + "".join(f"{n[:12]:>13}" for n in names)
+        + f"{'avg':>8}{'p vs best':>11}"
+        + (f"{'p vs dataset':>14}" if vs_dataset else "")
+        + f"{'passes':>8}{'ms/q':>8}{'train CV':>10}"
+    )
     lines = [head, "-" * len(head)]
     for r in result["rows"]:
         p, cv = r["p_value_vs_best_single"], r.get("train_cv_ndcg@10")
         pd = r.get("p_value_vs_dataset")
         pd_text = f"{pd:>14.4f}" if pd is not None else f"{'(dataset)' if r['name'] == 'dataset' else '–':>14}"
-        lines.append(f"{r['name']:<{w}}{r['kind']:<8}" + "".join(f"{r['ndcg@10'][n]:>13.4f}" for n in names)
-                     + f"{r['ndcg@10']['avg']:>8.4f}" + (f"{p:>11.4f}" if p is not None else f"{'(best)':>11}")
-                     + (pd_text if vs_dataset else "")
-                     + f"{r['encoder_passes']:>8.2f}{r['ms_per_query']:>8.1f}"
-                     + (f"{cv:>10.4f}" if cv is not None else f"{'–':>10}"))
+        lines.append(
+            f"{r['name']:<{w}}{r['kind']:<8}"
+            + "".join(f"{r['ndcg@10'][n]:>13.4f}" for n in names)
+            + f"{r['ndcg@10']['avg']:>8.4f}"
+            + (f"{p:>11.4f}" if p is not None else f"{'(best)':>11}")
+            + (pd_text if vs_dataset else "")
+            + f"{r['encoder_passes']:>8.2f}{r['ms_per_query']:>8.1f}"
+            + (f"{cv:>10.4f}" if cv is not None else f"{'–':>10}")
+        )
     for r in result["rows"]:
         if "seed_spread" in r:
             s = r["seed_spread"]
-            lines.append(f"{r['name']} over seeds 0-{s['seeds'] - 1}: avg {s['mean']:.4f} ± {s['sd']:.4f} "
-                         f"(min {s['min']:.4f}, max {s['max']:.4f})")
+            lines.append(
+                f"{r['name']} over seeds 0-{s['seeds'] - 1}: avg {s['mean']:.4f} ± {s['sd']:.4f} "
+                f"(min {s['min']:.4f}, max {s['max']:.4f})"
+            )
     return "\n".join(lines)
 
 
-def build_routing_data(train_from: list[str | Path], experts: list[ExpertSpec], *,
-                       routing_expert: ExpertSpec, workdir: str | Path | None = None, show_progress: bool = True,
-                       progress: Callable[[str, int, int | None], None] | None = None) -> RoutingData:
+def build_routing_data(
+    train_from: list[str | Path],
+    experts: list[ExpertSpec],
+    *,
+    routing_expert: ExpertSpec,
+    workdir: str | Path | None = None,
+    show_progress: bool = True,
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> RoutingData:
     """Routing training data from BEIR folders: each expert's per-query nDCG@10 on their training queries.
 
     ``experts`` and ``routing_expert`` are names or specs (a collection's ``expert(n).spec()``, so an
@@ -299,8 +369,11 @@ def build_routing_data(train_from: list[str | Path], experts: list[ExpertSpec], 
         for i, p in enumerate(train_from):
             if progress is not None:
                 progress(f"scoring training queries of {Path(p).name}", i, len(train_from))
-            prepared.append(prepare(p, experts, want_train=True, workdir=Path(workdir), latency_sample=0,
-                                    show_progress=show_progress))
+            prepared.append(
+                prepare(
+                    p, experts, want_train=True, workdir=Path(workdir), latency_sample=0, show_progress=show_progress
+                )
+            )
         if progress is not None:
             progress("embedding training queries", len(train_from), len(train_from))
     finally:

@@ -35,8 +35,7 @@ class EvalResult:
             "dataset": self.dataset,
             "split": self.split,
             "experts": {
-                n: {"metrics": e.metrics, "per_query": e.per_query, "config": e.config,
-                    "ms_per_query": e.ms_per_query}
+                n: {"metrics": e.metrics, "per_query": e.per_query, "config": e.config, "ms_per_query": e.ms_per_query}
                 for n, e in self.experts.items()
             },
             "stats": self.stats,
@@ -44,11 +43,18 @@ class EvalResult:
 
     def table(self, metrics: tuple[str, ...] = DEFAULT_METRICS) -> str:
         head = f"{'expert':<14}" + "".join(f"{m:>12}" for m in metrics) + f"{'ms/query':>10}"
-        lines = [f"{self.dataset} ({self.split}, {self.stats.get('queries', '?')} queries, "
-                 f"{self.stats.get('documents', '?')} docs)", head, "-" * len(head)]
+        lines = [
+            f"{self.dataset} ({self.split}, {self.stats.get('queries', '?')} queries, "
+            f"{self.stats.get('documents', '?')} docs)",
+            head,
+            "-" * len(head),
+        ]
         for name, e in self.experts.items():
-            lines.append(f"{name:<14}" + "".join(f"{e.metrics.get(m, float('nan')):>12.4f}" for m in metrics)
-                         + f"{e.ms_per_query:>10.1f}")
+            lines.append(
+                f"{name:<14}"
+                + "".join(f"{e.metrics.get(m, float('nan')):>12.4f}" for m in metrics)
+                + f"{e.ms_per_query:>10.1f}"
+            )
         return "\n".join(lines)
 
 
@@ -71,8 +77,9 @@ def with_bases(experts: list[Any]) -> list[Any]:
     return out
 
 
-def corpus_collection(path: str | Path, experts: list[Any], ds: BeirDataset, *,
-                      show_progress: bool = True, on_commit: Any = None) -> tuple[Collection, list[str]]:
+def corpus_collection(
+    path: str | Path, experts: list[Any], ds: BeirDataset, *, show_progress: bool = True, on_commit: Any = None
+) -> tuple[Collection, list[str]]:
     """Open (or create) a collection over ``ds``'s corpus holding every expert in ``experts``, plus the
     base expert of any query-side expert among them (its document vectors are searched, it is not run)."""
     col = Collection.create(path, experts=with_bases(experts), exist_ok=True)
@@ -85,8 +92,9 @@ def corpus_collection(path: str | Path, experts: list[Any], ds: BeirDataset, *,
     return col, names
 
 
-def run_for(collection: Collection, data: BeirDataset, expert: str, k: int = 100,
-            ignore_identical_ids: bool = False) -> dict[str, dict[str, float]]:
+def run_for(
+    collection: Collection, data: BeirDataset, expert: str, k: int = 100, ignore_identical_ids: bool = False
+) -> dict[str, dict[str, float]]:
     qids = list(data.queries)
     results = collection.search_batch([data.queries[q] for q in qids], k, expert=expert, fetch=False)
     run: dict[str, dict[str, float]] = {}
@@ -125,8 +133,7 @@ def evaluate(
         collection = Path(tmp.name) / "collection"
     try:
         on_commit = (lambda n, _ids: progress("index", n, None)) if progress else None
-        col, names = corpus_collection(collection, list(experts), ds, show_progress=show_progress,
-                                       on_commit=on_commit)
+        col, names = corpus_collection(collection, list(experts), ds, show_progress=show_progress, on_commit=on_commit)
         out: dict[str, ExpertEval] = {}
         for i, name in enumerate(names):
             if progress:
@@ -137,16 +144,24 @@ def evaluate(
             per_query = evaluate_run(ds.qrels, run)
             cfg = col.expert(name).config()
             config = {**cfg.get("encoder", {}), **{k: v for k, v in cfg.items() if k != "encoder"}} | {
-                "dataset": ds.name, "dataset_checksum": ds.checksum, "split": split, "k": k,
+                "dataset": ds.name,
+                "dataset_checksum": ds.checksum,
+                "split": split,
+                "k": k,
                 "ignore_identical_ids": ignore_identical_ids,
                 "versions": library_versions(("torch", "transformers", "sentence-transformers")),
             }
             out[name] = ExpertEval(mean_metrics(per_query), per_query, config, ms)
         if progress:
             progress("done", len(names), len(names))
-        stats = {"queries": len(ds.queries), "missing_queries": ds.missing_queries, "documents": len(col),
-                 "texts_encoded": cache.stats.misses - misses0, "cache_hits": cache.stats.hits - hits0,
-                 "seconds": round(time.perf_counter() - t0, 2)}
+        stats = {
+            "queries": len(ds.queries),
+            "missing_queries": ds.missing_queries,
+            "documents": len(col),
+            "texts_encoded": cache.stats.misses - misses0,
+            "cache_hits": cache.stats.hits - hits0,
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
         col.close()
         return EvalResult(ds.name, split, out, stats)
     finally:

@@ -26,8 +26,9 @@ def paired_randomization(a: np.ndarray, b: np.ndarray, *, n: int = 10000, seed: 
     return stratified_paired_randomization(a, b, ["all"] * len(np.asarray(a)), n=n, seed=seed)
 
 
-def stratified_paired_randomization(a: np.ndarray, b: np.ndarray, strata: Sequence[str], *, n: int = 10000,
-                                    seed: int = 0) -> float:
+def stratified_paired_randomization(
+    a: np.ndarray, b: np.ndarray, strata: Sequence[str], *, n: int = 10000, seed: int = 0
+) -> float:
     """p-value that the mean over strata of per-stratum mean differences ``a - b`` is zero.
 
     ``strata[i]`` is query ``i``'s dataset. Each of ``n`` draws flips the sign of every query's

@@ -15,8 +15,19 @@ from ..index.factory import make_index
 
 #: (index spec, rescore multiplier); the first is the float32 reference
 CONFIGS: tuple[tuple[str, int], ...] = (
-    ("flat", 0), ("fp16", 0), ("int8", 0), ("int8", 4), ("binary", 0), ("binary", 4), ("binary", 10),
-    ("pq", 0), ("pq", 4), ("mrl-192", 0), ("mrl-192", 4), ("mrl-96", 4))
+    ("flat", 0),
+    ("fp16", 0),
+    ("int8", 0),
+    ("int8", 4),
+    ("binary", 0),
+    ("binary", 4),
+    ("binary", 10),
+    ("pq", 0),
+    ("pq", 4),
+    ("mrl-192", 0),
+    ("mrl-192", 4),
+    ("mrl-96", 4),
+)
 
 
 @dataclass
@@ -29,22 +40,38 @@ class TuneResult:
 
     def table(self) -> str:
         head = f"{'index':<9}{'rescore':>8}{'nDCG@10':>10}{'of fp32':>9}{'B/vector':>10}{'QPS':>9}"
-        lines = [f"{self.dataset} with {self.expert} (tolerance {100 * self.tolerance:.1f}% nDCG@10)", head,
-                 "-" * len(head)]
+        lines = [
+            f"{self.dataset} with {self.expert} (tolerance {100 * self.tolerance:.1f}% nDCG@10)",
+            head,
+            "-" * len(head),
+        ]
         for r in self.rows:
             mark = "  <- recommended" if r is self.recommended else ""
-            lines.append(f"{r['compression']:<9}{r['rescore']:>8}{r['ndcg@10']:>10.4f}{100 * r['ndcg_ratio']:>8.1f}%"
-                         f"{r['bytes_per_vector']:>10.1f}{r['qps']:>9.0f}{mark}")
+            lines.append(
+                f"{r['compression']:<9}{r['rescore']:>8}{r['ndcg@10']:>10.4f}{100 * r['ndcg_ratio']:>8.1f}%"
+                f"{r['bytes_per_vector']:>10.1f}{r['qps']:>9.0f}{mark}"
+            )
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "expert": self.expert, "tolerance": self.tolerance, "rows": self.rows,
-                "recommended": self.recommended}
+        return {
+            "dataset": self.dataset,
+            "expert": self.expert,
+            "tolerance": self.tolerance,
+            "rows": self.rows,
+            "recommended": self.recommended,
+        }
 
 
-def measure(dvec: np.ndarray, qvec: np.ndarray, doc_ids: Sequence[str], qids: Sequence[str],
-            qrels: dict[str, dict[str, int]], configs: Sequence[tuple[str, int]] = CONFIGS,
-            k: int = 100) -> list[dict[str, Any]]:
+def measure(
+    dvec: np.ndarray,
+    qvec: np.ndarray,
+    doc_ids: Sequence[str],
+    qids: Sequence[str],
+    qrels: dict[str, dict[str, int]],
+    configs: Sequence[tuple[str, int]] = CONFIGS,
+    k: int = 100,
+) -> list[dict[str, Any]]:
     """nDCG@10, bytes per searched vector and QPS of each configuration (first = the reference)."""
     from .metrics import evaluate_run, mean_metrics
 
@@ -61,11 +88,18 @@ def measure(dvec: np.ndarray, qvec: np.ndarray, doc_ids: Sequence[str], qids: Se
         ndcg = mean_metrics(evaluate_run(qrels, run, ("ndcg@10",)))["ndcg@10"]
         base = ndcg if base is None else base
         bpv = 4.0 * dvec.shape[1] if spec == "flat" else float(index.bytes_per_vector())
-        rows.append({"compression": spec, "rescore": rescore, "ndcg@10": round(ndcg, 4),
-                     "ndcg_ratio": round(ndcg / base, 4) if base else 0.0, "bytes_per_vector": bpv,
-                     "memory_reduction": round(4.0 * dvec.shape[1] / bpv, 1),
-                     "qps": round(len(qids) / max(seconds, 1e-9), 1),
-                     "ms_per_query": round(1000 * seconds / len(qids), 3)})
+        rows.append(
+            {
+                "compression": spec,
+                "rescore": rescore,
+                "ndcg@10": round(ndcg, 4),
+                "ndcg_ratio": round(ndcg / base, 4) if base else 0.0,
+                "bytes_per_vector": bpv,
+                "memory_reduction": round(4.0 * dvec.shape[1] / bpv, 1),
+                "qps": round(len(qids) / max(seconds, 1e-9), 1),
+                "ms_per_query": round(1000 * seconds / len(qids), 3),
+            }
+        )
     return rows
 
 
@@ -75,8 +109,15 @@ def recommend(rows: list[dict[str, Any]], tolerance: float) -> dict[str, Any] | 
     return min(ok, key=lambda r: (r["bytes_per_vector"], -r["qps"])) if ok else None
 
 
-def tune(data: str | Path, expert: str = "minilm", *, tolerance: float = 0.01,
-         configs: Sequence[tuple[str, int]] = CONFIGS, split: str = "test", show_progress: bool = True) -> TuneResult:
+def tune(
+    data: str | Path,
+    expert: str = "minilm",
+    *,
+    tolerance: float = 0.01,
+    configs: Sequence[tuple[str, int]] = CONFIGS,
+    split: str = "test",
+    show_progress: bool = True,
+) -> TuneResult:
     """Encode ``data``'s corpus and queries with ``expert`` (cached), measure ``configs``, recommend one."""
     from ..encoders import get_encoder
     from .beir import load_beir
@@ -84,8 +125,9 @@ def tune(data: str | Path, expert: str = "minilm", *, tolerance: float = 0.01,
     ds = load_beir(data, split)
     enc = get_encoder(expert)
     docs = ds.corpus()
-    dvec = enc.encode_documents([f"{d['title']} {d['text']}" if d["title"] else d["text"] for d in docs],
-                                show_progress=show_progress)
+    dvec = enc.encode_documents(
+        [f"{d['title']} {d['text']}" if d["title"] else d["text"] for d in docs], show_progress=show_progress
+    )
     qids = list(ds.queries)
     qvec = enc.encode_queries([ds.queries[q] for q in qids])
     rows = measure(dvec, qvec, [d["id"] for d in docs], qids, ds.qrels, configs)

@@ -112,8 +112,9 @@ class Expert(ABC):
         """How many documents the search structure holds."""
 
     @abstractmethod
-    def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
-               estimate: float | None = None) -> SearchBatch:
+    def search(
+        self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
+    ) -> SearchBatch:
         """Top-``k`` document row ids and scores per query, among the sorted row ids ``allowed`` if given
         (``estimate``: the filter's estimated selectivity, for planning)."""
 
@@ -153,8 +154,15 @@ class Expert(ABC):
         yield
 
 
-def encode_then_search(encoder: QueryEncoder, search: Any, queries: Sequence[str], k: int, *,
-                       allowed: np.ndarray | None, estimate: float | None) -> SearchBatch:
+def encode_then_search(
+    encoder: QueryEncoder,
+    search: Any,
+    queries: Sequence[str],
+    k: int,
+    *,
+    allowed: np.ndarray | None,
+    estimate: float | None,
+) -> SearchBatch:
     """Encode ``queries`` as queries, then ``search(encoded, k, ...)``; the batch records the encode time."""
     import time
 
@@ -171,8 +179,14 @@ class SearchBatch:
 
     __slots__ = ("ids", "scores", "encode_ms", "search_ms", "plan")
 
-    def __init__(self, ids: list[np.ndarray], scores: list[np.ndarray], encode_ms: float, search_ms: float,
-                 plan: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        ids: list[np.ndarray],
+        scores: list[np.ndarray],
+        encode_ms: float,
+        search_ms: float,
+        plan: dict[str, Any] | None = None,
+    ):
         self.ids = ids
         self.scores = scores
         self.encode_ms = encode_ms
@@ -180,8 +194,9 @@ class SearchBatch:
         self.plan = plan
 
 
-def top_k_masked(scores: np.ndarray, ids: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[
-        np.ndarray, np.ndarray]:
+def top_k_masked(
+    scores: np.ndarray, ids: np.ndarray, k: int, allowed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Best ``k`` positive scores of one query over all documents (``ids`` aligned), within ``allowed``."""
     if allowed is not None:
         scores = np.where(np.isin(ids, allowed), scores, 0.0)

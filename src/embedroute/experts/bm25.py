@@ -17,8 +17,16 @@ class BM25Expert(Expert):
     stores_vectors = False
     query_model_passes = 0
 
-    def __init__(self, *, name: str = "bm25", k1: float = 1.2, b: float = 0.75, method: str = "lucene",
-                 stemmer: str | None = "english", stopwords: str | None = "en") -> None:
+    def __init__(
+        self,
+        *,
+        name: str = "bm25",
+        k1: float = 1.2,
+        b: float = 0.75,
+        method: str = "lucene",
+        stemmer: str | None = "english",
+        stopwords: str | None = "en",
+    ) -> None:
         self.name = name
         self.source = "bm25"
         self.options = {"k1": k1, "b": b, "method": method, "stemmer": stemmer, "stopwords": stopwords}
@@ -31,8 +39,7 @@ class BM25Expert(Expert):
         self._dirty = True
 
     def config(self) -> dict[str, Any]:
-        return {"kind": self.kind, "model": "bm25", **self.options,
-                "versions": library_versions(("PyStemmer",))}
+        return {"kind": self.kind, "model": "bm25", **self.options, "versions": library_versions(("PyStemmer",))}
 
     def load(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
         self._ids = np.asarray(ids, dtype=np.int64)
@@ -68,8 +75,9 @@ class BM25Expert(Expert):
         self._retriever.index(tokens, show_progress=False)
         self._dirty = False
 
-    def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
-               estimate: float | None = None) -> SearchBatch:
+    def search(
+        self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
+    ) -> SearchBatch:
         t0 = time.perf_counter()
         if len(self._ids) == 0:
             empty = [np.zeros(0, dtype=np.int64) for _ in queries]
@@ -89,6 +97,14 @@ class BM25Expert(Expert):
             out_ids.append(ids)
             out_scores.append(scores)
         t2 = time.perf_counter()
-        plan = None if allowed is None else {"kind": "exact-scan", "allowed": len(allowed),
-                                             "selectivity_estimate": estimate, "candidates": len(self._ids)}
+        plan = (
+            None
+            if allowed is None
+            else {
+                "kind": "exact-scan",
+                "allowed": len(allowed),
+                "selectivity_estimate": estimate,
+                "candidates": len(self._ids),
+            }
+        )
         return SearchBatch(out_ids, out_scores, (t1 - t0) * 1000, (t2 - t1) * 1000, plan)

@@ -33,9 +33,17 @@ class DenseExpert(Expert):
     stores_vectors = True
     thresholds: Thresholds
 
-    def __init__(self, encoder: DenseEncoder, *, name: str | None = None, source: str | None = None,
-                 options: dict[str, Any] | None = None, index: str = "flat", rescore: int = 0,
-                 documents_from: str | None = None) -> None:
+    def __init__(
+        self,
+        encoder: DenseEncoder,
+        *,
+        name: str | None = None,
+        source: str | None = None,
+        options: dict[str, Any] | None = None,
+        index: str = "flat",
+        rescore: int = 0,
+        documents_from: str | None = None,
+    ) -> None:
         self.encoder = encoder
         self.documents_from = documents_from
         self.stores_vectors = documents_from is None
@@ -97,16 +105,21 @@ class DenseExpert(Expert):
     def _files(self, folder: Path) -> tuple[Path, Path]:
         return folder / f"{self.name}.faiss", folder / f"{self.name}.json"
 
-    def _saved_meta(self, meta_path: Path, generation: int, count: int,
-                    config: dict[str, Any]) -> dict[str, Any] | None:
+    def _saved_meta(
+        self, meta_path: Path, generation: int, count: int, config: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """The saved index's metadata when it matches this generation, count and config, else None."""
         try:
             meta = json.loads(meta_path.read_text())
             if not isinstance(meta, dict):
                 raise ValueError("not a JSON object")
         except (OSError, ValueError) as exc:
-            log.warning("index metadata %s of expert %r is unreadable (%s); rebuilding the index from the store",
-                        meta_path.name, self.name, exc)
+            log.warning(
+                "index metadata %s of expert %r is unreadable (%s); rebuilding the index from the store",
+                meta_path.name,
+                self.name,
+                exc,
+            )
             return None
         if not isinstance(meta.get("crc32"), int):
             return None  # saved before checksums were kept: rebuilt once
@@ -148,8 +161,9 @@ class DenseExpert(Expert):
         blob_path, meta_path = self._files(folder)
         vec_path, ids_path = folder / f"{self.name}.vectors.npy", folder / f"{self.name}.ids.npy"
         fresh = make_index(self.index_kind, self.dim, self.rescore)
-        if not (fresh.persist and meta_path.exists() and blob_path.exists() and vec_path.exists()
-                and ids_path.exists()):
+        if not (
+            fresh.persist and meta_path.exists() and blob_path.exists() and vec_path.exists() and ids_path.exists()
+        ):
             return False
         meta = self._saved_meta(meta_path, generation, count, fresh.config())
         if meta is None:
@@ -192,8 +206,12 @@ class DenseExpert(Expert):
             tmps.append(blob_path.with_suffix(f".{os.getpid()}.tmp"))
             tmps[-1].write_bytes(blob)
             os.replace(tmps[-1], blob_path)
-            meta = {"generation": generation, "count": len(self._index), "config": self._index.config(),
-                    "crc32": zlib.crc32(blob)}
+            meta = {
+                "generation": generation,
+                "count": len(self._index),
+                "config": self._index.config(),
+                "crc32": zlib.crc32(blob),
+            }
             if ids is not None:
                 meta["ids_crc32"] = zlib.crc32(ids.tobytes())
             tmps.append(meta_path.with_suffix(f".{os.getpid()}.tmp"))
@@ -202,8 +220,11 @@ class DenseExpert(Expert):
         except OSError as exc:
             for t in tmps:
                 t.unlink(missing_ok=True)
-            log.warning("could not save the index of expert %r (%s); it is rebuilt from the store at the next "
-                        "open", self.name, exc.strerror or exc)
+            log.warning(
+                "could not save the index of expert %r (%s); it is rebuilt from the store at the next open",
+                self.name,
+                exc.strerror or exc,
+            )
             return
         self._unsaved = False
 
@@ -227,8 +248,9 @@ class DenseExpert(Expert):
         """Time the plans on ``queries`` of the loaded index's own vectors (no store read), at allowed-set
         sizes up to the number held, and keep the measured thresholds."""
         if len(self) < 2 * k:
-            raise InputError(f"expert {self.name!r} holds {len(self)} vectors; calibration needs at least {2 * k}",
-                             field="expert")
+            raise InputError(
+                f"expert {self.name!r} holds {len(self)} vectors; calibration needs at least {2 * k}", field="expert"
+            )
         ids = self._index._all_ids()
         pick = np.sort(np.random.default_rng(seed).choice(ids, size=min(queries, len(ids)), replace=False))
         qv = self._index.vectors_of(pick)
@@ -251,20 +273,28 @@ class DenseExpert(Expert):
         finally:
             self._index.rescore = before
 
-    def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
-               estimate: float | None = None) -> SearchBatch:
+    def search(
+        self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
+    ) -> SearchBatch:
         return encode_then_search(self.encoder, self.search_vectors, queries, k, allowed=allowed, estimate=estimate)
 
-    def search_vectors(self, query_vectors: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
-                       estimate: float | None = None) -> SearchBatch:
+    def search_vectors(
+        self, query_vectors: np.ndarray, k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
+    ) -> SearchBatch:
         t0 = time.perf_counter()
         plan = None
         if allowed is None:
             scores, ids = self._index.search(query_vectors, k)
         else:
-            p = choose(len(self._index), len(allowed), estimate if estimate is not None else
-                       len(allowed) / max(len(self._index), 1), k, index_kind=self._index.kind,
-                       thresholds=self.thresholds, ef_search=getattr(self._index, "ef_search", None))
+            p = choose(
+                len(self._index),
+                len(allowed),
+                estimate if estimate is not None else len(allowed) / max(len(self._index), 1),
+                k,
+                index_kind=self._index.kind,
+                thresholds=self.thresholds,
+                ef_search=getattr(self._index, "ef_search", None),
+            )
             scores, ids = self._index.search_filtered(query_vectors, k, allowed, p)
             plan = p.to_json()
         ms = (time.perf_counter() - t0) * 1000

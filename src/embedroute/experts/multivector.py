@@ -44,10 +44,20 @@ class MultiVectorExpert(Expert):
     kind = "multivector"
     stores_vectors = True
 
-    def __init__(self, encoder: TokenEncoder, *, name: str | None = None, source: str | None = None,
-                 options: dict[str, Any] | None = None, fde: dict[str, Any] | None = None,
-                 candidates: int = 100, index: str = "flat", mode: str = "fde-rerank",
-                 carve: float | None = None, prune: float | None = None) -> None:
+    def __init__(
+        self,
+        encoder: TokenEncoder,
+        *,
+        name: str | None = None,
+        source: str | None = None,
+        options: dict[str, Any] | None = None,
+        fde: dict[str, Any] | None = None,
+        candidates: int = 100,
+        index: str = "flat",
+        mode: str = "fde-rerank",
+        carve: float | None = None,
+        prune: float | None = None,
+    ) -> None:
         if mode not in MODES:
             raise InputError(f"unknown multi-vector mode {mode!r}; use one of {', '.join(MODES)}", field="mode")
         if candidates < 1:
@@ -70,9 +80,17 @@ class MultiVectorExpert(Expert):
         self._unsaved = True
 
     def config(self) -> dict[str, Any]:
-        return {"kind": self.kind, "encoder": self.encoder.config(), "fde": self.fde.config(),
-                "candidates": self.candidates, "index": self._index.config(), "mode": self.mode,
-                "carve": self.carve, "prune": self.prune, "token_storage": "float16"}
+        return {
+            "kind": self.kind,
+            "encoder": self.encoder.config(),
+            "fde": self.fde.config(),
+            "candidates": self.candidates,
+            "index": self._index.config(),
+            "mode": self.mode,
+            "carve": self.carve,
+            "prune": self.prune,
+            "token_storage": "float16",
+        }
 
     def index_config(self) -> dict[str, Any]:
         return self._index.config()
@@ -107,8 +125,10 @@ class MultiVectorExpert(Expert):
 
     # -- the FDEs and their index, saved beside the collection ---------------------------------------
     def _paths(self, folder: Path) -> dict[str, Path]:
-        return {k: folder / f"{self.name}.fde{suffix}" for k, suffix in
-                (("vectors", ".npy"), ("ids", "-ids.npy"), ("index", ".faiss"), ("meta", ".json"))}
+        return {
+            k: folder / f"{self.name}.fde{suffix}"
+            for k, suffix in (("vectors", ".npy"), ("ids", "-ids.npy"), ("index", ".faiss"), ("meta", ".json"))
+        }
 
     def load_persisted(self, ids: np.ndarray, reps: list[np.ndarray], folder: Path, generation: int) -> bool:
         """Tokens from the store; FDEs and index from the saved copy when it matches, else built. True if
@@ -119,12 +139,16 @@ class MultiVectorExpert(Expert):
             meta = json.loads(paths["meta"].read_text())
             if not isinstance(meta, dict):
                 raise ValueError("metadata is not a JSON object")
-            if meta.get("generation") != generation or meta.get("count") != len(ids) or \
-                    meta.get("config") != self.config():
+            if (
+                meta.get("generation") != generation
+                or meta.get("count") != len(ids)
+                or meta.get("config") != self.config()
+            ):
                 raise LookupError("stale")
             saved_ids = np.load(paths["ids"])
-            if zlib.crc32(saved_ids.tobytes()) != meta["ids_crc32"] or \
-                    not np.array_equal(np.sort(saved_ids), np.asarray(ids, dtype=np.int64)):
+            if zlib.crc32(saved_ids.tobytes()) != meta["ids_crc32"] or not np.array_equal(
+                np.sort(saved_ids), np.asarray(ids, dtype=np.int64)
+            ):
                 raise ValueError("ids do not match the store")
             fdes = np.load(paths["vectors"], mmap_mode="r")
             if fdes.shape != (len(ids), self.fde.params.dim) or fdes.dtype != np.float32:
@@ -159,8 +183,12 @@ class MultiVectorExpert(Expert):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             paths["meta"].unlink(missing_ok=True)
-            meta = {"generation": generation, "count": len(self), "config": self.config(),
-                    "ids_crc32": zlib.crc32(ids.tobytes())}
+            meta = {
+                "generation": generation,
+                "count": len(self),
+                "config": self.config(),
+                "ids_crc32": zlib.crc32(ids.tobytes()),
+            }
             for key, arr in (("vectors", np.asarray(self._index.vectors_of(ids), dtype=np.float32)), ("ids", ids)):
                 tmps.append(paths[key].with_suffix(f".{os.getpid()}.tmp.npy"))
                 np.save(tmps[-1], arr)
@@ -209,12 +237,20 @@ class MultiVectorExpert(Expert):
         return self._order[np.searchsorted(self._rids, rids, sorter=self._order)]
 
     # -- search -----------------------------------------------------------------------------------
-    def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
-               estimate: float | None = None) -> SearchBatch:
+    def search(
+        self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
+    ) -> SearchBatch:
         return encode_then_search(self.encoder, self.search_tokens, queries, k, allowed=allowed, estimate=estimate)
 
-    def search_tokens(self, qtoks: list[np.ndarray], k: int, *, allowed: np.ndarray | None = None,
-                      estimate: float | None = None, candidates: int | None = None) -> SearchBatch:
+    def search_tokens(
+        self,
+        qtoks: list[np.ndarray],
+        k: int,
+        *,
+        allowed: np.ndarray | None = None,
+        estimate: float | None = None,
+        candidates: int | None = None,
+    ) -> SearchBatch:
         """Search with query token matrices already encoded (benchmarks time the parts separately)."""
         t0 = time.perf_counter()
         n_cand = max(k, candidates or self.candidates)
@@ -228,8 +264,13 @@ class MultiVectorExpert(Expert):
             if allowed is None:
                 fscores, fids = self._index.search(qf, n_cand if self.mode == "fde-rerank" else k)
             else:
-                p = choose(len(self), len(allowed), estimate if estimate is not None else len(allowed) / len(self),
-                           n_cand, index_kind=self._index.kind)
+                p = choose(
+                    len(self),
+                    len(allowed),
+                    estimate if estimate is not None else len(allowed) / len(self),
+                    n_cand,
+                    index_kind=self._index.kind,
+                )
                 fscores, fids = self._index.search_filtered(qf, n_cand, allowed, p)
                 plan = p.to_json()
         for qi, q in enumerate(qtoks):
@@ -249,6 +290,10 @@ class MultiVectorExpert(Expert):
             out_scores.append(scores[top].astype(np.float32))
         ms = (time.perf_counter() - t0) * 1000
         if plan is None and allowed is not None:
-            plan = {"kind": "exact-allowed", "allowed": len(allowed), "candidates": len(allowed),
-                    "selectivity_estimate": estimate}
+            plan = {
+                "kind": "exact-allowed",
+                "allowed": len(allowed),
+                "candidates": len(allowed),
+                "selectivity_estimate": estimate,
+            }
         return SearchBatch(out_ids, out_scores, 0.0, ms, plan)

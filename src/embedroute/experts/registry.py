@@ -46,9 +46,15 @@ def _colbert_minilm(**options: Any) -> Expert:
     except ModelNotAvailableError:
         raise ModelNotAvailableError(
             f"colbert-minilm is trained here, not downloaded: run `python benchmarks/train_colbert.py` "
-            f"(about 15 minutes on 2 cores) to create {path}") from None
-    return MultiVectorExpert(encoder, name="colbert-minilm", source="colbert-minilm", options=options,
-                             **{k: v for k, v in options.items() if k != "path"})
+            f"(about 15 minutes on 2 cores) to create {path}"
+        ) from None
+    return MultiVectorExpert(
+        encoder,
+        name="colbert-minilm",
+        source="colbert-minilm",
+        options=options,
+        **{k: v for k, v in options.items() if k != "path"},
+    )
 
 
 def token_expert(base: str, **options: Any) -> Expert:
@@ -60,13 +66,17 @@ def token_expert(base: str, **options: Any) -> Expert:
 
     folder = getattr(get_encoder(base), "path", None)
     if folder is None or not (folder / "modules.json").exists():
-        raise InputError(f"expert tokens:{base}: {base!r} is not a sentence-transformers model with token "
-                         "states (ONNX, static and sparse encoders have none)", field="experts")
+        raise InputError(
+            f"expert tokens:{base}: {base!r} is not a sentence-transformers model with token "
+            "states (ONNX, static and sparse encoders have none)",
+            field="experts",
+        )
     name = "minilm-tokens" if base == "minilm" else f"tokens:{base}"
     enc_keys = ("project_to", "seed", "max_seq_length")
     encoder = RawTokens(folder, name=name, **{k: options[k] for k in enc_keys if k in options})
-    return MultiVectorExpert(encoder, name=name, source=name, options=options,
-                             **{k: v for k, v in options.items() if k not in enc_keys})
+    return MultiVectorExpert(
+        encoder, name=name, source=name, options=options, **{k: v for k, v in options.items() if k not in enc_keys}
+    )
 
 
 def _minilm_tokens(**options: Any) -> Expert:
@@ -114,13 +124,20 @@ def query_adapter_expert(folder: Path, *, source: str, name: str | None = None, 
     """The query-side LoRA expert saved in ``folder``: its base encoder with the adapter merged, searching
     the base expert's document vectors (``documents_from``, default the base it was trained against)."""
     from ..encoders.adapter import AdapterEncoder
+
     manifest = json.loads((folder / MANIFEST).read_text())
     base = get_encoder(manifest["base"])
     enc_options = {k: v for k, v in options.items() if k not in EXPERT_OPTIONS}
-    encoder = AdapterEncoder(base.path, folder / "adapter", name=name or manifest["name"],
-                             model_id=f"{manifest['base_model']} + LoRA {manifest['name']}", **enc_options)
-    expert_options = {"documents_from": manifest["documents_from"]} | \
-        {k: v for k, v in options.items() if k in EXPERT_OPTIONS}
+    encoder = AdapterEncoder(
+        base.path,
+        folder / "adapter",
+        name=name or manifest["name"],
+        model_id=f"{manifest['base_model']} + LoRA {manifest['name']}",
+        **enc_options,
+    )
+    expert_options = {"documents_from": manifest["documents_from"]} | {
+        k: v for k, v in options.items() if k in EXPERT_OPTIONS
+    }
     return DenseExpert(encoder, name=name or manifest["name"], source=source, options=options, **expert_options)
 
 
@@ -155,12 +172,15 @@ def make_expert(source: str, *, name: str | None = None, **options: Any) -> Expe
     if source in ENCODERS or "/" in source or source.startswith((".", "~")):
         enc_options = {k: v for k, v in options.items() if k not in EXPERT_OPTIONS}
         encoder = get_encoder(source, **enc_options)
-        return DenseExpert(encoder, name=name or (source if source in ENCODERS else encoder.name),
-                           source=source, options=options,
-                           **{k: v for k, v in options.items() if k in EXPERT_OPTIONS})
+        return DenseExpert(
+            encoder,
+            name=name or (source if source in ENCODERS else encoder.name),
+            source=source,
+            options=options,
+            **{k: v for k, v in options.items() if k in EXPERT_OPTIONS},
+        )
     raise UnknownNameError(
-        f"unknown expert {source!r}; known: {', '.join(expert_names())} "
-        "(or a local model folder, or a hub id org/name)"
+        f"unknown expert {source!r}; known: {', '.join(expert_names())} (or a local model folder, or a hub id org/name)"
     )
 
 

@@ -16,8 +16,14 @@ class SparseExpert(Expert):
     kind = "sparse"
     stores_vectors = True
 
-    def __init__(self, encoder: SpladeEncoder, *, name: str | None = None, source: str | None = None,
-                 options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        encoder: SpladeEncoder,
+        *,
+        name: str | None = None,
+        source: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.encoder = encoder
         self.name = name or encoder.name
         self.source = source or self.name
@@ -79,8 +85,9 @@ class SparseExpert(Expert):
             self._matrix = sparse.csr_matrix((vals, cols, indptr), shape=(len(self._reps), self.dim))
         return self._matrix
 
-    def search(self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None,
-               estimate: float | None = None) -> SearchBatch:
+    def search(
+        self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
+    ) -> SearchBatch:
         from scipy import sparse
 
         t0 = time.perf_counter()
@@ -101,6 +108,14 @@ class SparseExpert(Expert):
         else:
             out_ids = [np.zeros(0, dtype=np.int64) for _ in queries]
             out_scores = [np.zeros(0, dtype=np.float32) for _ in queries]
-        plan = None if allowed is None else {"kind": "exact-scan", "allowed": len(allowed),
-                                             "selectivity_estimate": estimate, "candidates": len(self._ids)}
+        plan = (
+            None
+            if allowed is None
+            else {
+                "kind": "exact-scan",
+                "allowed": len(allowed),
+                "selectivity_estimate": estimate,
+                "candidates": len(self._ids),
+            }
+        )
         return SearchBatch(out_ids, out_scores, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000, plan)

@@ -28,7 +28,7 @@ class AttributeIndex:
             for name, value in attrs.items():
                 typ = self.schema.get(name)
                 if typ in ("str", "list[str]"):
-                    for v in (value if isinstance(value, list) else [value]):
+                    for v in value if isinstance(value, list) else [value]:
                         lists.setdefault(name, {}).setdefault(v, []).append(pos)
                 elif typ is not None:
                     vals, poss = ordered.setdefault(name, ([], []))
@@ -68,7 +68,7 @@ class AttributeIndex:
             return np.zeros(0, dtype=np.int64)
         vals, poss = self.sorted[leaf.field]
         if leaf.op in ("eq", "in"):
-            parts = [poss[np.searchsorted(vals, v, "left"):np.searchsorted(vals, v, "right")] for v in leaf.values]
+            parts = [poss[np.searchsorted(vals, v, "left") : np.searchsorted(vals, v, "right")] for v in leaf.values]
             return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
         lo, hi = self._range(vals, leaf)
         return poss[lo:hi]
@@ -76,8 +76,11 @@ class AttributeIndex:
     @staticmethod
     def _range(vals: np.ndarray, leaf: Leaf) -> tuple[int, int]:
         lo = 0 if leaf.low is None else int(np.searchsorted(vals, leaf.low, "left" if leaf.low_inclusive else "right"))
-        hi = len(vals) if leaf.high is None else \
-            int(np.searchsorted(vals, leaf.high, "right" if leaf.high_inclusive else "left"))
+        hi = (
+            len(vals)
+            if leaf.high is None
+            else int(np.searchsorted(vals, leaf.high, "right" if leaf.high_inclusive else "left"))
+        )
         return lo, max(lo, hi)
 
     def summary(self, top: int = 50) -> dict[str, dict[str, Any]]:
@@ -92,8 +95,10 @@ class AttributeIndex:
             elif name in self.sorted and len(self.sorted[name][0]):
                 vals = self.sorted[name][0]
                 lo, hi = vals[0], vals[-1]
-                entry["min"], entry["max"] = (lo.item() if hasattr(lo, "item") else lo,
-                                              hi.item() if hasattr(hi, "item") else hi)
+                entry["min"], entry["max"] = (
+                    lo.item() if hasattr(lo, "item") else lo,
+                    hi.item() if hasattr(hi, "item") else hi,
+                )
             out[name] = entry
         return out
 

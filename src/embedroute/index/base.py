@@ -73,8 +73,9 @@ class VectorIndex(ABC):
         """Full-precision vectors of the given ids (for exact search over an allowed set)."""
         raise NotImplementedError
 
-    def _search_with_selector(self, queries: np.ndarray, k: int, allowed: np.ndarray,
-                              params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def _search_with_selector(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray, params: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Filtering during the index's own traversal; indexes without it search exactly."""
         return self._exact(queries, k, allowed)
 
@@ -82,15 +83,19 @@ class VectorIndex(ABC):
         vecs = self.vectors_of(allowed)
         scores = np.asarray(queries, dtype=np.float32) @ vecs.T
         k = min(k, len(allowed))
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(allowed) else \
-            np.tile(np.arange(len(allowed)), (len(queries), 1))
+        top = (
+            np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            if k < len(allowed)
+            else np.tile(np.arange(len(allowed)), (len(queries), 1))
+        )
         part = np.take_along_axis(scores, top, axis=1)
         order = np.argsort(-part, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         return np.take_along_axis(scores, top, axis=1), allowed[top]
 
-    def search_filtered(self, queries: np.ndarray, k: int, allowed: np.ndarray, plan: Any) -> tuple[
-            np.ndarray, np.ndarray]:
+    def search_filtered(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray, plan: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` among ``allowed`` ids (sorted) following ``plan``; -1 ids pad missing slots."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         n = len(queries)

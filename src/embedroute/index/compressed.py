@@ -92,8 +92,9 @@ class CompressedIndex(VectorIndex):
         import faiss
 
         arr = np.frombuffer(blob, dtype=np.uint8)
-        self._index = faiss.deserialize_index_binary(arr) if isinstance(self, BinaryIndex) else \
-            faiss.deserialize_index(arr)
+        self._index = (
+            faiss.deserialize_index_binary(arr) if isinstance(self, BinaryIndex) else faiss.deserialize_index(arr)
+        )
         self._ids = np.asarray(ids, dtype=np.int64)
         self._full = np.ascontiguousarray(vectors, dtype=np.float32)
         self._order = None
@@ -141,8 +142,9 @@ class Float16Index(CompressedIndex):
     def _make(self, train: np.ndarray) -> Any:
         import faiss
 
-        return faiss.IndexIDMap2(faiss.IndexScalarQuantizer(self.dim, faiss.ScalarQuantizer.QT_fp16,
-                                                            faiss.METRIC_INNER_PRODUCT))
+        return faiss.IndexIDMap2(
+            faiss.IndexScalarQuantizer(self.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        )
 
     def bytes_per_vector(self) -> float:
         return 2.0 * self.dim

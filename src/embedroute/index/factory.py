@@ -21,14 +21,14 @@ def make_index(spec: str, dim: int, rescore: int = 0) -> VectorIndex:
     {'kind': 'hnsw', 'dim': 384, 'rescore': 0, 'm': 32, 'ef_construction': 200, 'ef_search': 256}
     """
     name, _, arg = spec.partition("-")
-    forms = {"hnsw": "hnsw-M, hnsw-M-EFCONSTRUCTION or hnsw-M-EFCONSTRUCTION-EFSEARCH", "pq": "pq-M",
-             "mrl": "mrl-N"}
+    forms = {"hnsw": "hnsw-M, hnsw-M-EFCONSTRUCTION or hnsw-M-EFCONSTRUCTION-EFSEARCH", "pq": "pq-M", "mrl": "mrl-N"}
     try:
         values = [int(v) for v in arg.split("-")] if arg else []
     except ValueError:
         values = [-1]
-    if name in forms and (values and min(values) < 2 or len(values) > (3 if name == "hnsw" else 1)
-                          or name == "mrl" and not values):
+    if name in forms and (
+        values and min(values) < 2 or len(values) > (3 if name == "hnsw" else 1) or name == "mrl" and not values
+    ):
         raise InputError(f"index {spec!r}: write {forms[name]} with integers >= 2", field="index")
     if name == "flat":
         return INDEXES.get("flat")(dim)
@@ -40,5 +40,3 @@ def make_index(spec: str, dim: int, rescore: int = 0) -> VectorIndex:
     if name == "mrl":
         return MatryoshkaIndex(dim, keep=values[0], rescore=rescore)
     return INDEXES.get(name)(dim, rescore=rescore)
-
-

@@ -77,8 +77,9 @@ def parse(spec: Any, schema: Mapping[str, str]) -> Any:
 
 def _leaf(field: str, cond: Any, schema: Mapping[str, str]) -> Any:
     if field not in schema:
-        raise InputError(f"unknown attribute; attributes: {', '.join(sorted(schema)) or 'none'}",
-                         field=f"filter.{field}")
+        raise InputError(
+            f"unknown attribute; attributes: {', '.join(sorted(schema)) or 'none'}", field=f"filter.{field}"
+        )
     typ = schema[field]
     if not isinstance(cond, Mapping):
         return Leaf(field, "eq", (_value(field, typ, cond),))
@@ -93,15 +94,17 @@ def _leaf(field: str, cond: Any, schema: Mapping[str, str]) -> Any:
             if not isinstance(arg, list | tuple):
                 raise InputError(f"{op} takes a list", field=f"filter.{field}")
             if op == "$contains_any" and typ != "list[str]":
-                raise InputError(f"$contains_any needs a list[str] attribute, {field!r} is {typ}",
-                                 field=f"filter.{field}")
+                raise InputError(
+                    f"$contains_any needs a list[str] attribute, {field!r} is {typ}", field=f"filter.{field}"
+                )
             leaves.append(Leaf(field, "in", tuple(_value(field, typ, a) for a in arg)))
         else:
             raise InputError(f"unknown operator {op!r}", field=f"filter.{field}")
     if ranges:
         if typ not in ORDERED:
-            raise InputError(f"range operators need an int, float or date attribute, {field!r} is {typ}",
-                             field=f"filter.{field}")
+            raise InputError(
+                f"range operators need an int, float or date attribute, {field!r} is {typ}", field=f"filter.{field}"
+            )
         low = high = None
         lo_inc = hi_inc = True
         for op, arg in ranges.items():

@@ -67,10 +67,16 @@ class HNSWIndex(CompressedIndex):
 
     kind = "hnsw"
 
-    def __init__(self, dim: int, *, m: int = 48, ef_construction: int = 400, ef_search: int | None = None,
-                 rescore: int = 0) -> None:
-        super().__init__(dim, rescore=rescore, m=m, ef_construction=ef_construction,
-                         ef_search="auto" if ef_search is None else ef_search)
+    def __init__(
+        self, dim: int, *, m: int = 48, ef_construction: int = 400, ef_search: int | None = None, rescore: int = 0
+    ) -> None:
+        super().__init__(
+            dim,
+            rescore=rescore,
+            m=m,
+            ef_construction=ef_construction,
+            ef_search="auto" if ef_search is None else ef_search,
+        )
         self.m, self.ef_construction, self._ef_search = m, ef_construction, ef_search
         self._node_ids = np.zeros(0, dtype=np.int64)
         self._alive = np.zeros(0, dtype=bool)
@@ -138,8 +144,13 @@ class HNSWIndex(CompressedIndex):
         if self._index is None:
             return b""
         graph = faiss.serialize_index(self._index).tobytes()
-        return (_MAGIC + struct.pack("<QQ", len(graph), len(self._node_ids)) + graph
-                + self._node_ids.astype("<i8").tobytes() + self._alive.astype(np.uint8).tobytes())
+        return (
+            _MAGIC
+            + struct.pack("<QQ", len(graph), len(self._node_ids))
+            + graph
+            + self._node_ids.astype("<i8").tobytes()
+            + self._alive.astype(np.uint8).tobytes()
+        )
 
     def restore(self, blob: bytes, ids: np.ndarray, vectors: np.ndarray) -> None:
         import faiss
@@ -169,8 +180,9 @@ class HNSWIndex(CompressedIndex):
         params.efSearch = int(max(ef, 1))
         if nodes is None:  # unfiltered: only the tombstones are excluded, with a bitmap kept until the next write
             if self._alive_bits is None:
-                self._alive_bits = np.packbits(self._alive, bitorder="little") if self.tombstones else \
-                    np.zeros(0, dtype=np.uint8)
+                self._alive_bits = (
+                    np.packbits(self._alive, bitorder="little") if self.tombstones else np.zeros(0, dtype=np.uint8)
+                )
             if len(self._alive_bits):
                 self._keep = self._alive_bits
                 params.sel = faiss.IDSelectorBitmap(len(self._alive), faiss.swig_ptr(self._keep))
@@ -199,11 +211,13 @@ class HNSWIndex(CompressedIndex):
         found = sorted_rows[pos] == rows if len(sorted_rows) else np.zeros(len(rows), dtype=bool)
         return nodes[pos[found]]
 
-    def _search_with_selector(self, queries: np.ndarray, k: int, allowed: np.ndarray,
-                              params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def _search_with_selector(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray, params: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
         ef = max(int(params.get("efSearch", self.ef_search)), k)
-        scores, labels = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k,
-                                            params=self._params(ef, self._nodes_of(allowed)))
+        scores, labels = self._index.search(
+            np.ascontiguousarray(queries, dtype=np.float32), k, params=self._params(ef, self._nodes_of(allowed))
+        )
         return self._to_rows(scores, labels)
 
     def bytes_per_vector(self) -> float:

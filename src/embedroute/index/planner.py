@@ -56,8 +56,16 @@ class Plan:
         return asdict(self)
 
 
-def choose(n_total: int, n_allowed: int, estimate: float, k: int, *, index_kind: str,
-           thresholds: Thresholds | None = None, ef_search: int | None = None) -> Plan:
+def choose(
+    n_total: int,
+    n_allowed: int,
+    estimate: float,
+    k: int,
+    *,
+    index_kind: str,
+    thresholds: Thresholds | None = None,
+    ef_search: int | None = None,
+) -> Plan:
     """The plan for one filtered query; ``ef_search`` is the index's unfiltered efSearch, the floor for
     filtered traversal (which must find k allowed documents among the ones it visits).
 
@@ -83,8 +91,15 @@ def choose(n_total: int, n_allowed: int, estimate: float, k: int, *, index_kind:
     return Plan("index-filtered", estimate, n_allowed, {"efSearch": ef}, candidates=ef)
 
 
-def calibrate(index: Any, queries: Any, *, k: int = 10, sizes: tuple[int, ...] = (1000, 10000, 50000),
-              selectivities: tuple[float, ...] = (0.5, 0.3, 0.2, 0.1, 0.05), seed: int = 0) -> Thresholds:
+def calibrate(
+    index: Any,
+    queries: Any,
+    *,
+    k: int = 10,
+    sizes: tuple[int, ...] = (1000, 10000, 50000),
+    selectivities: tuple[float, ...] = (0.5, 0.3, 0.2, 0.1, 0.05),
+    seed: int = 0,
+) -> Thresholds:
     """Measure this index on these queries and return thresholds that follow the measurements.
 
     Every plan is timed through ``index.search_filtered`` exactly as searches run it.

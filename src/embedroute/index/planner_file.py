@@ -30,8 +30,11 @@ def read_entries(folder: Path, *, warn: bool = True) -> dict[str, dict[str, Any]
         return saved
     except ValueError as exc:
         if warn:
-            warnings.warn(f"{f} is unreadable ({exc}); using default planner thresholds until `embedroute "
-                          "calibrate` writes it again", stacklevel=3)
+            warnings.warn(
+                f"{f} is unreadable ({exc}); using default planner thresholds until `embedroute "
+                "calibrate` writes it again",
+                stacklevel=3,
+            )
         return {}
 
 

@@ -43,8 +43,9 @@ class TokenEncoder(ABC):
         ident = {k: v for k, v in self.config().items() if k not in ("versions", "name")} | {"role": role}
         return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
-    def encode(self, texts: Sequence[str], role: Role = "document", *, show_progress: bool = False,
-               cache: bool = True) -> list[np.ndarray]:
+    def encode(
+        self, texts: Sequence[str], role: Role = "document", *, show_progress: bool = False, cache: bool = True
+    ) -> list[np.ndarray]:
         """Per text, a float32 ``(n_tokens, dim)`` matrix of unit vectors."""
         texts = list(texts)
 
@@ -56,8 +57,9 @@ class TokenEncoder(ABC):
         if not cache or not cache_enabled():
             blobs = compute(texts)
         else:
-            blobs = default_cache().embed_blobs(self.fingerprint(role), texts, compute,
-                                                valid=lambda b: len(b) > 0 and len(b) % width == 0)
+            blobs = default_cache().embed_blobs(
+                self.fingerprint(role), texts, compute, valid=lambda b: len(b) > 0 and len(b) % width == 0
+            )
         return [np.frombuffer(b, dtype=np.float16).reshape(-1, self.dim).astype(np.float32) for b in blobs]
 
     def encode_queries(self, texts: Sequence[str], **kw: Any) -> list[np.ndarray]:
@@ -70,8 +72,15 @@ class TokenEncoder(ABC):
 class MultiVectorModel(TokenEncoder):
     """A saved ``MultiVectorEncoder`` folder (local files only)."""
 
-    def __init__(self, path: str | Path, *, name: str | None = None, batch_size: int = 32,
-                 query_len: int = 32, doc_len: int = 256) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        batch_size: int = 32,
+        query_len: int = 32,
+        doc_len: int = 256,
+    ) -> None:
         self.path = Path(path)
         if not (self.path / "modules.json").exists():
             raise ModelNotAvailableError(f"no multi-vector model at {self.path}")
@@ -88,10 +97,17 @@ class MultiVectorModel(TokenEncoder):
         self.meta = json.loads(meta.read_text()) if meta.exists() else {}
 
     def config(self) -> dict[str, Any]:
-        return {"type": "multivector", "name": self.name, "model": str(self.path),
-                "weight_hash": weight_hash(self.path), "dim": self.dim, "query_len": self.query_len,
-                "doc_len": self.doc_len, "training": self.meta.get("training"),
-                "versions": library_versions(("torch", "sentence-transformers"))}
+        return {
+            "type": "multivector",
+            "name": self.name,
+            "model": str(self.path),
+            "weight_hash": weight_hash(self.path),
+            "dim": self.dim,
+            "query_len": self.query_len,
+            "doc_len": self.doc_len,
+            "training": self.meta.get("training"),
+            "versions": library_versions(("torch", "sentence-transformers")),
+        }
 
     def _encode(self, texts: list[str], role: Role, show_progress: bool) -> list[np.ndarray]:
         import torch
@@ -105,8 +121,16 @@ class MultiVectorModel(TokenEncoder):
 class RawTokens(TokenEncoder):
     """Last hidden states of a sentence-transformers model, one per (non-padding) token."""
 
-    def __init__(self, path: str | Path, *, name: str, project_to: int | None = None, seed: int = 0,
-                 max_seq_length: int = 256, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str,
+        project_to: int | None = None,
+        seed: int = 0,
+        max_seq_length: int = 256,
+        batch_size: int = 32,
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
         self.path = Path(path)
@@ -122,16 +146,28 @@ class RawTokens(TokenEncoder):
             self._proj = g / np.sqrt(project_to)
 
     def config(self) -> dict[str, Any]:
-        return {"type": "raw-tokens", "name": self.name, "model": str(self.path), "weight_hash": weight_hash(self.path),
-                "dim": self.dim, "project_to": self.project_to, "seed": self.seed,
-                "max_seq_length": self.model.max_seq_length,
-                "versions": library_versions(("torch", "sentence-transformers"))}
+        return {
+            "type": "raw-tokens",
+            "name": self.name,
+            "model": str(self.path),
+            "weight_hash": weight_hash(self.path),
+            "dim": self.dim,
+            "project_to": self.project_to,
+            "seed": self.seed,
+            "max_seq_length": self.model.max_seq_length,
+            "versions": library_versions(("torch", "sentence-transformers")),
+        }
 
     def _encode(self, texts: list[str], role: Role, show_progress: bool) -> list[np.ndarray]:
         import torch
 
         with torch.inference_mode():
-            out = self.model.encode(texts, batch_size=self.batch_size, output_value="token_embeddings",
-                                    show_progress_bar=show_progress, convert_to_numpy=False)
+            out = self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                output_value="token_embeddings",
+                show_progress_bar=show_progress,
+                convert_to_numpy=False,
+            )
         mats = [np.asarray(t.float().numpy(), dtype=np.float32) for t in out]
         return [_normalise(m @ self._proj if self._proj is not None else m) for m in mats]

@@ -122,8 +122,9 @@ class FDE:
         from scipy.sparse import csr_matrix
 
         # Count-Sketch as a sparse (raw_dim x final_dim) matrix: one signed 1 per raw coordinate
-        sketch = csr_matrix((self._sketch_sign, (np.arange(p.raw_dim), self._sketch_to)),
-                            shape=(p.raw_dim, p.final_dim))
+        sketch = csr_matrix(
+            (self._sketch_sign, (np.arange(p.raw_dim), self._sketch_to)), shape=(p.raw_dim, p.final_dim)
+        )
         return np.asarray(sketch.T.dot(flat.T).T, dtype=np.float32)
 
     def _fill(self, blocks: np.ndarray, counts: np.ndarray, key: np.ndarray, proj: np.ndarray, n: int) -> None:
@@ -149,6 +150,8 @@ class FDE:
 
     def encode_documents(self, docs: list[np.ndarray] | TokenVectors, *, batch: int = 2048) -> np.ndarray:
         tv = docs if isinstance(docs, TokenVectors) else TokenVectors.from_list(docs, self.d)
-        parts = [self._encode(tv.subset(range(s, min(s + batch, len(tv)))) if len(tv) > batch else tv,
-                              document=True) for s in range(0, max(len(tv), 1), batch)]
+        parts = [
+            self._encode(tv.subset(range(s, min(s + batch, len(tv)))) if len(tv) > batch else tv, document=True)
+            for s in range(0, max(len(tv), 1), batch)
+        ]
         return np.vstack(parts) if parts else np.zeros((0, self.params.dim), dtype=np.float32)

@@ -10,8 +10,9 @@ import numpy as np
 from .tokens import TokenVectors
 
 
-def maxsim(query: np.ndarray, docs: TokenVectors, rows: np.ndarray | None = None, *,
-           chunk_tokens: int = 1 << 20) -> np.ndarray:
+def maxsim(
+    query: np.ndarray, docs: TokenVectors, rows: np.ndarray | None = None, *, chunk_tokens: int = 1 << 20
+) -> np.ndarray:
     """MaxSim of one query ``(m, d)`` against documents ``rows`` (default: all) of ``docs``.
 
     >>> q = np.array([[1.0, 0.0], [0.0, 1.0]])
@@ -42,9 +43,9 @@ def _contiguous(q: np.ndarray, docs: TokenVectors, lo: int, hi: int, chunk_token
         t0 = docs.offsets[start]
         end = int(np.searchsorted(docs.offsets, t0 + chunk_tokens, side="right")) - 1
         end = min(max(end, start + 1), hi)
-        block = np.asarray(docs.vectors[t0:docs.offsets[end]], dtype=np.float32) @ q.T
+        block = np.asarray(docs.vectors[t0 : docs.offsets[end]], dtype=np.float32) @ q.T
         seg = docs.offsets[start:end] - t0
-        out[start - lo:end - lo] = np.maximum.reduceat(block, seg, axis=0).sum(1)
+        out[start - lo : end - lo] = np.maximum.reduceat(block, seg, axis=0).sum(1)
         start = end
     return out
 

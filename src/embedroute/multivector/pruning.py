@@ -32,5 +32,6 @@ def prune_document(tokens: np.ndarray, factor: float, *, seed: int = 0, iters: i
 
 def prune(tokens: TokenVectors, factor: float, *, seed: int = 0) -> TokenVectors:
     """Every document pruned to about ``1/factor`` of its vectors."""
-    return TokenVectors.from_list([prune_document(tokens.doc(i), factor, seed=seed) for i in range(len(tokens))],
-                                  tokens.dim)
+    return TokenVectors.from_list(
+        [prune_document(tokens.doc(i), factor, seed=seed) for i in range(len(tokens))], tokens.dim
+    )

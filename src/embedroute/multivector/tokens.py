@@ -52,7 +52,7 @@ class TokenVectors:
         return np.diff(self.offsets)
 
     def doc(self, i: int) -> np.ndarray:
-        return np.asarray(self.vectors[self.offsets[i]:self.offsets[i + 1]], dtype=np.float32)
+        return np.asarray(self.vectors[self.offsets[i] : self.offsets[i + 1]], dtype=np.float32)
 
     def docs(self) -> list[np.ndarray]:
         return [self.doc(i) for i in range(len(self))]
@@ -64,8 +64,10 @@ class TokenVectors:
         """These documents followed by ``other``'s, without splitting either into per-document arrays."""
         if not len(self):
             return other
-        return TokenVectors(np.vstack([self.vectors, np.asarray(other.vectors, dtype=self.vectors.dtype)]),
-                            np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]]))
+        return TokenVectors(
+            np.vstack([self.vectors, np.asarray(other.vectors, dtype=self.vectors.dtype)]),
+            np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]]),
+        )
 
     def keep(self, docs: np.ndarray) -> TokenVectors:
         """The documents where the boolean mask ``docs`` is true.
@@ -76,8 +78,9 @@ class TokenVectors:
         ([0, 2, 5], [1.0, 1.0, 2.0, 2.0, 2.0])
         """
         lengths = self.lengths[docs]
-        return TokenVectors(self.vectors[np.repeat(docs, self.lengths)],
-                            np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+        return TokenVectors(
+            self.vectors[np.repeat(docs, self.lengths)], np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        )
 
     def float32(self) -> TokenVectors:
         return TokenVectors(np.asarray(self.vectors, dtype=np.float32), self.offsets)
@@ -87,8 +90,12 @@ class TokenVectors:
         """Write ``tokens.npy``, ``offsets.npy`` and ``tokens.json`` (precision, ranges) into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        meta: dict[str, object] = {"precision": precision, "dim": self.dim, "documents": len(self),
-                                   "tokens": int(self.offsets[-1])}
+        meta: dict[str, object] = {
+            "precision": precision,
+            "dim": self.dim,
+            "documents": len(self),
+            "tokens": int(self.offsets[-1]),
+        }
         if precision == "float16":
             data = self.vectors.astype(np.float16)
         elif precision == "int8":
@@ -113,6 +120,7 @@ class TokenVectors:
         data = np.load(folder / "tokens.npy", mmap_mode="r")
         offsets = np.load(folder / "offsets.npy")
         if meta["precision"] == "int8":
-            data = (data.astype(np.float32) + 128) * np.array(meta["scale"], np.float32) + \
-                np.array(meta["low"], np.float32)
+            data = (data.astype(np.float32) + 128) * np.array(meta["scale"], np.float32) + np.array(
+                meta["low"], np.float32
+            )
         return cls(data, offsets)

@@ -33,8 +33,10 @@ class AutoRouter(Router):
 
         folds, seed = int(self.params.get("folds", 5)), int(self.params.get("seed", 0))
         if not 2 <= folds <= len(data.datasets):
-            raise InputError(f"auto router: folds must be 2..{len(data.datasets)} (the training queries), "
-                             f"got {folds}", field="router")
+            raise InputError(
+                f"auto router: folds must be 2..{len(data.datasets)} (the training queries), got {folds}",
+                field="router",
+            )
         self.train_cv = {c: cross_validate(c, data, folds=folds, seed=seed) for c in CANDIDATES}
         # max keeps the first of equals; every candidate picks one expert, so none scores None
         self.choice = max(CANDIDATES, key=lambda c: float(self.train_cv[c] or 0.0))

@@ -35,15 +35,22 @@ class RoutingData:
     def without(self, expert: str) -> RoutingData:
         j = self.experts.index(expert)
         keep = [i for i in range(len(self.experts)) if i != j]
-        return RoutingData([self.experts[i] for i in keep], self.embeddings, self.datasets,
-                           self.scores[:, keep], self.query_ids, self.routing_encoder)
+        return RoutingData(
+            [self.experts[i] for i in keep],
+            self.embeddings,
+            self.datasets,
+            self.scores[:, keep],
+            self.query_ids,
+            self.routing_encoder,
+        )
 
     def subset(self, rows: np.ndarray) -> RoutingData:
         """The training queries at ``rows`` (a boolean mask), same experts and routing encoder."""
         sets = np.array(self.datasets)[rows]
         qids = np.array(self.query_ids)[rows].tolist() if self.query_ids else []
-        return RoutingData(self.experts, self.embeddings[rows], sets.tolist(), self.scores[rows], qids,
-                           self.routing_encoder)
+        return RoutingData(
+            self.experts, self.embeddings[rows], sets.tolist(), self.scores[rows], qids, self.routing_encoder
+        )
 
     def dataset_best(self) -> dict[str, str]:
         """Each training dataset's best expert by mean per-query nDCG@10."""

@@ -57,8 +57,7 @@ class ClassifierRouter(Router):
         if len(self.classes) < 2:  # one label: always that expert
             self.model = None
             return self
-        self.model = LogisticRegression(max_iter=2000, C=float(self.params.get("C", 1.0)),
-                                        class_weight="balanced")
+        self.model = LogisticRegression(max_iter=2000, C=float(self.params.get("C", 1.0)), class_weight="balanced")
         self.model.fit(data.embeddings[keep], winners[keep])
         return self
 
@@ -67,8 +66,9 @@ class ClassifierRouter(Router):
         if self.model is None:
             out[:, self.classes[0] if self.classes else 0] = 1.0
             return out
-        proba = self.model.predict_proba(embeddings if is_sparse(embeddings)
-                                         else np.asarray(embeddings, dtype=np.float32))
+        proba = self.model.predict_proba(
+            embeddings if is_sparse(embeddings) else np.asarray(embeddings, dtype=np.float32)
+        )
         for col, j in enumerate(self.model.classes_):
             out[:, int(j)] = proba[:, col]
         return out

@@ -32,13 +32,16 @@ def make_router(name: str, **params: object) -> Router:
     for item in filter(None, (i.strip() for i in spec.split(";"))):
         key, eq, value = (x.strip() for x in item.partition("="))
         if not eq or not key or not value:
-            raise InputError(f"router parameter {item!r} is not key=value (write {name}@key=value;key=value)",
-                             field="router")
+            raise InputError(
+                f"router parameter {item!r} is not key=value (write {name}@key=value;key=value)", field="router"
+            )
         params[key] = _number(value)
     unknown = sorted(set(params) - cls.accepts)
     if unknown:
-        raise InputError(f"router {name!r} has no parameter {unknown[0]!r}; it takes: "
-                         f"{', '.join(sorted(cls.accepts)) or 'none'}", field="router")
+        raise InputError(
+            f"router {name!r} has no parameter {unknown[0]!r}; it takes: {', '.join(sorted(cls.accepts)) or 'none'}",
+            field="router",
+        )
     return cls(**params)
 
 

@@ -51,17 +51,27 @@ class TfidfRoutingEncoder:
     #: learns from the training queries it will route (``routing_data`` fits it before embedding them)
     fits_on_queries = True
 
-    def __init__(self, *, ngram_max: int = 2, stop_words: str | None = "english", min_df: int = 1,
-                 sublinear_tf: bool = True, state: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ngram_max: int = 2,
+        stop_words: str | None = "english",
+        min_df: int = 1,
+        sublinear_tf: bool = True,
+        state: dict[str, Any] | None = None,
+    ) -> None:
         if not isinstance(ngram_max, int) or not 1 <= ngram_max <= 3:
             raise InputError(f"tfidf: ngram_max must be 1, 2 or 3, got {ngram_max!r}", field="routing_expert")
         if stop_words not in ("english", None):
-            raise InputError(f"tfidf: stop_words must be 'english' or null, got {stop_words!r}",
-                             field="routing_expert")
+            raise InputError(f"tfidf: stop_words must be 'english' or null, got {stop_words!r}", field="routing_expert")
         if not isinstance(min_df, int) or min_df < 1:
             raise InputError(f"tfidf: min_df must be a positive integer, got {min_df!r}", field="routing_expert")
-        self.options = {"ngram_max": ngram_max, "stop_words": stop_words, "min_df": min_df,
-                        "sublinear_tf": bool(sublinear_tf)}
+        self.options = {
+            "ngram_max": ngram_max,
+            "stop_words": stop_words,
+            "min_df": min_df,
+            "sublinear_tf": bool(sublinear_tf),
+        }
         self._vec: Any = None
         if state is not None:
             self._restore(state)
@@ -70,8 +80,14 @@ class TfidfRoutingEncoder:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         o = self.options
-        return TfidfVectorizer(ngram_range=(1, o["ngram_max"]), stop_words=o["stop_words"], min_df=o["min_df"],
-                               sublinear_tf=o["sublinear_tf"], vocabulary=vocabulary, dtype=np.float32)
+        return TfidfVectorizer(
+            ngram_range=(1, o["ngram_max"]),
+            stop_words=o["stop_words"],
+            min_df=o["min_df"],
+            sublinear_tf=o["sublinear_tf"],
+            vocabulary=vocabulary,
+            dtype=np.float32,
+        )
 
     @property
     def fitted(self) -> bool:
@@ -82,15 +98,18 @@ class TfidfRoutingEncoder:
         try:
             self._vec = self._vectorizer().fit(list(texts))
         except ValueError as exc:  # "empty vocabulary": nothing but stop words, or no texts
-            raise InputError(f"tfidf routing encoder: cannot fit on these training queries ({exc})",
-                             field="routing_expert") from None
+            raise InputError(
+                f"tfidf routing encoder: cannot fit on these training queries ({exc})", field="routing_expert"
+            ) from None
         return self
 
     def _restore(self, state: dict[str, Any]) -> None:
         terms, idf = state.get("vocabulary"), state.get("idf")
         if not isinstance(terms, list) or not isinstance(idf, list) or len(terms) != len(idf) or not terms:
-            raise InputError("tfidf routing encoder: saved state needs equal-length 'vocabulary' and 'idf' lists",
-                             field="routing_expert")
+            raise InputError(
+                "tfidf routing encoder: saved state needs equal-length 'vocabulary' and 'idf' lists",
+                field="routing_expert",
+            )
         self._vec = self._vectorizer(vocabulary=terms)
         self._vec.idf_ = np.asarray(idf, dtype=np.float64)
 
@@ -100,8 +119,10 @@ class TfidfRoutingEncoder:
 
     def _need_fit(self) -> None:
         if not self.fitted:
-            raise InputError("tfidf routing encoder is not fitted: it learns its vocabulary from the router's "
-                             "training queries", field="routing_expert")
+            raise InputError(
+                "tfidf routing encoder is not fitted: it learns its vocabulary from the router's training queries",
+                field="routing_expert",
+            )
 
     def encode_queries(self, texts: Sequence[str]) -> Any:
         """L2-normalised sparse TF-IDF rows (a query with no known term is all zeros)."""
@@ -121,8 +142,10 @@ class TfidfRoutingEncoder:
         """What this encoder is: its options and a hash of its fitted vocabulary and idf."""
         import sklearn
 
-        out: dict[str, Any] = {"encoder": {"type": "tfidf", **self.options, "dim": self.dim},
-                               "versions": {"scikit-learn": sklearn.__version__}}
+        out: dict[str, Any] = {
+            "encoder": {"type": "tfidf", **self.options, "dim": self.dim},
+            "versions": {"scikit-learn": sklearn.__version__},
+        }
         if self.fitted:
             blob = json.dumps(self.state(), sort_keys=True).encode()
             out["encoder"]["weight_hash"] = hashlib.sha256(blob).hexdigest()
@@ -148,8 +171,10 @@ def tfidf_from_spec(spec: Any, state: dict[str, Any] | None = None) -> TfidfRout
     options = spec.get("options") or {}
     unknown = sorted(set(options) - set(DEFAULTS)) if isinstance(options, dict) else ["options"]
     if unknown:
-        raise InputError(f"tfidf routing encoder: unknown option(s) {', '.join(unknown)}; "
-                         f"it takes {', '.join(DEFAULTS)}", field="routing_expert")
+        raise InputError(
+            f"tfidf routing encoder: unknown option(s) {', '.join(unknown)}; it takes {', '.join(DEFAULTS)}",
+            field="routing_expert",
+        )
     return TfidfRoutingEncoder(**options, state=state)
 
 
@@ -170,20 +195,22 @@ def refit_on_rows(data: RoutingData, rows: np.ndarray) -> RoutingData:
     fitted = data.routing_encoder
     enc = tfidf_from_spec(fitted["spec"], fitted["state"]) if fitted else None
     if enc is None:
-        raise InputError("routing data: only a tfidf routing encoder can be re-fitted on a subset of its queries",
-                         field="routing_expert")
+        raise InputError(
+            "routing data: only a tfidf routing encoder can be re-fitted on a subset of its queries",
+            field="routing_expert",
+        )
     rows = np.asarray(rows, dtype=bool)
     idf = np.asarray(fitted["state"]["idf"], dtype=np.float64)
     tf = sparse.csr_matrix(data.embeddings, dtype=np.float64) @ sparse.diags(1.0 / idf)
     df = np.asarray((tf[rows] > 0).sum(axis=0)).ravel()
     keep = np.flatnonzero(df >= enc.options["min_df"])
     if not len(keep):
-        raise InputError("tfidf routing encoder: these training queries hold no term to fit on",
-                         field="routing_expert")
+        raise InputError("tfidf routing encoder: these training queries hold no term to fit on", field="routing_expert")
     n = int(rows.sum())
     new_idf = np.log((1 + n) / (1 + df[keep])) + 1
     emb = normalize(tf[:, keep] @ sparse.diags(new_idf), norm="l2").astype(np.float32).tocsr()
     vocab = fitted["state"]["vocabulary"]
     state = {"vocabulary": [vocab[j] for j in keep], "idf": new_idf.tolist()}
-    return RoutingData(data.experts, emb, data.datasets, data.scores, data.query_ids,
-                       {"spec": fitted["spec"], "state": state})
+    return RoutingData(
+        data.experts, emb, data.datasets, data.scores, data.query_ids, {"spec": fitted["spec"], "state": state}
+    )

@@ -15,8 +15,10 @@ from .lexical import tfidf_from_spec
 def routing_model(expert: Expert) -> Expert:
     """``expert`` if it can embed queries for routing (a dense expert with an encoder), else an InputError."""
     if expert.kind != "dense" or not hasattr(expert, "encoder"):
-        raise InputError(f"routing needs a dense model to embed queries; {expert.name!r} is {expert.kind}, "
-                         "not a dense model", field="routing_expert")
+        raise InputError(
+            f"routing needs a dense model to embed queries; {expert.name!r} is {expert.kind}, not a dense model",
+            field="routing_expert",
+        )
     return expert
 
 
@@ -26,10 +28,10 @@ def check_routing_name(name: str) -> None:
     if name in ENCODERS or adapter_folder(name) is not None:
         return
     if name in EXPERTS:
-        raise InputError(f"routing needs a dense model to embed queries; {name!r} is not a dense model",
-                         field="routing_expert")
-    raise InputError(f"unknown expert {name!r}; the server offers: {', '.join(expert_names())}",
-                     field="routing_expert")
+        raise InputError(
+            f"routing needs a dense model to embed queries; {name!r} is not a dense model", field="routing_expert"
+        )
+    raise InputError(f"unknown expert {name!r}; the server offers: {', '.join(expert_names())}", field="routing_expert")
 
 
 def routing_model_from_spec(spec: ExpertSpec, state: dict[str, Any] | None = None) -> Any:

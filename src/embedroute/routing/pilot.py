@@ -39,8 +39,9 @@ def _centroids(group: Any, k: int, seed: int = 0) -> list[np.ndarray]:
     return [np.asarray(c, dtype=np.float32) for c in km.cluster_centers_]
 
 
-def build_pilots(data: RoutingData, per_group: int = 1,
-                 min_share: float = 0.0) -> tuple[np.ndarray, list[str], list[str], list[int]]:
+def build_pilots(
+    data: RoutingData, per_group: int = 1, min_share: float = 0.0
+) -> tuple[np.ndarray, list[str], list[str], list[int]]:
     """Pilot vectors with their expert, dataset and group size.
 
     ``per_group`` > 1 clusters each (dataset, expert) group with k-means into that many pilots (the
@@ -79,11 +80,15 @@ class PilotRouter(Router):
 
     def fit(self, data: RoutingData) -> PilotRouter:
         if self.params.get("weight", "size") != "size":
-            raise InputError(f"pilot router: weight must be 'size' (or left out for the paper's mean), "
-                             f"got {self.params['weight']!r}", field="router")
+            raise InputError(
+                f"pilot router: weight must be 'size' (or left out for the paper's mean), "
+                f"got {self.params['weight']!r}",
+                field="router",
+            )
         self.experts = list(data.experts)
         self.pilots, self.owners, self.pilot_datasets, self.sizes = build_pilots(
-            data, int(self.params.get("per_group", 1)), float(self.params.get("min_share", 0.0)))
+            data, int(self.params.get("per_group", 1)), float(self.params.get("min_share", 0.0))
+        )
         self._owner_idx = np.array([self.experts.index(o) for o in self.owners], dtype=np.int64)
         self.tau = self._temperature(data) if self.params.get("weight") == "size" else None
         return self
@@ -102,8 +107,11 @@ class PilotRouter(Router):
             spread = float(np.median(sims.max(1) - sims.min(1))) if sims.size else 0.0
             tau = tau_rel * spread
         if not tau > 0:
-            raise InputError("pilot router: weight=size needs a positive temperature (tau, tau_rel) and pilots "
-                             "whose similarities differ", field="router")
+            raise InputError(
+                "pilot router: weight=size needs a positive temperature (tau, tau_rel) and pilots "
+                "whose similarities differ",
+                field="router",
+            )
         return tau
 
     def _choose_tau_rel(self, data: RoutingData) -> float:
@@ -114,9 +122,11 @@ class PilotRouter(Router):
 
         n = len(data.datasets)
         if n < 2:
-            raise InputError("pilot router: weight=size chooses its temperature by cross-validation on the "
-                             "training queries and needs at least 2 of them (or give tau or tau_rel)",
-                             field="router")
+            raise InputError(
+                "pilot router: weight=size chooses its temperature by cross-validation on the "
+                "training queries and needs at least 2 of them (or give tau or tau_rel)",
+                field="router",
+            )
         fixed = ";".join(f"{k}={v}" for k, v in sorted(self.params.items()))
         rules = {x: f"{self.name}@{fixed};tau_rel={x}" for x in self.TAU_REL_GRID}
         self.train_cv: dict[str, float | None] = {}
@@ -125,8 +135,10 @@ class PilotRouter(Router):
                 self.train_cv[rule] = cross_validate(rule, data, folds=min(self.TAU_FOLDS, n))
             except InputError:  # a fold whose pilots' similarities do not differ
                 self.train_cv[rule] = None
-        best = max(self.TAU_REL_GRID, key=lambda x: -np.inf if self.train_cv[rules[x]] is None
-                   else float(self.train_cv[rules[x]]))
+        best = max(
+            self.TAU_REL_GRID,
+            key=lambda x: -np.inf if self.train_cv[rules[x]] is None else float(self.train_cv[rules[x]]),
+        )
         self.choice = rules[best]
         return best
 
@@ -155,10 +167,16 @@ class PilotRouter(Router):
         return out * tau
 
     def state(self) -> dict[str, Any]:
-        return super().state() | {"pilots": self.pilots.tolist(), "owners": self.owners,
-                                  "pilot_datasets": self.pilot_datasets, "sizes": self.sizes, "tau": self.tau,
-                                  "tau_rel": getattr(self, "tau_rel", None), "choice": getattr(self, "choice", None),
-                                  "train_cv": getattr(self, "train_cv", None)}
+        return super().state() | {
+            "pilots": self.pilots.tolist(),
+            "owners": self.owners,
+            "pilot_datasets": self.pilot_datasets,
+            "sizes": self.sizes,
+            "tau": self.tau,
+            "tau_rel": getattr(self, "tau_rel", None),
+            "choice": getattr(self, "choice", None),
+            "train_cv": getattr(self, "train_cv", None),
+        }
 
 
 class PilotNearestRouter(PilotRouter):

@@ -39,12 +39,18 @@ def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any
     else:
         emb = {"embeddings": data.embeddings}
     extra = {"routing_encoder": np.array(json.dumps(data.routing_encoder))} if data.routing_encoder else {}
-    np.savez(tmp, **emb, **extra, scores=data.scores, datasets=np.array(data.datasets),
-             experts=np.array(data.experts), query_ids=np.array(data.query_ids))
+    np.savez(
+        tmp,
+        **emb,
+        **extra,
+        scores=data.scores,
+        datasets=np.array(data.datasets),
+        experts=np.array(data.experts),
+        query_ids=np.array(data.query_ids),
+    )
     os.replace(tmp, npz_path)
     jtmp = folder / f".{name}.{os.getpid()}.tmp.json"
-    jtmp.write_text(json.dumps(meta | {"experts": data.experts, "training_queries": len(data.datasets)},
-                               indent=2))
+    jtmp.write_text(json.dumps(meta | {"experts": data.experts, "training_queries": len(data.datasets)}, indent=2))
     os.replace(jtmp, json_path)
 
 
@@ -58,6 +64,12 @@ def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
     else:
         emb = z["embeddings"]
     encoder = json.loads(str(z["routing_encoder"])) if "routing_encoder" in z else None
-    data = RoutingData([str(e) for e in z["experts"]], emb, [str(d) for d in z["datasets"]],
-                       z["scores"], [str(q) for q in z["query_ids"]], encoder)
+    data = RoutingData(
+        [str(e) for e in z["experts"]],
+        emb,
+        [str(d) for d in z["datasets"]],
+        z["scores"],
+        [str(q) for q in z["query_ids"]],
+        encoder,
+    )
     return data, json.loads(json_path.read_text())

@@ -37,9 +37,14 @@ def _pool(request: Request) -> Pool:
 
 
 def _info(name: str, col: Any) -> CollectionInfo:
-    return CollectionInfo(name=name, documents=len(col), created=col.info()["created"],
-                          experts={n: col.expert(n).config() for n in col.experts}, routers=col.routers,
-                          attributes=col.attribute_summary())
+    return CollectionInfo(
+        name=name,
+        documents=len(col),
+        created=col.info()["created"],
+        experts={n: col.expert(n).config() for n in col.experts},
+        routers=col.routers,
+        attributes=col.attribute_summary(),
+    )
 
 
 def only_named(source: Any, field: str = "experts") -> None:
@@ -51,8 +56,11 @@ def only_named(source: Any, field: str = "experts") -> None:
     check_offered(source, field=field)
 
 
-@offered.get("/experts", response_model=list[str],
-             summary="Expert names this server accepts in POST /api/collections and .../experts")
+@offered.get(
+    "/experts",
+    response_model=list[str],
+    summary="Expert names this server accepts in POST /api/collections and .../experts",
+)
 def list_offered_experts() -> list[str]:
     from ..experts.registry import expert_names
 
@@ -142,9 +150,13 @@ def check_expert_spec(spec: Any) -> None:
             pass
 
 
-@router.post("/{name}/experts", response_model=ExpertAddJob, status_code=202,
-             summary="Start adding an expert: a job that encodes every stored document for it (poll "
-                     "GET /api/expert-adds/ID); searches keep answering with the other experts meanwhile")
+@router.post(
+    "/{name}/experts",
+    response_model=ExpertAddJob,
+    status_code=202,
+    summary="Start adding an expert: a job that encodes every stored document for it (poll "
+    "GET /api/expert-adds/ID); searches keep answering with the other experts meanwhile",
+)
 def add_expert(name: str, body: AddExpert, request: Request) -> dict[str, Any]:
     spec = body.expert if isinstance(body.expert, str) else body.expert.model_dump(exclude_none=True)
     with expert_input_errors("expert"):
@@ -170,8 +182,11 @@ def get_expert_add(job_id: str, request: Request) -> dict[str, Any]:
     return request.app.state.jobs.get(job_id, "expert")
 
 
-@router.delete("/{name}/experts/{expert}", response_model=CollectionInfo,
-               summary="Remove an expert and its vectors; documents and other experts are untouched")
+@router.delete(
+    "/{name}/experts/{expert}",
+    response_model=CollectionInfo,
+    summary="Remove an expert and its vectors; documents and other experts are untouched",
+)
 def remove_expert(name: str, expert: str, request: Request) -> CollectionInfo:
     check_name(expert, field="expert")
     with _pool(request).use(name) as col:
@@ -184,29 +199,48 @@ def remove_expert(name: str, expert: str, request: Request) -> CollectionInfo:
 def _write(name: str, body: AddDocuments, request: Request, *, upsert: bool) -> WriteResult | JSONResponse:
     limit = request.app.state.settings.max_batch
     if len(body.documents) > limit:
-        return JSONResponse({"error": "batch_too_large",
-                             "detail": f"{len(body.documents)} documents in one request; the limit is {limit}"},
-                            status_code=413)
+        return JSONResponse(
+            {
+                "error": "batch_too_large",
+                "detail": f"{len(body.documents)} documents in one request; the limit is {limit}",
+            },
+            status_code=413,
+        )
     docs = [d.model_dump() for d in body.documents]
     with _pool(request).use(name) as col:
         rep = col.upsert(docs) if upsert else col.add(docs)
         n = len(col)
     request.app.state.metrics.documents.inc(rep.added + rep.updated)
-    return WriteResult(added=rep.added, updated=rep.updated, deleted=rep.deleted, encoded=rep.encoded,
-                       cache_hits=rep.cache_hits, seconds=rep.seconds, documents=n)
+    return WriteResult(
+        added=rep.added,
+        updated=rep.updated,
+        deleted=rep.deleted,
+        encoded=rep.encoded,
+        cache_hits=rep.cache_hits,
+        seconds=rep.seconds,
+        documents=n,
+    )
 
 
 _WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {413: {"description": "batch or body too large"}}
 
 
-@router.post("/{name}/documents", response_model=WriteResult, responses=_WRITE_RESPONSES,
-             summary="Add documents (an existing id is an error); answered once they are durable")
+@router.post(
+    "/{name}/documents",
+    response_model=WriteResult,
+    responses=_WRITE_RESPONSES,
+    summary="Add documents (an existing id is an error); answered once they are durable",
+)
 def add_documents(name: str, body: AddDocuments, request: Request) -> Any:
     return _write(name, body, request, upsert=False)
 
 
-@router.put("/{name}/documents", response_model=WriteResult, responses=_WRITE_RESPONSES,
-            summary="Add or replace documents by id")
+@router.put(
+    "/{name}/documents",
+    response_model=WriteResult,
+    responses=_WRITE_RESPONSES,
+    summary="Add or replace documents by id",
+)
 def upsert_documents(name: str, body: AddDocuments, request: Request) -> Any:
     return _write(name, body, request, upsert=True)
 
@@ -216,8 +250,9 @@ def delete_documents(name: str, body: DeleteDocuments, request: Request) -> Writ
     with _pool(request).use(name) as col:
         rep = col.delete(body.ids)
         n = len(col)
-    return WriteResult(added=0, updated=0, deleted=rep.deleted, encoded=0, cache_hits=0, seconds=rep.seconds,
-                       documents=n)
+    return WriteResult(
+        added=0, updated=0, deleted=rep.deleted, encoded=0, cache_hits=0, seconds=rep.seconds, documents=n
+    )
 
 
 @router.get("/{name}/documents/{doc_id}", response_model=DocumentOut, summary="One document by id")

@@ -19,8 +19,12 @@ router = APIRouter(prefix="/api", tags=["evaluation"])
 RESULT_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(json|png)$")
 
 
-@router.post("/evaluations", response_model=EvalJob, status_code=202,
-             summary="Start evaluating experts on a BEIR folder (under a data root)")
+@router.post(
+    "/evaluations",
+    response_model=EvalJob,
+    status_code=202,
+    summary="Start evaluating experts on a BEIR folder (under a data root)",
+)
 def start_evaluation(body: EvalRequest, request: Request) -> dict[str, Any]:
     from ..experts.registry import make_expert
     from .api_collections import only_named
@@ -35,9 +39,11 @@ def start_evaluation(body: EvalRequest, request: Request) -> dict[str, Any]:
     for i, e in enumerate(body.experts):
         only_named(e, f"experts[{i}]")
         make_expert(e)
-    return request.app.state.jobs.start("evaluation", {"data": str(path), "experts": body.experts,
-                                                       "split": body.split},
-                                        evaluation_task(path, body.experts, body.split))
+    return request.app.state.jobs.start(
+        "evaluation",
+        {"data": str(path), "experts": body.experts, "split": body.split},
+        evaluation_task(path, body.experts, body.split),
+    )
 
 
 @router.get("/evaluations", response_model=list[EvalJob], summary="Evaluation runs, newest first")
@@ -59,8 +65,11 @@ def list_results(request: Request) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file() and RESULT_FILE.match(p.name))
 
 
-@router.get("/results/{filename}", summary="One stored result file",
-            responses={200: {"content": {"application/json": {}, "image/png": {}}}})
+@router.get(
+    "/results/{filename}",
+    summary="One stored result file",
+    responses={200: {"content": {"application/json": {}, "image/png": {}}}},
+)
 def get_result(filename: str, request: Request) -> Any:
     folder = request.app.state.settings.results_dir
     if not RESULT_FILE.match(filename) or folder is None or not (folder / filename).is_file():

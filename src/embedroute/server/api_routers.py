@@ -28,22 +28,33 @@ def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_e
         with pool.use(name) as col:  # specs, so an expert added under another name or with options is rebuilt
             experts = [col.expert(n).spec() for n in col.experts]
             routing_spec = col.expert(routing_expert).spec() if routing_expert in col.experts else routing_expert
-        data = build_routing_data(train_from, experts, routing_expert=routing_spec, show_progress=False,
-                                  progress=progress)
+        data = build_routing_data(
+            train_from, experts, routing_expert=routing_spec, show_progress=False, progress=progress
+        )
         progress("fitting", len(train_from), len(train_from))
         with pool.use(name) as col:  # an expert removed meanwhile is left out; one added is not routed to yet
             fitted = col.fit_router(spec, data, routing_expert=routing_expert)
             routers = col.routers
         choice = getattr(fitted, "choice", None)
-        return {"router": spec, "rule": choice or spec, "train_cv": getattr(fitted, "train_cv", None),
-                "experts": fitted.experts, "training_queries": len(data.datasets),
-                "datasets": sorted(set(data.datasets)), "routers": routers}
+        return {
+            "router": spec,
+            "rule": choice or spec,
+            "train_cv": getattr(fitted, "train_cv", None),
+            "experts": fitted.experts,
+            "training_queries": len(data.datasets),
+            "datasets": sorted(set(data.datasets)),
+            "routers": routers,
+        }
 
     return run
 
 
-@router.post("/collections/{name}/routers", response_model=RouterFitJob, status_code=202,
-             summary="Start fitting (or re-fitting) a router from BEIR training queries under a data root")
+@router.post(
+    "/collections/{name}/routers",
+    response_model=RouterFitJob,
+    status_code=202,
+    summary="Start fitting (or re-fitting) a router from BEIR training queries under a data root",
+)
 def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
     from ..routing import make_router
     from ..routing.lexical import names_tfidf
@@ -72,17 +83,26 @@ def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
         in_collection = set(col.experts)
     routing_expert = body.routing_expert or (dense[0] if dense else None)
     if routing_expert is None:
-        raise InputError(f"collection {name!r} has no dense expert to embed queries for routing; name one as "
-                         "routing_expert (GET /api/experts)", field="routing_expert")
+        raise InputError(
+            f"collection {name!r} has no dense expert to embed queries for routing; name one as "
+            "routing_expert (GET /api/experts)",
+            field="routing_expert",
+        )
     if routing_expert not in in_collection:  # a routing-only model: tfidf, or a dense name the server offers
         if not names_tfidf(routing_expert):  # checked by name; the job loads it (a cold load can take minutes)
             only_named(routing_expert, "routing_expert")
             check_routing_name(routing_expert)
     elif routing_expert not in dense:
-        raise InputError(f"{routing_expert!r} is not a dense expert of collection {name!r} "
-                         f"(dense: {', '.join(dense) or 'none'})", field="routing_expert")
-    fields = {"collection": name, "router": body.router, "train_from": [str(p) for p in paths],
-              "routing_expert": routing_expert}
+        raise InputError(
+            f"{routing_expert!r} is not a dense expert of collection {name!r} (dense: {', '.join(dense) or 'none'})",
+            field="routing_expert",
+        )
+    fields = {
+        "collection": name,
+        "router": body.router,
+        "train_from": [str(p) for p in paths],
+        "routing_expert": routing_expert,
+    }
     return request.app.state.jobs.start("routing", fields, fit_task(pool, name, body.router, paths, routing_expert))
 
 

@@ -23,11 +23,28 @@ def search(name: str, body: SearchRequest, request: Request) -> SearchResponse:
         raise InputError("give expert or router, not both", field="router")
     if not body.query.strip():
         raise InputError("empty query", field="query")
-    res, index = request.app.state.batcher.search(name, body.query, body.k, expert=body.expert,
-                                                  router=body.router, filter=body.filter, rescore=body.rescore)
+    res, index = request.app.state.batcher.search(
+        name, body.query, body.k, expert=body.expert, router=body.router, filter=body.filter, rescore=body.rescore
+    )
     for e in res.expert.split("+"):
         request.app.state.metrics.searches.labels(e).inc()
-    hits = [HitOut(id=h.id, score=h.score, rank=h.rank, title=h.title if body.text else None,
-                   text=h.text if body.text else None, attributes=h.attributes) for h in res.hits]
-    return SearchResponse(query=res.query, expert=res.expert, hits=hits, timings=res.timings,
-                          routing=res.routing, plan=res.plan, index=index)
+    hits = [
+        HitOut(
+            id=h.id,
+            score=h.score,
+            rank=h.rank,
+            title=h.title if body.text else None,
+            text=h.text if body.text else None,
+            attributes=h.attributes,
+        )
+        for h in res.hits
+    ]
+    return SearchResponse(
+        query=res.query,
+        expert=res.expert,
+        hits=hits,
+        timings=res.timings,
+        routing=res.routing,
+        plan=res.plan,
+        index=index,
+    )

@@ -37,10 +37,14 @@ from .security import APIKeyMiddleware, BodyLimitMiddleware, redact, server_fold
 from .settings import Settings
 
 log = logging.getLogger("embedroute.server")
-STATUS = [(InputError, 400, "bad_request"), (UnknownNameError, 404, "not_found"),
-          (ModelNotAvailableError, 400, "model_not_available"), (StorageError, 503, "storage_unavailable"),
-          (CollectionError, 409, "conflict"),
-          (EmbedrouteError, 400, "bad_request")]
+STATUS = [
+    (InputError, 400, "bad_request"),
+    (UnknownNameError, 404, "not_found"),
+    (ModelNotAvailableError, 400, "model_not_available"),
+    (StorageError, 503, "storage_unavailable"),
+    (CollectionError, 409, "conflict"),
+    (EmbedrouteError, 400, "bad_request"),
+]
 #: what FastAPI's own answers (a body that is no JSON, no such route) are called in ``error``
 HTTP_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
@@ -58,14 +62,22 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.jobs.close()
         app.state.pool.close()
 
-    app = FastAPI(title="embedroute", version=__version__, lifespan=lifespan,
-                  description="Search one collection through several embedding experts; routing explained.")
+    app = FastAPI(
+        title="embedroute",
+        version=__version__,
+        lifespan=lifespan,
+        description="Search one collection through several embedding experts; routing explained.",
+    )
     app.state.settings = settings
     app.state.pool = Pool(settings.root)
     app.state.batcher = SearchBatcher(app.state.pool)
     hidden = server_folders([settings.root, *settings.data_roots, settings.results_dir])
-    app.state.jobs = Jobs(settings.root / ".evaluations" if not (settings.root / "manifest.json").exists()
-                          else settings.root / "evaluations", hidden)
+    app.state.jobs = Jobs(
+        settings.root / ".evaluations"
+        if not (settings.root / "manifest.json").exists()
+        else settings.root / "evaluations",
+        hidden,
+    )
     app.state.metrics = Metrics()
 
     @app.exception_handler(EmbedrouteError)
@@ -80,8 +92,11 @@ def create_app(settings: Settings) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         """FastAPI's own 4xx answers in the same ``{"error", "detail"}`` shape as ours."""
         name = HTTP_NAMES.get(exc.status_code, f"http_{exc.status_code}")
-        return JSONResponse({"error": name, "detail": str(exc.detail)}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"error": name, "detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -98,8 +113,9 @@ def create_app(settings: Settings) -> FastAPI:
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "collections": len(app.state.pool.names())}
 
-    @app.get("/metrics", tags=["service"], summary="Prometheus metrics",
-             responses={200: {"content": {"text/plain": {}}}})
+    @app.get(
+        "/metrics", tags=["service"], summary="Prometheus metrics", responses={200: {"content": {"text/plain": {}}}}
+    )
     def metrics() -> Response:
         return Response(app.state.metrics.render(), media_type="text/plain; version=0.0.4")
 
@@ -120,5 +136,10 @@ def serve(settings: Settings) -> None:
     """Run the app with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                timeout_keep_alive=settings.keep_alive_s)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_keep_alive=settings.keep_alive_s,
+    )

@@ -55,9 +55,17 @@ class SearchBatcher:
     _leading: set[_Key] = field(default_factory=set)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def search(self, name: str, query: str, k: int, *, expert: str | None = None, router: str | None = None,
-               filter: dict[str, Any] | None = None,  # noqa: A002 - the API's word
-               rescore: int | None = None) -> tuple[SearchResult, dict[str, Any] | None]:
+    def search(
+        self,
+        name: str,
+        query: str,
+        k: int,
+        *,
+        expert: str | None = None,
+        router: str | None = None,
+        filter: dict[str, Any] | None = None,  # noqa: A002 - the API's word
+        rescore: int | None = None,
+    ) -> tuple[SearchResult, dict[str, Any] | None]:
         """The answer to one query (maybe computed in a batch with others) and, when one expert
         answered, that expert's index config."""
         key = _Key(name, expert, router, k, json.dumps(filter, sort_keys=True, default=str), rescore)
@@ -112,7 +120,7 @@ class SearchBatcher:
         with self._guard:
             waiting = self._pending.pop(key, [])
             waiting.remove(mine)
-            batch, rest = [mine, *waiting[:self.max_batch - 1]], waiting[self.max_batch - 1:]
+            batch, rest = [mine, *waiting[: self.max_batch - 1]], waiting[self.max_batch - 1 :]
             if rest:
                 self._pending[key] = rest
         return batch

@@ -17,8 +17,22 @@ from ..names import LONGEST, RULE, SAFE_NAME, check_name
 
 #: a dense expert's options: its encoder's (truncation, prompts, pooling, ...) and its own (index, rescore,
 #: documents_from); one encoder may not take them all, which it reports as a bad option
-DENSE = frozenset({"documents_from", "index", "rescore", "truncate_dim", "max_seq_length", "pooling", "prompts",
-                   "precision", "normalize", "token_budget", "max_batch", "batch"})
+DENSE = frozenset(
+    {
+        "documents_from",
+        "index",
+        "rescore",
+        "truncate_dim",
+        "max_seq_length",
+        "pooling",
+        "prompts",
+        "precision",
+        "normalize",
+        "token_budget",
+        "max_batch",
+        "batch",
+    }
+)
 #: a multi-vector expert's (:class:`~embedroute.experts.multivector.MultiVectorExpert`) options
 MULTI_VECTOR = frozenset({"fde", "candidates", "index", "mode", "carve", "prune"})
 #: raw token states of a registered encoder (``tokens:NAME``, ``minilm-tokens``): multi-vector, plus the projection
@@ -27,8 +41,10 @@ LEXICAL = frozenset({"k1", "b", "method", "stemmer", "stopwords"})
 SPARSE = frozenset({"max_seq_length", "token_budget", "max_batch"})
 BY_SOURCE = {"bm25": LEXICAL, "splade-tiny": SPARSE, "colbert-minilm": MULTI_VECTOR, "minilm-tokens": TOKENS}
 #: the keys an option that is itself an object may hold
-NESTED = {"fde": frozenset({"r_reps", "k_sim", "d_proj", "final_dim", "seed", "fill_empty"}),
-          "prompts": frozenset({"query", "document"})}
+NESTED = {
+    "fde": frozenset({"r_reps", "k_sim", "d_proj", "final_dim", "seed", "fill_empty"}),
+    "prompts": frozenset({"query", "document"}),
+}
 #: option names that would point a loader at a file or folder
 FILE_WORDS = ("path", "folder", "dir", "file", "model", "adapter", "onnx", "tokenizer", "weights")
 LONGEST_TEXT = 1000
@@ -75,8 +91,9 @@ def check_offered(spec: Any, *, field: str) -> None:
     source = spec.get("source") if isinstance(spec, dict) else spec
     where = f"{field}.source" if isinstance(spec, dict) else field
     known = expert_names()  # registered experts and encoders, and query-side experts trained here
-    if not isinstance(source, str) or not (source in known or (source.startswith("tokens:")
-                                                                and source[7:] in ENCODERS)):
+    if not isinstance(source, str) or not (
+        source in known or (source.startswith("tokens:") and source[7:] in ENCODERS)
+    ):
         shown = f" {source!r}" if isinstance(source, str) and _plain(source) else ""
         raise InputError(f"unknown expert{shown}; the server offers: {', '.join(known)}", field=where)
     if not isinstance(spec, dict):
@@ -92,11 +109,13 @@ def check_offered(spec: Any, *, field: str) -> None:
         if not _plain(key):
             raise InputError(f"an option name is {RULE}", field=at)
         if any(w in key.lower() for w in FILE_WORDS) and key not in allowed:
-            raise InputError("names a file or folder; over HTTP an expert loads only what the server offers",
-                             field=at)
+            raise InputError("names a file or folder; over HTTP an expert loads only what the server offers", field=at)
         if key not in allowed:
-            raise InputError(f"expert {source!r} takes no option {key!r} over HTTP; it takes: "
-                             f"{', '.join(sorted(allowed)) or 'none'}", field=at)
+            raise InputError(
+                f"expert {source!r} takes no option {key!r} over HTTP; it takes: "
+                f"{', '.join(sorted(allowed)) or 'none'}",
+                field=at,
+            )
         if key == "documents_from":
             check_name(value, field=at)
         _check_value(value, at, NESTED.get(key), prose=False)

@@ -45,8 +45,19 @@ class Jobs:
                     continue  # a half-written or foreign file is not a job
 
     def start(self, kind: str, fields: dict[str, Any], task: Task) -> dict[str, Any]:
-        job = {"id": uuid.uuid4().hex[:12], "kind": kind, "status": "queued", **fields, "stage": "queued",
-               "done": 0, "total": None, "created": _now(), "finished": None, "error": None, "result": None}
+        job = {
+            "id": uuid.uuid4().hex[:12],
+            "kind": kind,
+            "status": "queued",
+            **fields,
+            "stage": "queued",
+            "done": 0,
+            "total": None,
+            "created": _now(),
+            "finished": None,
+            "error": None,
+            "result": None,
+        }
         with self._lock:
             self._jobs[job["id"]] = job
         self._pool.submit(self._run, job["id"], task)
@@ -77,8 +88,7 @@ class Jobs:
         try:
             self._update(job_id, status="done", stage="done", result=task(progress), finished=_now())
         except EmbedrouteError as exc:
-            self._update(job_id, status="failed", stage="failed", error=redact(str(exc), self._hidden),
-                         finished=_now())
+            self._update(job_id, status="failed", stage="failed", error=redact(str(exc), self._hidden), finished=_now())
         except Exception as exc:  # noqa: BLE001 - reported on the job, never as a stack trace
             error = redact(f"{type(exc).__name__}: {exc}", self._hidden)
             self._update(job_id, status="failed", stage="failed", error=error, finished=_now())

@@ -30,8 +30,9 @@ class LoadResult:
         return asdict(self)
 
 
-async def _run(url: str, bodies: list[dict[str, Any]], clients: int, seconds: float,
-               headers: dict[str, str], unique: bool) -> LoadResult:
+async def _run(
+    url: str, bodies: list[dict[str, Any]], clients: int, seconds: float, headers: dict[str, str], unique: bool
+) -> LoadResult:
     latencies: list[float] = []
     errors: list[str] = []
     stop = time.perf_counter() + seconds
@@ -61,15 +62,29 @@ async def _run(url: str, bodies: list[dict[str, Any]], clients: int, seconds: fl
         await asyncio.gather(*(one_client() for _ in range(clients)))
         elapsed = time.perf_counter() - t_start
     lat = np.array(latencies) if latencies else np.zeros(1)
-    return LoadResult(clients, round(elapsed, 2), len(latencies) + len(errors), len(errors),
-                      round(len(latencies) / elapsed, 2),
-                      {f"p{p}": round(float(np.percentile(lat, p)), 1) for p in (50, 95, 99)}
-                      | {"max": round(float(lat.max()), 1)}, errors[:5])
+    return LoadResult(
+        clients,
+        round(elapsed, 2),
+        len(latencies) + len(errors),
+        len(errors),
+        round(len(latencies) / elapsed, 2),
+        {f"p{p}": round(float(np.percentile(lat, p)), 1) for p in (50, 95, 99)} | {"max": round(float(lat.max()), 1)},
+        errors[:5],
+    )
 
 
-def run_load(base_url: str, collection: str, queries: list[str], *, clients: int = 50, seconds: float = 30,
-             k: int = 10, modes: list[dict[str, Any]] | None = None, api_key: str | None = None,
-             unique: bool = True) -> LoadResult:
+def run_load(
+    base_url: str,
+    collection: str,
+    queries: list[str],
+    *,
+    clients: int = 50,
+    seconds: float = 30,
+    k: int = 10,
+    modes: list[dict[str, Any]] | None = None,
+    api_key: str | None = None,
+    unique: bool = True,
+) -> LoadResult:
     """``clients`` concurrent clients post searches (cycling ``queries`` x ``modes``) for ``seconds``;
     ``unique`` appends the request's number to its query so that every query is encoded afresh."""
     host = urlparse(base_url).hostname or ""

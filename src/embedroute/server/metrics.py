@@ -11,15 +11,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("embedroute_http_requests_total", "HTTP requests", ["method", "route", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("embedroute_http_request_seconds", "HTTP request latency", ["route"],
-                                 registry=self.registry,
-                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-        self.documents = Counter("embedroute_documents_written_total", "documents added or updated",
-                                 registry=self.registry)
-        self.searches = Counter("embedroute_searches_total", "searches by answering expert", ["expert"],
-                                registry=self.registry)
+        self.requests = Counter(
+            "embedroute_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "embedroute_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.documents = Counter(
+            "embedroute_documents_written_total", "documents added or updated", registry=self.registry
+        )
+        self.searches = Counter(
+            "embedroute_searches_total", "searches by answering expert", ["expert"], registry=self.registry
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -26,8 +26,9 @@ def check_name(name: str) -> str:
     digits, ``.``, ``_``, ``-``; starts with a letter or digit; <= 64."""
     check_safe_name(name, field="name")
     if not NAME.fullmatch(name):
-        raise InputError("a collection name is 1-64 letters, digits, '.', '_' or '-', starting with a "
-                         "letter or digit", field="name")
+        raise InputError(
+            "a collection name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", field="name"
+        )
     return name
 
 
@@ -56,8 +57,9 @@ class Pool:
             return [self.root.name]
         if not self.root.exists():
             return []
-        return sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and NAME.match(p.name) and (p / MANIFEST).exists())
+        return sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and NAME.match(p.name) and (p / MANIFEST).exists()
+        )
 
     def _lock(self, name: str) -> threading.RLock:
         with self._guard:

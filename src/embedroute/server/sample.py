@@ -22,8 +22,9 @@ def length_bucket(words: int) -> str:
     return "short" if words < 150 else "medium" if words < 250 else "long"
 
 
-def ensure_sample(root: Path, data: Path, *, experts: tuple[str, ...] = ("minilm", "bm25"),
-                  show_progress: bool = True) -> str:
+def ensure_sample(
+    root: Path, data: Path, *, experts: tuple[str, ...] = ("minilm", "bm25"), show_progress: bool = True
+) -> str:
     """Create ``root/<dataset name>`` over ``data`` unless it exists; return the collection's name.
 
     Each document gets ``words`` (int, words in its text) and ``length`` (str bucket) attributes, and
@@ -41,8 +42,11 @@ def ensure_sample(root: Path, data: Path, *, experts: tuple[str, ...] = ("minilm
         return name
     dense = [e.name for e in map(expert_from_spec, experts) if e.kind == "dense"]
     if not dense:
-        raise InputError(f"the sample collection's routers need a dense expert to embed queries; got "
-                         f"{', '.join(experts) or 'none'} (add one, e.g. minilm)", field="experts")
+        raise InputError(
+            f"the sample collection's routers need a dense expert to embed queries; got "
+            f"{', '.join(experts) or 'none'} (add one, e.g. minilm)",
+            field="experts",
+        )
     tmp = root / f".{name}.building"
     if tmp.exists():
         import shutil
@@ -55,8 +59,7 @@ def ensure_sample(root: Path, data: Path, *, experts: tuple[str, ...] = ("minilm
     with Collection.create(tmp, experts=list(experts), attributes={"words": "int", "length": "str"}) as col:
         col.add(docs, show_progress=show_progress)
         routing_expert = dense[0]  # named as the collection names it
-        rdata = build_routing_data([data], col.experts, routing_expert=routing_expert,
-                                   show_progress=show_progress)
+        rdata = build_routing_data([data], col.experts, routing_expert=routing_expert, show_progress=show_progress)
         for r in ROUTERS:
             col.fit_router(r, rdata, routing_expert=routing_expert)
     tmp.rename(path)  # appears whole or not at all

@@ -31,8 +31,9 @@ class ExpertSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str = Field(description="a registered expert or model name (GET /api/collections/{name} shows them)")
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-    options: dict[str, Any] = Field(default_factory=dict,
-                                    description="index, rescore, truncate_dim, prompts, documents_from, ...")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="index, rescore, truncate_dim, prompts, documents_from, ..."
+    )
 
 
 class CreateCollection(BaseModel):
@@ -104,8 +105,9 @@ class SearchRequest(BaseModel):
     expert: str | None = Field(default=None, description="search this expert (default: the first)")
     router: str | None = Field(default=None, description="route with this fitted router instead")
     filter: dict[str, Any] | None = Field(default=None, description="attribute filter (JSON filter language)")
-    rescore: int | None = Field(default=None, ge=0, le=100,
-                                description="override the rescoring multiplier of a compressed index")
+    rescore: int | None = Field(
+        default=None, ge=0, le=100, description="override the rescoring multiplier of a compressed index"
+    )
     text: bool = Field(default=True, description="include document texts in the hits")
 
 
@@ -157,15 +159,22 @@ class EvalJob(Job):
 
 class FitRouter(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    router: str = Field(default="auto", min_length=1, max_length=200,
-                        description="router spec: pilot, pilot-nearest, dataset, classifier, fusion, fusion-topk, "
-                                    "auto, NAME@key=value")
-    train_from: list[str] = Field(min_length=1, max_length=16,
-                                  description="BEIR folders under the data roots whose training queries fit it")
-    routing_expert: str | None = Field(default=None, description="model that embeds queries for routing: a "
-                                                                 "dense expert, or tfidf (fitted on the training "
-                                                                 "queries); default: the collection's first dense "
-                                                                 "expert")
+    router: str = Field(
+        default="auto",
+        min_length=1,
+        max_length=200,
+        description="router spec: pilot, pilot-nearest, dataset, classifier, fusion, fusion-topk, auto, NAME@key=value",
+    )
+    train_from: list[str] = Field(
+        min_length=1, max_length=16, description="BEIR folders under the data roots whose training queries fit it"
+    )
+    routing_expert: str | None = Field(
+        default=None,
+        description="model that embeds queries for routing: a "
+        "dense expert, or tfidf (fitted on the training "
+        "queries); default: the collection's first dense "
+        "expert",
+    )
 
 
 class RouterFitJob(Job):
@@ -173,12 +182,14 @@ class RouterFitJob(Job):
     router: str
     train_from: list[str]
     routing_expert: str
-    result: dict[str, Any] | None = Field(default=None, description="the rule fitted, its train CV, the experts "
-                                                                    "and training queries it saw")
+    result: dict[str, Any] | None = Field(
+        default=None, description="the rule fitted, its train CV, the experts and training queries it saw"
+    )
 
 
 class ExpertAddJob(Job):
     collection: str
     expert: str | dict[str, Any] = Field(description="the expert spec being added")
-    result: dict[str, Any] | None = Field(default=None, description="the added expert's name and config, and the "
-                                                                    "collection's experts after it")
+    result: dict[str, Any] | None = Field(
+        default=None, description="the added expert's name and config, and the collection's experts after it"
+    )

@@ -44,8 +44,11 @@ class APIKeyMiddleware(BaseHTTPMiddleware):
         if given is None and auth.lower().startswith("bearer "):
             given = auth[7:]
         if not key_matches(given, self.api_key):
-            return JSONResponse({"error": "unauthorized", "detail": "missing or wrong API key (X-API-Key)"},
-                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            return JSONResponse(
+                {"error": "unauthorized", "detail": "missing or wrong API key (X-API-Key)"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return await call_next(request)
 
 
@@ -81,8 +84,9 @@ class BodyLimitMiddleware:
             await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        resp = JSONResponse({"error": "payload_too_large", "detail": f"request body over {self.limit} bytes"},
-                            status_code=413)
+        resp = JSONResponse(
+            {"error": "payload_too_large", "detail": f"request body over {self.limit} bytes"}, status_code=413
+        )
         await resp(scope, receive, send)
 
 
@@ -121,9 +125,16 @@ def server_folders(extra: Iterable[Path | None] = ()) -> list[str]:
     the cache, the interpreter's prefixes and packages, the temporary folder and home; longest first."""
     from .._paths import cache_dir
 
-    found = {*extra, cache_dir(), Path(sys.prefix), Path(sys.base_prefix), Path(tempfile.gettempdir()),
-             Path.home(), Path(__file__).resolve().parents[2],
-             *(Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib", "stdlib"))}
+    found = {
+        *extra,
+        cache_dir(),
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(tempfile.gettempdir()),
+        Path.home(),
+        Path(__file__).resolve().parents[2],
+        *(Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib", "stdlib")),
+    }
     names = {str(v) for p in found if p is not None for v in (p, p.resolve())}
     return sorted((n for n in names if len(Path(n).parts) > 1), key=len, reverse=True)
 

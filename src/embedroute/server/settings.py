@@ -67,8 +67,10 @@ class Settings:
         if self.api_key is not None and len(self.api_key) < 16:
             raise InputError("an API key must be at least 16 characters", field="api_key")
         if not is_loopback(self.host) and not self.api_key:
-            raise InputError(f"binding to {self.host} (not loopback) needs an API key: pass --api-key or set "
-                             f"{ENV['api_key']}", field="host")
+            raise InputError(
+                f"binding to {self.host} (not loopback) needs an API key: pass --api-key or set {ENV['api_key']}",
+                field="host",
+            )
         if self.max_body_bytes < 1024 or self.max_batch < 1:
             raise InputError("max_body_bytes must be >= 1024 and max_batch >= 1", field="max_body_bytes")
 

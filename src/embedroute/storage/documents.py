@@ -55,8 +55,9 @@ def check_schema(schema: Mapping[str, str]) -> dict[str, str]:
     out = {}
     for name, typ in schema.items():
         if typ not in ATTRIBUTE_TYPES:
-            raise InputError(f"unknown attribute type {typ!r}; use one of {', '.join(ATTRIBUTE_TYPES)}",
-                             field=f"attributes.{name}")
+            raise InputError(
+                f"unknown attribute type {typ!r}; use one of {', '.join(ATTRIBUTE_TYPES)}", field=f"attributes.{name}"
+            )
         out[str(name)] = typ
     return out
 
@@ -121,17 +122,23 @@ def validate(
     seen: dict[str, int] = {}
     new_types: dict[str, str] = {}
     for line, raw in items:
+
         def err(msg: str, fld: str | None = None, _line: int = line) -> InputError:
             return InputError(msg, source=source, line=_line, field=fld)
 
         if isinstance(raw, Document):
-            raw = {"id": raw.id, "text": raw.text, "title": raw.title, "attributes": raw.attributes,
-                   "vectors": raw.vectors}
+            raw = {
+                "id": raw.id,
+                "text": raw.text,
+                "title": raw.title,
+                "attributes": raw.attributes,
+                "vectors": raw.vectors,
+            }
         if not isinstance(raw, Mapping):
             raise err(f"expected a JSON object, got {type(raw).__name__}")
         unknown = sorted(str(k) for k in raw if not isinstance(k, str) or k not in KNOWN_FIELDS)
         if unknown:
-            raise err("unknown field; put document attributes under \"attributes\"", unknown[0])
+            raise err('unknown field; put document attributes under "attributes"', unknown[0])
         id_field = "_id" if "_id" in raw and "id" not in raw else "id"
         doc_id = raw.get(id_field)
         if isinstance(doc_id, int) and not isinstance(doc_id, bool):
@@ -146,8 +153,7 @@ def validate(
         seen[doc_id] = line
         text = raw.get("text")
         if not isinstance(text, str):
-            raise err("missing text" if text is None else f"text must be a string, got {type(text).__name__}",
-                      "text")
+            raise err("missing text" if text is None else f"text must be a string, got {type(text).__name__}", "text")
         if not text.strip():
             raise err("empty text", "text")
         _check_unicode(text, err, "text")
@@ -170,8 +176,9 @@ def _check_unicode(value: str, err: _Err, fld: str) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise err(f"contains a lone surrogate {value[exc.start]!r} at character {exc.start}, which is not "
-                  "valid Unicode", fld) from None
+        raise err(
+            f"contains a lone surrogate {value[exc.start]!r} at character {exc.start}, which is not valid Unicode", fld
+        ) from None
 
 
 def _attributes(attrs_raw: Any, schema: Mapping[str, str], new_types: dict[str, str], err: _Err) -> dict[str, Any]:
@@ -189,8 +196,11 @@ def _attributes(attrs_raw: Any, schema: Mapping[str, str], new_types: dict[str, 
         if typ is None:
             typ = infer_type(value)
             if typ is None:
-                raise err(f"unknown attribute type {type(value).__name__} ({value!r}); use one of "
-                          f"{', '.join(ATTRIBUTE_TYPES)}"[:300], fld)
+                raise err(
+                    f"unknown attribute type {type(value).__name__} ({value!r}); use one of "
+                    f"{', '.join(ATTRIBUTE_TYPES)}"[:300],
+                    fld,
+                )
             new_types[name] = typ
         try:
             attrs[name] = coerce(value, typ)
@@ -219,16 +229,19 @@ def _vectors(raw: Any, dims: Mapping[str, int], unnormalised: Container[str], er
     for expert, vec in raw.items():
         fld = f"vectors.{expert}"
         if expert not in dims:
-            raise err(f"no dense expert {expert!r} in this collection "
-                      f"(dense experts: {', '.join(dims) or 'none'})", fld)
+            raise err(
+                f"no dense expert {expert!r} in this collection (dense experts: {', '.join(dims) or 'none'})", fld
+            )
         if isinstance(vec, np.ndarray):
             if vec.dtype.kind not in "iuf":
                 raise err(f"vector must be a list of numbers, got an array of {vec.dtype}", fld)
         elif isinstance(vec, list | tuple):
             bad = next((i for i, x in enumerate(vec) if not _is_number(x)), None)
             if bad is not None:
-                raise err(f"vector must be a list of numbers; element {bad} is {type(vec[bad]).__name__} "
-                          f"{vec[bad]!r}"[:200], fld)
+                raise err(
+                    f"vector must be a list of numbers; element {bad} is {type(vec[bad]).__name__} {vec[bad]!r}"[:200],
+                    fld,
+                )
         else:
             raise err(f"vector must be a list of numbers, got {type(vec).__name__}", fld)
         try:
@@ -236,8 +249,9 @@ def _vectors(raw: Any, dims: Mapping[str, int], unnormalised: Container[str], er
         except OverflowError:
             raise err("vector has a number too large for a float", fld) from None
         if arr.ndim != 1 or arr.shape[0] != dims[expert]:
-            raise err(f"vector has dimension {arr.shape[0] if arr.ndim == 1 else arr.shape}, "
-                      f"expected {dims[expert]}", fld)
+            raise err(
+                f"vector has dimension {arr.shape[0] if arr.ndim == 1 else arr.shape}, expected {dims[expert]}", fld
+            )
         if not np.isfinite(arr).all():
             raise err("vector contains NaN or infinity", fld)
         if np.abs(arr).max(initial=0.0) > _F32_MAX:

@@ -33,12 +33,10 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise InputError(f"invalid UTF-8 at byte {exc.start} of the line", source=str(p), line=n) \
-                    from None
+                raise InputError(f"invalid UTF-8 at byte {exc.start} of the line", source=str(p), line=n) from None
             if not line.strip():
                 continue
             try:
                 yield n, json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"malformed JSON: {exc.msg} at column {exc.colno}", source=str(p), line=n) \
-                    from None
+                raise InputError(f"malformed JSON: {exc.msg} at column {exc.colno}", source=str(p), line=n) from None

@@ -72,14 +72,16 @@ class Store:
         try:
             self.conn = connect(self.path)
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open the store {self.path.name}: {exc}{storage_hint(self.path.parent)}") \
-                from exc
+            raise StorageError(
+                f"cannot open the store {self.path.name}: {exc}{storage_hint(self.path.parent)}"
+            ) from exc
         try:
             self.conn.executescript(SCHEMA)
         except sqlite3.Error as exc:
             self.conn.close()
-            raise StorageError(f"cannot open the store {self.path.name}: {exc}{storage_hint(self.path.parent)}") \
-                from exc
+            raise StorageError(
+                f"cannot open the store {self.path.name}: {exc}{storage_hint(self.path.parent)}"
+            ) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -107,8 +109,10 @@ class Store:
             raise
 
     def _write_failed(self, exc: sqlite3.Error) -> StorageError:
-        return StorageError(f"could not write to the store {self.path.name}: {exc}{storage_hint(self.path.parent)}; "
-                            "nothing from this write was kept")
+        return StorageError(
+            f"could not write to the store {self.path.name}: {exc}{storage_hint(self.path.parent)}; "
+            "nothing from this write was kept"
+        )
 
     # -- reads -----------------------------------------------------------------------------------
     def generation(self) -> int:
@@ -189,16 +193,22 @@ class Store:
         existing = self.existing_ids([d.id for d in docs])
         if existing and not upsert:
             first = next(d for d in docs if d.id in existing)
-            raise InputError(f"id {first.id!r} already exists in the collection; use upsert to replace it",
-                             source=source, line=first.line, field="id")
+            raise InputError(
+                f"id {first.id!r} already exists in the collection; use upsert to replace it",
+                source=source,
+                line=first.line,
+                field="id",
+            )
         rids = np.empty(len(docs), dtype=np.int64)
         for i, d in enumerate(docs):
             attrs = json.dumps(d.attributes, ensure_ascii=False, sort_keys=True)
             checksum = doc_checksum(d.id, d.title, d.text, attrs)
             if d.id in existing:
                 rid = existing[d.id]
-                conn.execute("UPDATE docs SET title = ?, text = ?, attrs = ?, checksum = ? WHERE rid = ?",
-                             (d.title, d.text, attrs, checksum, rid))
+                conn.execute(
+                    "UPDATE docs SET title = ?, text = ?, attrs = ?, checksum = ? WHERE rid = ?",
+                    (d.title, d.text, attrs, checksum, rid),
+                )
                 conn.execute("DELETE FROM vectors WHERE rid = ?", (rid,))
             else:
                 rid = conn.execute(
@@ -228,8 +238,10 @@ class Store:
 
     def put_expert(self, conn: Any, name: str, spec: dict[str, Any], config: dict[str, Any]) -> None:
         pos = conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM experts").fetchone()[0]
-        conn.execute("INSERT INTO experts(name, position, spec, config) VALUES (?, ?, ?, ?)",
-                     (name, pos, json.dumps(spec), json.dumps(config)))
+        conn.execute(
+            "INSERT INTO experts(name, position, spec, config) VALUES (?, ?, ?, ?)",
+            (name, pos, json.dumps(spec), json.dumps(config)),
+        )
 
     def drop_expert(self, conn: Any, name: str) -> None:
         conn.execute("DELETE FROM vectors WHERE expert = ?", (name,))

@@ -29,10 +29,23 @@ def _features(model: Any, texts: list[str], task: str, max_length: int) -> dict[
     return feats
 
 
-def train_colbert(base: str | Path, triples: Sequence[Triple], out: str | Path, *, dim: int = 128,
-                  epochs: int = 1, batch_size: int = 32, lr: float = 3e-5, head_lr: float = 1e-3,
-                  doc_len: int = 180, scale: float = 1.0, seed: int = 0, max_steps: int | None = None,
-                  bf16: bool = True, show_progress: bool = True) -> Path:
+def train_colbert(
+    base: str | Path,
+    triples: Sequence[Triple],
+    out: str | Path,
+    *,
+    dim: int = 128,
+    epochs: int = 1,
+    batch_size: int = 32,
+    lr: float = 3e-5,
+    head_lr: float = 1e-3,
+    doc_len: int = 180,
+    scale: float = 1.0,
+    seed: int = 0,
+    max_steps: int | None = None,
+    bf16: bool = True,
+    show_progress: bool = True,
+) -> Path:
     """Fine-tune ``base`` (a sentence-transformers folder) into a ``dim``-d multi-vector model at ``out``.
 
     ``bf16`` runs forward passes under bfloat16 autocast (weights and optimiser stay float32).
@@ -48,9 +61,14 @@ def train_colbert(base: str | Path, triples: Sequence[Triple], out: str | Path, 
     if dense.linear.out_features != dim:
         from sentence_transformers.base.modules import Dense
 
-        model._modules["1"] = Dense(dense.linear.in_features, dim, bias=False,
-                                    activation_function=torch.nn.Identity(),
-                                    module_input_name="token_embeddings", module_output_name="token_embeddings")
+        model._modules["1"] = Dense(
+            dense.linear.in_features,
+            dim,
+            bias=False,
+            activation_function=torch.nn.Identity(),
+            module_input_name="token_embeddings",
+            module_output_name="token_embeddings",
+        )
     loss_fn = MultiVectorMultipleNegativesRankingLoss(model, scale=scale)
     head = list(model[1].parameters())
     head_ids = {id(p) for p in head}
@@ -59,7 +77,8 @@ def train_colbert(base: str | Path, triples: Sequence[Triple], out: str | Path, 
     steps_per_epoch = len(triples) // batch_size
     total = steps_per_epoch * epochs if max_steps is None else min(max_steps, steps_per_epoch * epochs)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, total // 10)) * max(0.0, (total - s) / total))
+        opt, lambda s: min(1.0, (s + 1) / max(1, total // 10)) * max(0.0, (total - s) / total)
+    )
     model.train()
     bar = None
     if show_progress:
@@ -73,10 +92,12 @@ def train_colbert(base: str | Path, triples: Sequence[Triple], out: str | Path, 
         for b in range(steps_per_epoch):
             if step >= total:
                 break
-            batch = [triples[i] for i in order[b * batch_size:(b + 1) * batch_size]]
-            feats = [_features(model, [t.query for t in batch], "query", QUERY_LEN),
-                     _features(model, [t.positive for t in batch], "document", doc_len),
-                     _features(model, [t.negative for t in batch], "document", doc_len)]
+            batch = [triples[i] for i in order[b * batch_size : (b + 1) * batch_size]]
+            feats = [
+                _features(model, [t.query for t in batch], "query", QUERY_LEN),
+                _features(model, [t.positive for t in batch], "document", doc_len),
+                _features(model, [t.negative for t in batch], "document", doc_len),
+            ]
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = loss_fn(feats)
             opt.zero_grad()
@@ -95,14 +116,27 @@ def train_colbert(base: str | Path, triples: Sequence[Triple], out: str | Path, 
     out = Path(out)
     model.save(str(out))
     meta = {
-        "kind": "multivector", "base": str(base), "base_weight_hash": weight_hash(base), "dim": dim,
-        "query_len": QUERY_LEN, "doc_len": doc_len,
-        "training": {"triples": len(triples), "datasets": sorted({t.dataset for t in triples}), "epochs": epochs,
-                     "steps": step, "batch_size": batch_size, "lr": lr, "head_lr": head_lr,
-                     "scale": scale, "bf16": bf16,
-                     "seed": seed, "loss_first_20": sum(losses[:20]) / max(1, len(losses[:20])),
-                     "loss_last_20": sum(losses[-20:]) / max(1, len(losses[-20:])),
-                     "seconds": round(time.perf_counter() - t0, 1)},
+        "kind": "multivector",
+        "base": str(base),
+        "base_weight_hash": weight_hash(base),
+        "dim": dim,
+        "query_len": QUERY_LEN,
+        "doc_len": doc_len,
+        "training": {
+            "triples": len(triples),
+            "datasets": sorted({t.dataset for t in triples}),
+            "epochs": epochs,
+            "steps": step,
+            "batch_size": batch_size,
+            "lr": lr,
+            "head_lr": head_lr,
+            "scale": scale,
+            "bf16": bf16,
+            "seed": seed,
+            "loss_first_20": sum(losses[:20]) / max(1, len(losses[:20])),
+            "loss_last_20": sum(losses[-20:]) / max(1, len(losses[-20:])),
+            "seconds": round(time.perf_counter() - t0, 1),
+        },
         "versions": library_versions(("torch", "transformers", "sentence-transformers")),
     }
     (out / "embedroute.json").write_text(json.dumps(meta, indent=1))

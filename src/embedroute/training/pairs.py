@@ -23,8 +23,15 @@ class Triple:
     dataset: str
 
 
-def mine_triples(paths: Sequence[str | Path], *, split: str = "train", per_query: int = 1, depth: int = 30,
-                 seed: int = 0, show_progress: bool = False) -> list[Triple]:
+def mine_triples(
+    paths: Sequence[str | Path],
+    *,
+    split: str = "train",
+    per_query: int = 1,
+    depth: int = 30,
+    seed: int = 0,
+    show_progress: bool = False,
+) -> list[Triple]:
     """Up to ``per_query`` triples per judged query of each dataset's ``split``."""
     from ..experts.bm25 import BM25Expert
 

@@ -29,12 +29,27 @@ from ..experts.trained import MANIFEST, trained_folder
 DEFAULT_TARGETS = ("query", "key", "value", "dense")
 
 
-def train_query_adapter(base: str | Path, queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]],
-                        doc_ids: Sequence[str], doc_vectors: np.ndarray, out: str | Path, *, rank: int = 16,
-                        alpha: int = 32, dropout: float = 0.1, targets: Sequence[str] = DEFAULT_TARGETS,
-                        epochs: int = 4, batch_size: int = 32, lr: float = 5e-4, scale: float = 20.0,
-                        max_length: int = 64, seed: int = 0, bf16: bool = True,
-                        show_progress: bool = True) -> dict[str, Any]:
+def train_query_adapter(
+    base: str | Path,
+    queries: Mapping[str, str],
+    qrels: Mapping[str, Mapping[str, int]],
+    doc_ids: Sequence[str],
+    doc_vectors: np.ndarray,
+    out: str | Path,
+    *,
+    rank: int = 16,
+    alpha: int = 32,
+    dropout: float = 0.1,
+    targets: Sequence[str] = DEFAULT_TARGETS,
+    epochs: int = 4,
+    batch_size: int = 32,
+    lr: float = 5e-4,
+    scale: float = 20.0,
+    max_length: int = 64,
+    seed: int = 0,
+    bf16: bool = True,
+    show_progress: bool = True,
+) -> dict[str, Any]:
     """Fit a LoRA adapter on ``base`` (a sentence-transformers folder) so its query vectors rank each
     query's judged documents (qrels score > 0) first among ``doc_vectors``; save it to ``out/adapter``.
     Returns the training record (steps, seconds, first and last loss)."""
@@ -44,8 +59,9 @@ def train_query_adapter(base: str | Path, queries: Mapping[str, str], qrels: Map
     from tqdm.auto import tqdm
 
     row = {d: i for i, d in enumerate(doc_ids)}
-    examples = [(queries[q], [row[d] for d, s in rel.items() if s > 0 and d in row])
-                for q, rel in qrels.items() if q in queries]
+    examples = [
+        (queries[q], [row[d] for d, s in rel.items() if s > 0 and d in row]) for q, rel in qrels.items() if q in queries
+    ]
     examples = [(text, pos) for text, pos in examples if pos]
     if not examples:
         raise InputError("no training query has a judged document in the corpus", field="qrels")
@@ -64,7 +80,8 @@ def train_query_adapter(base: str | Path, queries: Mapping[str, str], qrels: Map
     steps_per_epoch = max(1, len(examples) // batch_size)
     total = steps_per_epoch * epochs
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, total // 10)) * max(0.0, (total - s) / total))
+        opt, lambda s: min(1.0, (s + 1) / max(1, total // 10)) * max(0.0, (total - s) / total)
+    )
     losses: list[float] = []
     t0 = time.perf_counter()
     bar = tqdm(total=total, desc=f"train {Path(out).name}", unit="step", disable=not show_progress)
@@ -93,15 +110,37 @@ def train_query_adapter(base: str | Path, queries: Mapping[str, str], qrels: Map
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     module.model.save_pretrained(str(out / "adapter"))
-    return {"steps": len(losses), "seconds": round(time.perf_counter() - t0, 1), "examples": len(examples),
-            "loss_first": round(float(np.mean(losses[:10])), 4), "loss_last": round(float(np.mean(losses[-10:])), 4),
-            "hyperparameters": {"rank": rank, "alpha": alpha, "dropout": dropout, "targets": list(targets),
-                                "epochs": epochs, "batch_size": batch_size, "lr": lr, "scale": scale,
-                                "max_length": max_length, "seed": seed, "bf16": bf16}}
+    return {
+        "steps": len(losses),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "examples": len(examples),
+        "loss_first": round(float(np.mean(losses[:10])), 4),
+        "loss_last": round(float(np.mean(losses[-10:])), 4),
+        "hyperparameters": {
+            "rank": rank,
+            "alpha": alpha,
+            "dropout": dropout,
+            "targets": list(targets),
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "scale": scale,
+            "max_length": max_length,
+            "seed": seed,
+            "bf16": bf16,
+        },
+    }
 
 
-def train_query_expert(data: str | Path, *, base: str = "minilm", name: str | None = None,
-                       out: str | Path | None = None, show_progress: bool = True, **options: Any) -> Path:
+def train_query_expert(
+    data: str | Path,
+    *,
+    base: str = "minilm",
+    name: str | None = None,
+    out: str | Path | None = None,
+    show_progress: bool = True,
+    **options: Any,
+) -> Path:
     """Train the query-side expert ``name`` (default ``BASE-q-DATASET``) on a BEIR directory's training
     queries (its train split, or the seed-0 half of test used everywhere else for training) against
     ``base``'s document vectors of that corpus; writes the adapter and ``query_adapter.json``."""
@@ -112,26 +151,45 @@ def train_query_expert(data: str | Path, *, base: str = "minilm", name: str | No
     train, test = train_and_test(data)
     name = name or f"{base}-q-{train.name}"
     if name in EXPERTS or name in ENCODERS or "/" in name or name.startswith((".", "~")):
-        raise InputError(f"expert name {name!r} is taken by a built-in expert or looks like a path; "
-                         "give another --name", field="name")
+        raise InputError(
+            f"expert name {name!r} is taken by a built-in expert or looks like a path; give another --name",
+            field="name",
+        )
     folder = Path(out) if out else trained_folder(name)
     encoder = get_encoder(base)
     base_folder = getattr(encoder, "path", None)
     if base_folder is None or not (Path(base_folder) / "modules.json").exists():
-        raise InputError(f"base {base!r} is not a sentence-transformers model (LoRA needs its weights)",
-                         field="base")
+        raise InputError(f"base {base!r} is not a sentence-transformers model (LoRA needs its weights)", field="base")
     corpus = train.corpus()
     texts = [f"{d['title']} {d['text']}" if d["title"] else d["text"] for d in corpus]
     vectors = encoder.encode_documents(texts, show_progress=show_progress)
-    record = train_query_adapter(base_folder, train.queries, train.qrels, [d["id"] for d in corpus], vectors,
-                                 folder, show_progress=show_progress, **options)
+    record = train_query_adapter(
+        base_folder,
+        train.queries,
+        train.qrels,
+        [d["id"] for d in corpus],
+        vectors,
+        folder,
+        show_progress=show_progress,
+        **options,
+    )
     manifest = {
-        "name": name, "kind": "query-side LoRA expert", "base": base, "base_model": encoder.config()["model"],
-        "base_weight_hash": weight_hash(base_folder), "documents_from": base,
+        "name": name,
+        "kind": "query-side LoRA expert",
+        "base": base,
+        "base_model": encoder.config()["model"],
+        "base_weight_hash": weight_hash(base_folder),
+        "documents_from": base,
         "adapter_hash": weight_hash(folder / "adapter"),
-        "trained_on": {"dataset": train.name, "split": train.split, "queries": len(train.queries),
-                       "checksum": train.checksum, "held_out": test.split},
-        "training": record, "versions": library_versions(("torch", "transformers", "peft")),
+        "trained_on": {
+            "dataset": train.name,
+            "split": train.split,
+            "queries": len(train.queries),
+            "checksum": train.checksum,
+            "held_out": test.split,
+        },
+        "training": record,
+        "versions": library_versions(("torch", "transformers", "peft")),
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return folder
