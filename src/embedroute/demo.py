@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from .collection import Collection
+from .errors import InputError
 from .evaluation import evaluate, load_beir
-from .evaluation.routing import evaluate_routing, format_table, routing_data
+from .evaluation.router_fit import fit_routers
+from .evaluation.routing import evaluate_routing, format_table
 
 
 def sample_path() -> Path:
@@ -28,8 +30,9 @@ def _print_hits(label: str, res: Any, relevant: dict[str, int]) -> None:
 def _routing(col: Collection, data: Path, experts: list[str], workdir: Path) -> list[str]:
     """Fit ``auto`` and ``fusion`` on half the dataset's queries (its train split, if it has one), print
     their Table-1 evaluation on the other half and save them on ``col``; returns the routers fitted."""
-    dense = [e for e in experts if col.expert(e).kind == "dense"]
-    if not dense:
+    try:
+        routing = col.routing_expert()  # the first dense expert
+    except InputError:
         print("\n(no dense expert to embed queries for routing: routing skipped)")
         return []
     routers = ["auto", "fusion"]
@@ -39,20 +42,18 @@ def _routing(col: Collection, data: Path, experts: list[str], workdir: Path) -> 
         experts,
         routers,
         train_from=[data],
-        routing_expert=dense[0],
+        routing_expert=routing,
         workdir=workdir,
         show_progress=False,
         prepared=prepared,
     )
     print(
         f"\nrouting: routers fitted on {res['training_queries']} training queries, evaluated on the "
-        f"other {len(next(iter(prepared.values())).test.queries)} (routing encoder {dense[0]}; "
+        f"other {len(next(iter(prepared.values())).test.queries)} (routing encoder {routing}; "
         "BENCHMARKS.md has the full-size runs)"
     )
     print(format_table(res))
-    train = routing_data(list(prepared.values()), experts, col.expert(dense[0]).encoder)
-    for router in routers:
-        col.fit_router(router, train, routing_expert=dense[0])
+    fit_routers(col, routers, [data], routing_expert=routing, show_progress=False)
     return routers
 
 

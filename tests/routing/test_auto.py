@@ -7,7 +7,7 @@ import pytest
 
 from embedroute import Collection
 from embedroute.errors import InputError
-from embedroute.evaluation.routing import build_routing_data
+from embedroute.evaluation.router_fit import build_routing_data
 from embedroute.routing import make_router
 from embedroute.routing.auto import CANDIDATES
 from embedroute.routing.cv import cross_validate
@@ -51,7 +51,7 @@ def test_collection_saves_the_rule_auto_chose(tmp_path, data, sample_dir):
     res = again.routed_search("vitamin D and bone fractures", k=3, router="auto")
     assert res.routing["router"] == "auto" and res.routing["rule"] == fitted.choice
     assert res.routing["experts"][0] in EXPERTS and len(res.hits) == 3
-    assert not hasattr(again._routers["auto"][0], "train_cv")  # the saved rule, no new cross-validation
+    assert again._routers["auto"][0].train_cv is None  # the saved rule, no new cross-validation
     again.remove_expert("static64")
     res = again.routed_search("vitamin D and bone fractures", k=3, router="auto")
     assert set(res.routing["scores"]) == {"minilm", "bm25"} and res.routing["rule"] in CANDIDATES

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedroute.evaluation.routing import build_routing_data, evaluate_routing, format_table
+from embedroute.evaluation.router_fit import build_routing_data
+from embedroute.evaluation.routing import evaluate_routing, format_table
 from embedroute.routing import ROUTERS, Router, RoutingData
 from embedroute.routing.cv import cross_validate
 

@@ -11,7 +11,8 @@ from scipy import sparse
 
 from embedroute import Collection
 from embedroute.errors import InputError
-from embedroute.evaluation.routing import build_routing_data, evaluate_routing
+from embedroute.evaluation.router_fit import build_routing_data
+from embedroute.evaluation.routing import evaluate_routing
 from embedroute.routing import ROUTERS, RoutingData, make_router
 from embedroute.routing.cv import cross_validate
 from embedroute.routing.lexical import TfidfRoutingEncoder, tfidf_from_spec

@@ -7,7 +7,8 @@ import pytest
 
 from embedroute import Collection
 from embedroute.errors import InputError
-from embedroute.evaluation.routing import build_routing_data, evaluate_routing
+from embedroute.evaluation.router_fit import build_routing_data
+from embedroute.evaluation.routing import evaluate_routing
 from embedroute.routing import ROUTERS, Router, RoutingData, make_router
 from embedroute.routing.pilot import build_pilots
 

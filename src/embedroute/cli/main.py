@@ -159,40 +159,14 @@ def _eval_routing(a: argparse.Namespace) -> int:
 
 def cmd_route(a: argparse.Namespace) -> int:
     from ..collection import Collection
-    from ..evaluation.routing import build_routing_data
-    from ..routing import make_router
-    from ..routing.cv import cross_validate
+    from ..evaluation.router_fit import fit_routers
 
-    for r in a.router:
-        make_router(r)  # a misspelt router fails before the training queries are run
-    col = Collection.open(a.path)
-    dense = [n for n in col.experts if col.expert(n).kind == "dense"]
-    routing_expert = a.routing_expert or (dense[0] if dense else None)
-    if routing_expert is None:
-        raise EmbedrouteError(
-            "the collection has no dense expert to embed queries for routing; name one with "
-            "--routing-expert (it need not be an expert of the collection), or tfidf"
+    with Collection.open(a.path) as col:
+        fits = fit_routers(
+            col, a.router, a.train_from.split(","), routing_expert=a.routing_expert, show_progress=not a.quiet
         )
-    # a collection expert is rebuilt from its stored spec; any other name is a routing-only model
-    routing_spec = col.expert(routing_expert).spec() if routing_expert in col.experts else routing_expert
-    data = build_routing_data(
-        a.train_from.split(","),
-        [col.expert(n).spec() for n in col.experts],
-        routing_expert=routing_spec,
-        show_progress=not a.quiet,
-    )
-    for r in a.router:
-        fitted = col.fit_router(r, data, routing_expert=routing_expert)
-        choice = getattr(fitted, "choice", None)  # auto: the rule it picked, with that rule's figure
-        cv = fitted.train_cv[choice] if choice else cross_validate(r, data) if len(data.datasets) >= 5 else None
-        print(
-            f"fitted router {r} on {len(data.datasets)} training queries "
-            f"({', '.join(sorted(set(data.datasets)))}), experts {', '.join(data.experts)}"
-            + (f"; picked {choice}" if choice else "")
-            + (f"; train CV nDCG@10 {cv:.4f} (5-fold)" if cv is not None else "")
-        )
-        if choice:
-            print("  candidates' train CV: " + ", ".join(f"{c} {v:.4f}" for c, v in fitted.train_cv.items()))
+    for fit in fits:
+        print(fit)
     return 0
 
 

@@ -16,9 +16,10 @@ from typing import Any, Protocol
 
 from ..errors import CollectionError, InputError, UnknownNameError
 from ..experts.base import QueryEncoder
-from ..experts.registry import expert_from_spec
+from ..experts.registry import ExpertSpec, expert_from_spec
+from ..routing.base import Router, RoutingData
 from ..routing.lexical import names_tfidf, tfidf_from_spec
-from ..routing.models import routing_model
+from ..routing.models import default_routing_expert, routing_model
 from .manifest import model_change
 from .results import Hit, SearchResult
 
@@ -56,7 +57,9 @@ class RoutedSearch:
         folder = self.path / "routers"
         return sorted(p.stem for p in folder.glob("*.json")) if folder.exists() else []
 
-    def fit_router(self, router: str, data: Any, *, routing_expert: Any = None, name: str | None = None) -> Any:
+    def fit_router(
+        self, router: str, data: RoutingData, *, routing_expert: ExpertSpec | None = None, name: str | None = None
+    ) -> Router:
         """Save routing training data (a :class:`~embedroute.routing.RoutingData`), fit ``router`` and
         return it.
 
@@ -77,13 +80,7 @@ class RoutedSearch:
         if routing_expert is None and fitted_encoder is not None:
             routing_expert = fitted_encoder["spec"]
         if routing_expert is None:
-            routing_expert = next((n for n, e in self._experts.items() if e.kind == "dense"), None)
-            if routing_expert is None:
-                raise InputError(
-                    "routing needs a model to embed queries: the collection has no dense "
-                    "expert, so name one (or tfidf) as routing_expert",
-                    field="routing_expert",
-                )
+            routing_expert = self.routing_expert()
         enc = self._routing_model(routing_expert, fitted_encoder)
         routing_expert = enc.name
         if enc.dim != data.embeddings.shape[1]:
@@ -96,7 +93,7 @@ class RoutedSearch:
         for e in unknown:
             data = data.without(e)
         fitted = make_router(router).fit(data)  # fails now, not at search time
-        rule = getattr(fitted, "choice", router)
+        rule = fitted.choice or router
         save_routing(
             self.path / "routers",
             name or router,
@@ -107,11 +104,39 @@ class RoutedSearch:
                 "routing_expert": routing_expert,
                 "routing_spec": enc.spec(),
                 "routing_config": enc.config(),
-                "train_cv": getattr(fitted, "train_cv", None),
+                "train_cv": fitted.train_cv,
             },
         )
         self._routers.pop(name or router, None)
         return fitted
+
+    def routing_expert(self, name: str | None = None) -> str:
+        """The model that embeds queries for routing when ``name`` is asked for: ``name`` itself when it is
+        a dense expert of the collection or a model outside it (tfidf, or any dense expert name, checked
+        when it is built), the collection's first dense expert when ``name`` is None. A collection
+        expert that is not dense, or no dense expert to default to, is an InputError."""
+        if name is None:
+            found = default_routing_expert({n: e.kind for n, e in self._experts.items()})
+            if found is None:
+                raise InputError(
+                    "routing needs a model to embed queries: the collection has no dense "
+                    "expert, so name one (or tfidf) as routing_expert",
+                    field="routing_expert",
+                )
+            return found
+        if name in self._experts and self._experts[name].kind != "dense":
+            dense = [n for n, e in self._experts.items() if e.kind == "dense"]
+            raise InputError(
+                f"{name!r} is not a dense expert of this collection (dense: {', '.join(dense) or 'none'}), "
+                "so it cannot embed queries for routing",
+                field="routing_expert",
+            )
+        return name
+
+    def reload_routers(self) -> None:
+        """Forget the fitted routers held in memory, so that each is loaded again from its saved files on
+        its next use: after another handle (a server job) fitted or re-fitted one."""
+        self._routers.clear()
 
     def _router(self, name: str) -> tuple[Any, str, str, RoutingModel]:
         """The fitted router ``name``: (router, routing model name, rule, routing model)."""
@@ -147,7 +172,7 @@ class RoutedSearch:
                     f"router {name!r}: routing model {routing!r} has {change[0]} {change[2]!r}, "
                     f"not {change[1]!r} as when the router was fitted; fit it again"
                 )
-            self._routers[name] = (fitted, routing, getattr(fitted, "choice", spec), model)
+            self._routers[name] = (fitted, routing, fitted.choice or spec, model)
         return self._routers[name]
 
     def _routing_model(self, spec: Any, fitted: dict[str, Any] | None = None) -> RoutingModel:

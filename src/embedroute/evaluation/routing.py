@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,10 @@ from ..errors import InputError
 from ..experts.registry import ExpertSpec, make_expert
 from ..routing import Route, Router, RoutingData, make_router, rrf
 from ..routing.cv import cross_validate
-from ..routing.models import routing_model_from_spec
+from ..routing.models import default_routing_expert, routing_model_from_spec
 from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
-from .runner import corpus_collection, run_for, spec_name
+from .runner import corpus_collection, run_for
 from .significance import stratified_paired_randomization
 
 
@@ -151,9 +150,8 @@ def evaluate_routing(
         if tmp is not None:
             tmp.cleanup()
     built = {e: make_expert(e) for e in experts}
-    dense = [e for e in experts if built[e].kind == "dense"]
     model_passes = {e: float(built[e].query_model_passes) for e in experts}
-    routing_name = routing_expert or (dense[0] if dense else experts[0])
+    routing_name = routing_expert or default_routing_expert({e: built[e].kind for e in experts}) or experts[0]
     encoder = routing_model_from_spec(routing_name)  # a QueryEncoder: a dense expert, or tfidf
     lexical = getattr(encoder, "kind", None) == "lexical"  # tfidf: no model pass, like bm25
     train = routing_data([prepared[p] for p in train_from], experts, encoder)
@@ -343,41 +341,3 @@ def format_table(result: dict[str, Any]) -> str:
                 f"(min {s['min']:.4f}, max {s['max']:.4f})"
             )
     return "\n".join(lines)
-
-
-def build_routing_data(
-    train_from: list[str | Path],
-    experts: list[ExpertSpec],
-    *,
-    routing_expert: ExpertSpec,
-    workdir: str | Path | None = None,
-    show_progress: bool = True,
-    progress: Callable[[str, int, int | None], None] | None = None,
-) -> RoutingData:
-    """Routing training data from BEIR folders: each expert's per-query nDCG@10 on their training queries.
-
-    ``experts`` and ``routing_expert`` are names or specs (a collection's ``expert(n).spec()``, so an
-    expert added under another name or with options is rebuilt as it is); ``progress(stage, done,
-    total)`` is told after each dataset (the server's jobs show it)."""
-    router_model = routing_model_from_spec(routing_expert)  # fails before any scoring
-    tmp = None
-    if workdir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")
-        workdir = tmp.name
-    try:
-        prepared = []
-        for i, p in enumerate(train_from):
-            if progress is not None:
-                progress(f"scoring training queries of {Path(p).name}", i, len(train_from))
-            prepared.append(
-                prepare(
-                    p, experts, want_train=True, workdir=Path(workdir), latency_sample=0, show_progress=show_progress
-                )
-            )
-        if progress is not None:
-            progress("embedding training queries", len(train_from), len(train_from))
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
-    names = [spec_name(e) for e in experts]
-    return routing_data(prepared, names, router_model)

@@ -93,6 +93,10 @@ class Router(ABC):
     embeds_queries: bool = True
     #: the parameters ``NAME@key=value`` may set
     accepts: frozenset[str] = frozenset()
+    #: a router that picks its rule when fitted (``auto``): the rule it picked, else None
+    choice: str | None = None
+    #: that router's 5-fold train-CV nDCG@10 for each candidate rule (None for fusion rules), else None
+    train_cv: dict[str, float | None] | None = None
 
     def __init__(self, **params: Any) -> None:
         self.params = params

@@ -3,6 +3,7 @@ the ``tfidf`` lexical encoder. Routers only see the vectors; this module says wh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..encoders.catalog import ENCODERS
@@ -20,6 +21,18 @@ def routing_model(expert: Expert) -> Expert:
             field="routing_expert",
         )
     return expert
+
+
+def default_routing_expert(kinds: Mapping[str, str]) -> str | None:
+    """The routing model used when none is named: the first dense expert of ``kinds`` (expert name ->
+    kind, in the collection's order), or None when there is none. The one place this default is made.
+
+    >>> default_routing_expert({"bm25": "lexical", "minilm": "dense", "e5": "dense"})
+    'minilm'
+    >>> default_routing_expert({"bm25": "lexical"}) is None
+    True
+    """
+    return next((name for name, kind in kinds.items() if kind == "dense"), None)
 
 
 def check_routing_name(name: str) -> None:

@@ -20,31 +20,23 @@ router = APIRouter(prefix="/api", tags=["routing"])
 
 
 def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_expert: str) -> Task:
-    """Score the collection's experts on the training queries, then fit and save ``spec`` on it."""
+    """Fit and save ``spec`` on the collection from the training queries (:func:`fit_routers`), through a
+    handle of the job's own so that searches go on meanwhile; the served handle then forgets its fitted
+    routers and loads them again from the saved files. An expert removed meanwhile is left out of
+    routing when the router is loaded; one added is not routed to until the router is fitted again."""
 
     def run(progress: Progress) -> dict[str, Any]:
-        from ..evaluation.routing import build_routing_data
+        from ..collection import Collection
+        from ..evaluation.router_fit import fit_routers
 
-        with pool.use(name) as col:  # specs, so an expert added under another name or with options is rebuilt
-            experts = [col.expert(n).spec() for n in col.experts]
-            routing_spec = col.expert(routing_expert).spec() if routing_expert in col.experts else routing_expert
-        data = build_routing_data(
-            train_from, experts, routing_expert=routing_spec, show_progress=False, progress=progress
-        )
-        progress("fitting", len(train_from), len(train_from))
-        with pool.use(name) as col:  # an expert removed meanwhile is left out; one added is not routed to yet
-            fitted = col.fit_router(spec, data, routing_expert=routing_expert)
+        with Collection.open(pool.path_of(name)) as own:
+            (fit,) = fit_routers(
+                own, [spec], train_from, routing_expert=routing_expert, progress=progress, show_progress=False
+            )
+        with pool.use(name) as col:
+            col.reload_routers()
             routers = col.routers
-        choice = getattr(fitted, "choice", None)
-        return {
-            "router": spec,
-            "rule": choice or spec,
-            "train_cv": getattr(fitted, "train_cv", None),
-            "experts": fitted.experts,
-            "training_queries": len(data.datasets),
-            "datasets": sorted(set(data.datasets)),
-            "routers": routers,
-        }
+        return fit.to_dict() | {"routers": routers}
 
     return run
 
@@ -79,24 +71,11 @@ def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
             raise InputError(f"cannot read {given}: {exc.strerror or exc}", field="train_from") from None
     pool: Pool = request.app.state.pool
     with pool.use(name) as col:
-        dense = [e for e in col.experts if col.expert(e).kind == "dense"]
-        in_collection = set(col.experts)
-    routing_expert = body.routing_expert or (dense[0] if dense else None)
-    if routing_expert is None:
-        raise InputError(
-            f"collection {name!r} has no dense expert to embed queries for routing; name one as "
-            "routing_expert (GET /api/experts)",
-            field="routing_expert",
-        )
-    if routing_expert not in in_collection:  # a routing-only model: tfidf, or a dense name the server offers
-        if not names_tfidf(routing_expert):  # checked by name; the job loads it (a cold load can take minutes)
-            only_named(routing_expert, "routing_expert")
-            check_routing_name(routing_expert)
-    elif routing_expert not in dense:
-        raise InputError(
-            f"{routing_expert!r} is not a dense expert of collection {name!r} (dense: {', '.join(dense) or 'none'})",
-            field="routing_expert",
-        )
+        routing_expert = col.routing_expert(body.routing_expert)  # the default, or why it cannot route
+        in_collection = routing_expert in col.experts
+    if not in_collection and not names_tfidf(routing_expert):  # a routing-only model the server offers
+        only_named(routing_expert, "routing_expert")  # checked by name; the job loads it (minutes when cold)
+        check_routing_name(routing_expert)
     fields = {
         "collection": name,
         "router": body.router,

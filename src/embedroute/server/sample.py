@@ -32,16 +32,16 @@ def ensure_sample(
     it has no train split) so the page can show routing, which embeds queries with the first dense
     expert: ``experts`` without one is an :class:`~embedroute.errors.InputError`, before anything is built.
     """
-    from ..evaluation.routing import build_routing_data
+    from ..evaluation.router_fit import fit_routers
     from ..experts.registry import expert_from_spec
+    from ..routing.models import default_routing_expert
 
     ds = load_beir(data)
     name = ds.name
     path = root / name
     if (path / MANIFEST).exists():
         return name
-    dense = [e.name for e in map(expert_from_spec, experts) if e.kind == "dense"]
-    if not dense:
+    if default_routing_expert({e.name: e.kind for e in map(expert_from_spec, experts)}) is None:
         raise InputError(
             f"the sample collection's routers need a dense expert to embed queries; got "
             f"{', '.join(experts) or 'none'} (add one, e.g. minilm)",
@@ -58,9 +58,6 @@ def ensure_sample(
         docs.append(d | {"attributes": {"words": words, "length": length_bucket(words)}})
     with Collection.create(tmp, experts=list(experts), attributes={"words": "int", "length": "str"}) as col:
         col.add(docs, show_progress=show_progress)
-        routing_expert = dense[0]  # named as the collection names it
-        rdata = build_routing_data([data], col.experts, routing_expert=routing_expert, show_progress=show_progress)
-        for r in ROUTERS:
-            col.fit_router(r, rdata, routing_expert=routing_expert)
+        fit_routers(col, ROUTERS, [data], show_progress=show_progress)  # routing: the first dense expert
     tmp.rename(path)  # appears whole or not at all
     return name
