@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedroute.evaluation.routing import evaluate_routing, format_table
+from embedroute.evaluation.routing import evaluate_routing
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -75,7 +75,7 @@ def main() -> None:
     routers = args.routers.split(",")
     prepared: dict = {}  # each dataset indexed, run and timed once, shared by the cross-domain rows
     with tempfile.TemporaryDirectory(prefix="embedroute-routing-bench-") as work:
-        result = evaluate_routing(
+        report = evaluate_routing(
             data,
             experts,
             routers,
@@ -85,7 +85,8 @@ def main() -> None:
             prepared=prepared,
             seed_spread=args.seed_spread,
         )
-        print(format_table(result), flush=True)
+        print(report, flush=True)
+        result = report.to_dict()
         if not args.no_cross_domain and len(data) > 1:
             cross = {}
             for held in data:
@@ -101,7 +102,7 @@ def main() -> None:
                     workdir=work,
                     show_progress=False,
                     prepared=prepared,
-                )
+                ).to_dict()
                 rows = {r["name"]: r for r in res["rows"]}
                 name = res["datasets"][0]
                 cross[name] = {

@@ -13,7 +13,7 @@ from .collection import Collection
 from .errors import InputError
 from .evaluation import evaluate, load_beir
 from .evaluation.router_fit import fit_routers
-from .evaluation.routing import evaluate_routing, format_table
+from .evaluation.routing import evaluate_routing
 
 
 def sample_path() -> Path:
@@ -48,11 +48,11 @@ def _routing(col: Collection, data: Path, experts: list[str], workdir: Path) -> 
         prepared=prepared,
     )
     print(
-        f"\nrouting: routers fitted on {res['training_queries']} training queries, evaluated on the "
+        f"\nrouting: routers fitted on {res.training_queries} training queries, evaluated on the "
         f"other {len(next(iter(prepared.values())).test.queries)} (routing encoder {routing}; "
         "BENCHMARKS.md has the full-size runs)"
     )
-    print(format_table(res))
+    print(res)
     fit_routers(col, routers, [data], routing_expert=routing, show_progress=False)
     return routers
 
@@ -89,9 +89,11 @@ def run_demo(
                 for router in routers:
                     res = col.routed_search(query, k=3, router=router)
                     r = res.routing
-                    scores = ", ".join(f"{e} {v:.3f}" for e, v in sorted(r["scores"].items(), key=lambda kv: -kv[1]))
-                    rule = f" (rule {r['rule']})" if r["rule"] != router else ""
-                    print(f"  router {router}{rule} chose {'+'.join(r['experts'])}; scores: {scores}")
+                    if r is None:  # a routed search always says how it was routed
+                        raise RuntimeError(f"router {router!r} returned no routing diagnostics")
+                    scores = ", ".join(f"{e} {v:.3f}" for e, v in sorted(r.scores.items(), key=lambda kv: -kv[1]))
+                    rule = f" (rule {r.rule})" if r.rule != router else ""
+                    print(f"  router {router}{rule} chose {'+'.join(r.experts)}; scores: {scores}")
                     _print_hits(router, res, ds.qrels.get(qid, {}))
         print("\n(* = judged relevant)")
     finally:

@@ -182,9 +182,9 @@ def test_filtered_search_equals_brute_force_in_a_collection(tmp_path, sample_dir
         allowed = [h.id for h in full.hits if by_hand(flt, h.attributes)]
         assert all(by_hand(flt, h.attributes) for h in res.hits)
         assert len(set(res.ids) & set(allowed[:5])) >= min(4, len(allowed[:5]))  # ANN may swap one
-        assert res.plan["allowed"] == len(allowed)
+        assert res.plan.allowed == len(allowed)
         lex = col.search(query, k=5, expert="bm25", filter=flt)
         assert all(by_hand(flt, h.attributes) for h in lex.hits)
     col.close()
     again = Collection.open(tmp_path / "c")
-    assert again.search(query, k=3, expert="bm25", filter={"bucket": 7}).plan["allowed"] == 5
+    assert again.search(query, k=3, expert="bm25", filter={"bucket": 7}).plan.allowed == 5

@@ -65,7 +65,7 @@ def test_filter_delete_and_reopen(sample_col, tmp_path):
     q = next(iter(ds.queries.values()))
     res = col.search(q, k=5, expert="minilm-tokens", filter={"even": "yes"})
     assert res.hits and all(h.attributes["even"] == "yes" for h in res.hits)
-    assert res.plan is not None and res.plan["allowed"] < 500
+    assert res.plan is not None and res.plan.allowed < 500
     exact = col.search(q, k=5, expert="mv-exact", filter={"even": "yes"})
     assert [h.id for h in exact.hits][:3] == [h.id for h in res.hits][:3]
     gone = res.hits[0].id
@@ -94,8 +94,8 @@ def test_routing_treats_the_multivector_expert_like_any_other(sample_col):
     col.add_expert("minilm")
     col.fit_router("pilot-nearest", RoutingData(experts, emb, ["sample"] * 20, scores, qids), routing_expert="minilm")
     res = col.routed_search(ds.queries[qids[0]], k=5, router="pilot-nearest")
-    assert res.routing["experts"] == ["minilm-tokens"] and res.expert == "minilm-tokens"
-    assert set(res.routing["scores"]) == {"minilm-tokens", "bm25"}
+    assert res.routing.experts == ["minilm-tokens"] and res.expert == "minilm-tokens"
+    assert set(res.routing.scores) == {"minilm-tokens", "bm25"}
 
 
 def test_pruning_and_carving_keep_maxsim_close():

@@ -49,12 +49,12 @@ def test_collection_saves_the_rule_auto_chose(tmp_path, data, sample_dir):
     col.close()
     again = Collection.open(tmp_path / "c")
     res = again.routed_search("vitamin D and bone fractures", k=3, router="auto")
-    assert res.routing["router"] == "auto" and res.routing["rule"] == fitted.choice
-    assert res.routing["experts"][0] in EXPERTS and len(res.hits) == 3
+    assert res.routing.router == "auto" and res.routing.rule == fitted.choice
+    assert res.routing.experts[0] in EXPERTS and len(res.hits) == 3
     assert again._routers["auto"][0].train_cv is None  # the saved rule, no new cross-validation
     again.remove_expert("static64")
     res = again.routed_search("vitamin D and bone fractures", k=3, router="auto")
-    assert set(res.routing["scores"]) == {"minilm", "bm25"} and res.routing["rule"] in CANDIDATES
+    assert set(res.routing.scores) == {"minilm", "bm25"} and res.routing.rule in CANDIDATES
     assert again._routers["auto"][0].train_cv  # experts changed: auto chose again on the remaining ones
     again.close()
 
@@ -71,7 +71,7 @@ def test_routing_evaluation_names_the_rule_auto_picked(tmp_path, sample_dir, min
         workdir=tmp_path,
         show_progress=False,
         prepared=shared,
-    )
+    ).to_dict()
     row = next(r for r in res["rows"] if r["name"] == "auto")
     by_hand = training_data_by_hand(next(iter(shared.values())), ["minilm", "bm25"], minilm)
     want = {c: cv_by_hand(c, by_hand) for c in CANDIDATES}

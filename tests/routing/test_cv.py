@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from embedroute.evaluation.router_fit import build_routing_data
-from embedroute.evaluation.routing import evaluate_routing, format_table
+from embedroute.evaluation.routing import evaluate_routing
 from embedroute.routing import ROUTERS, Router, RoutingData
 from embedroute.routing.cv import cross_validate
 
@@ -99,7 +99,7 @@ def test_evaluation_rows_carry_the_training_cv(tmp_path, sample_dir, minilm):
         workdir=tmp_path,
         show_progress=False,
         prepared=shared,
-    )
+    ).to_dict()
     rows = {r["name"]: r for r in res["rows"]}
     (runs,) = shared.values()
     by_hand = training_data_by_hand(runs, ["minilm", "bm25"], minilm)
@@ -131,7 +131,7 @@ def seed_pinned():
 
 
 def test_seed_spread_refits_randomised_routers_with_each_seed(tmp_path, sample_dir, seed_pinned):
-    res = evaluate_routing(
+    report = evaluate_routing(
         [sample_dir],
         ["minilm", "bm25"],
         ["pilot", "dataset", seed_pinned, "seed-pinned@seed=1"],
@@ -140,6 +140,7 @@ def test_seed_spread_refits_randomised_routers_with_each_seed(tmp_path, sample_d
         show_progress=False,
         seed_spread=3,
     )
+    res = report.to_dict()
     rows = {r["name"]: r for r in res["rows"]}
     avg = {e: rows[e]["ndcg@10"]["avg"] for e in ("minilm", "bm25")}
     assert avg["minilm"] != avg["bm25"]
@@ -157,4 +158,4 @@ def test_seed_spread_refits_randomised_routers_with_each_seed(tmp_path, sample_d
     pinned_other = seed_pinned if other == "minilm" else "seed-pinned@seed=1"
     assert rows[pinned_other]["p_value_vs_dataset"] == rows[other]["p_value_vs_best_single"]
     assert "p_value_vs_dataset" not in rows["dataset"] and "p_value_vs_dataset" not in rows["minilm"]
-    assert f"{seed_pinned} over seeds 0-2" in format_table(res)
+    assert f"{seed_pinned} over seeds 0-2" in str(report)

@@ -133,16 +133,14 @@ def test_a_collection_routes_with_tfidf_and_rebuilds_it_on_load(tmp_path, data, 
     col.fit_router("pilot", data)  # the data says which encoder made it
     want = make_router("pilot").fit(data).route(encoder_of(data).encode_queries(QUERIES))
     got = col.routed_search_batch(QUERIES, k=5, router="pilot")
-    assert [r.routing["experts"] for r in got] == [w.experts for w in want]
-    assert all(r.routing["routing_expert"] == "tfidf" and len(r.hits) == 5 for r in got)
+    assert [r.routing.experts for r in got] == [w.experts for w in want]
+    assert all(r.routing.routing_expert == "tfidf" and len(r.hits) == 5 for r in got)
     col.remove_expert("static64")  # pilots recomputed from the stored sparse data, no re-encoding
-    assert set(col.routed_search(QUERIES[0], router="pilot").routing["scores"]) == {"minilm", "bm25"}
+    assert set(col.routed_search(QUERIES[0], router="pilot").routing.scores) == {"minilm", "bm25"}
     col.close()
     again = Collection.open(tmp_path / "c")
     fewer = make_router("pilot").fit(data.without("static64")).route(encoder_of(data).encode_queries(QUERIES))
-    assert [r.routing["experts"] for r in again.routed_search_batch(QUERIES, router="pilot")] == [
-        w.experts for w in fewer
-    ]
+    assert [r.routing.experts for r in again.routed_search_batch(QUERIES, router="pilot")] == [w.experts for w in fewer]
     dense_data = build_routing_data(
         [sample_dir], EXPERTS, routing_expert="static64", workdir=tmp_path / "w", show_progress=False
     )
@@ -162,7 +160,7 @@ def test_routing_evaluation_with_tfidf_counts_no_model_pass(tmp_path, sample_dir
         routing_expert="tfidf",
         workdir=tmp_path,
         show_progress=False,
-    )
+    ).to_dict()
     rows = {r["name"]: r for r in res["rows"]}
     assert res["routing_expert"] == "tfidf"
     for name in ("pilot", "dataset"):

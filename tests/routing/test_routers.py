@@ -141,11 +141,11 @@ def test_a_routing_only_model_routes_without_document_vectors(tmp_path, sample_d
 
     expected = want.route(make_expert("static64").encoder.encode_queries([q]))[0]
     res = col.routed_search(q, k=5, router="pilot")
-    assert res.routing["routing_expert"] == "static64" and res.routing["experts"] == expected.experts
-    assert res.routing["scores"] == pytest.approx(expected.scores)
+    assert res.routing.routing_expert == "static64" and res.routing.experts == expected.experts
+    assert res.routing.scores == pytest.approx(expected.scores)
     col.close()
     again = Collection.open(tmp_path / "c")  # reopened: the routing model is rebuilt from its saved spec
-    assert again.routed_search(q, k=5, router="pilot").routing["experts"] == expected.experts
+    assert again.routed_search(q, k=5, router="pilot").routing.experts == expected.experts
     with pytest.raises(InputError, match="dense"):
         again.fit_router("pilot", data, routing_expert="bm25")
     with pytest.raises(InputError, match="64-d embeddings"):
@@ -166,8 +166,8 @@ def test_collection_routed_search_and_expert_changes(tmp_path, data, sample_dir)
     col.fit_router("pilot", data)
     col.fit_router("fusion-topk", data)
     res = col.routed_search("vitamin D and bone fractures", k=5, router="pilot")
-    assert res.routing["router"] == "pilot" and res.routing["experts"][0] == res.expert
-    assert set(res.routing["scores"]) == set(EXPERTS) and len(res.hits) == 5
+    assert res.routing.router == "pilot" and res.routing.experts[0] == res.expert
+    assert set(res.routing.scores) == set(EXPERTS) and len(res.hits) == 5
     fused = col.routed_search("vitamin D and bone fractures", k=5, router="fusion-topk")
     assert "+" in fused.expert and len(fused.hits) == 5
     queries = ["vitamin D and bone fractures", "stem cells", "antibiotic resistance"]
@@ -187,10 +187,10 @@ def test_collection_routed_search_and_expert_changes(tmp_path, data, sample_dir)
     assert snapshot_results() == before and col.check().ok
     col.remove_expert("static64")  # an expert the router knows: pilots recomputed without it
     res = col.routed_search("vitamin D and bone fractures", k=5, router="pilot")
-    assert set(res.routing["scores"]) == {"minilm", "bm25"}
+    assert set(res.routing.scores) == {"minilm", "bm25"}
     col.close()
     again = Collection.open(tmp_path / "c")
-    assert again.routed_search("stem cells", router="pilot").routing["experts"][0] in ("minilm", "bm25")
+    assert again.routed_search("stem cells", router="pilot").routing.experts[0] in ("minilm", "bm25")
 
 
 class PinnedRouter(Router):
@@ -249,7 +249,7 @@ def evaluated(tmp_path_factory, minilm):
             "pinned@to=bm25",
         ]
         kw = dict(train_from=[sample], workdir=tmp_path_factory.mktemp("table"), show_progress=False, prepared=shared)
-        res = evaluate_routing([sample], EXPERTS, routers, **kw)
+        res = evaluate_routing([sample], EXPERTS, routers, **kw).to_dict()
         (runs,) = shared.values()
         qids = list(runs.test.queries)
         ndcg = {e: [ndcg10(runs.test.qrels[q], runs.runs[e][q]) for q in qids] for e in EXPERTS}
@@ -258,7 +258,7 @@ def evaluated(tmp_path_factory, minilm):
         PlantedOracle.table = (minilm.encode_queries([runs.test.queries[q] for q in qids]), best)
         res["rows"] += [
             r
-            for r in evaluate_routing([sample], EXPERTS, ["planted-oracle"], **kw)["rows"]
+            for r in evaluate_routing([sample], EXPERTS, ["planted-oracle"], **kw).to_dict()["rows"]
             if r["name"] == "planted-oracle"
         ]
     finally:
@@ -385,7 +385,7 @@ def test_size_weighted_temperature_is_chosen_by_cross_validation_on_the_training
         f"pilot@min_share=0.1;weight=size;tau_rel={x}" for x in grid
     }
     # a given tau_rel or tau is used as is, with no choice to record
-    assert not hasattr(make_router("pilot@weight=size;tau_rel=0.3").fit(data), "choice")
+    assert make_router("pilot@weight=size;tau_rel=0.3").fit(data).choice is None
 
 
 def test_a_collection_saves_the_temperature_the_router_chose(tmp_path, data, sample_dir):
@@ -398,8 +398,8 @@ def test_a_collection_saves_the_temperature_the_router_chose(tmp_path, data, sam
     col.close()
     again = Collection.open(tmp_path / "c")
     res = again.routed_search("vitamin D and bone fractures", k=3, router="pilot@weight=size")
-    assert res.routing["rule"] == fitted.choice  # the saved rule, re-fitted as it is
-    assert not hasattr(again._routers["pilot@weight=size"][0], "train_cv")
+    assert res.routing.rule == fitted.choice  # the saved rule, re-fitted as it is
+    assert again._routers["pilot@weight=size"][0].train_cv is None
     again.close()
 
 
@@ -452,7 +452,7 @@ def test_evaluations_share_prepared_datasets(tmp_path, sample_dir):
         workdir=tmp_path,
         show_progress=False,
         prepared=shared,
-    )
+    ).to_dict()
     ((key, runs),) = shared.items()
     again = evaluate_routing(
         [sample_dir],
@@ -462,7 +462,7 @@ def test_evaluations_share_prepared_datasets(tmp_path, sample_dir):
         workdir=tmp_path,
         show_progress=False,
         prepared=shared,
-    )
+    ).to_dict()
     assert shared[key] is runs  # reused, not prepared again
     rows = {r["name"]: r["ndcg@10"] for r in first["rows"]}
     assert all(rows[r["name"]] == r["ndcg@10"] for r in again["rows"] if r["name"] in rows)

@@ -75,7 +75,7 @@ def test_waiting_searches_form_one_batch_with_the_answers_of_single_searches(poo
             assert [h.score for h in res.hits] == pytest.approx([h.score for h in alone.hits], abs=1e-5)
             assert res.timings["batched_queries"] == len(queries)  # all of them answered by one call
             if "router" in mode:
-                assert res.routing["experts"] == alone.routing["experts"]
+                assert res.routing.experts == alone.routing.experts
             else:
                 assert index == col.expert(mode["expert"]).index_config()
     assert batcher._pending == {} and batcher._leading == set()

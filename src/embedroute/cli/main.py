@@ -76,30 +76,20 @@ def cmd_search(a: argparse.Namespace) -> int:
         else col.search(a.query, k=a.k, expert=a.expert, filter=flt)
     )
     if a.json:
-        print(
-            json.dumps(
-                {
-                    "query": res.query,
-                    "expert": res.expert,
-                    "routing": res.routing,
-                    "plan": res.plan,
-                    "timings": res.timings,
-                    "hits": [h.__dict__ for h in res.hits],
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
         return 0
     print(f"expert {res.expert}, {res.timings['total_ms']:.1f} ms")
     if res.plan:
+        est = res.plan.selectivity_estimate
         print(
-            f"plan {res.plan['kind']}: {res.plan['allowed']} documents allowed "
-            f"(estimated selectivity {res.plan['selectivity_estimate']:.4f}), {res.plan['candidates']} candidates"
+            f"plan {res.plan.kind}: {res.plan.allowed} documents allowed "
+            f"(estimated selectivity {est:.4f}), {res.plan.candidates} candidates"
+            if est is not None
+            else f"plan {res.plan.kind}: {res.plan.allowed} documents allowed, {res.plan.candidates} candidates"
         )
     if res.routing:
-        scores = ", ".join(f"{e} {s:.3f}" for e, s in sorted(res.routing["scores"].items(), key=lambda kv: -kv[1]))
-        print(f"router {res.routing['router']} chose {'+'.join(res.routing['experts'])} ({scores})")
+        scores = ", ".join(f"{e} {s:.3f}" for e, s in sorted(res.routing.scores.items(), key=lambda kv: -kv[1]))
+        print(f"router {res.routing.router} chose {'+'.join(res.routing.experts)} ({scores})")
     for h in res.hits:
         text = (f"{h.title}: " if h.title else "") + (h.text or "")
         print(f"{h.rank:>3}. {h.score:8.4f}  {h.id:<12} {text[:100]}")
@@ -138,7 +128,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
 
 
 def _eval_routing(a: argparse.Namespace) -> int:
-    from ..evaluation.routing import evaluate_routing, format_table
+    from ..evaluation.routing import evaluate_routing
 
     if not a.train_from:
         raise EmbedrouteError("--router needs --train-from (datasets whose training queries fit the routers)")
@@ -152,8 +142,8 @@ def _eval_routing(a: argparse.Namespace) -> int:
         show_progress=not a.quiet,
         seed_spread=a.seed_spread,
     )
-    print(format_table(res))
-    _write_json(a.out, res)
+    print(res)
+    _write_json(a.out, res.to_dict())
     return 0
 
 

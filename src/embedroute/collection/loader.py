@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,7 @@ class IndexLoader:
         """Apply a committed delete to every structure that was current before it."""
         for name, expert in experts.items():
             if self._loaded.get(name) == gen_before:
-                self.apply(name, gen_before, lambda e=expert: e.remove(rids))
+                self.apply(name, gen_before, partial(expert.remove, rids))
             else:
                 self._loaded.pop(name, None)
 

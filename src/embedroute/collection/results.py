@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from ..index.planner import Plan
 
 
 @dataclass
@@ -35,6 +37,23 @@ def ranked_hits(
     return hits
 
 
+@dataclass(frozen=True)
+class RoutingInfo:
+    """Why a routed search went where it did: the router asked for, the rule it ran (``auto``: the rule
+    it chose when fitted), the model that embedded the query for routing, the experts chosen (best
+    first; several are fused by RRF) and every expert's routing score (RouterRetriever, arXiv 2409.02685)."""
+
+    router: str
+    rule: str
+    routing_expert: str
+    experts: list[str]
+    scores: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, for the CLI's and the server's output."""
+        return asdict(self)
+
+
 @dataclass
 class SearchResult:
     """Hits for one query, the expert that answered, and where the time went (milliseconds)."""
@@ -44,13 +63,24 @@ class SearchResult:
     hits: list[Hit]
     timings: dict[str, float]
     #: for routed searches: the router, the experts it chose (best first) and every expert's score
-    routing: dict[str, Any] | None = None
+    routing: RoutingInfo | None = None
     #: for filtered searches: the plan that ran, estimated selectivity, allowed and candidate counts
-    plan: dict[str, Any] | None = None
+    plan: Plan | None = None
 
     @property
     def ids(self) -> list[str]:
         return [h.id for h in self.hits]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: the query, the expert, the routing and plan diagnostics, the timings and the hits."""
+        return {
+            "query": self.query,
+            "expert": self.expert,
+            "routing": None if self.routing is None else self.routing.to_dict(),
+            "plan": None if self.plan is None else self.plan.to_json(),
+            "timings": dict(self.timings),
+            "hits": [asdict(h) for h in self.hits],
+        }
 
     def __repr__(self) -> str:
         top = ", ".join(f"{h.id}:{h.score:.3f}" for h in self.hits[:3])

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import CollectionError, InputError, UnknownNameError
 from ..experts.base import QueryEncoder
@@ -21,7 +21,7 @@ from ..routing.base import Router, RoutingData
 from ..routing.lexical import names_tfidf, tfidf_from_spec
 from ..routing.models import default_routing_expert, routing_model
 from .manifest import model_change
-from .results import Hit, SearchResult
+from .results import Hit, RoutingInfo, SearchResult
 
 
 class RoutingModel(QueryEncoder, Protocol):
@@ -50,6 +50,18 @@ class RoutedSearch:
     _store: Any
     #: routing-only models (dense experts that embed queries for routing but hold no documents)
     _routing_models: dict[str, RoutingModel]
+
+    if TYPE_CHECKING:  # provided by Collection
+
+        def search_batch(
+            self,
+            queries: Sequence[str],
+            k: int = 10,
+            *,
+            expert: str | None = None,
+            fetch: bool = True,
+            filter: dict[str, Any] | None = None,  # noqa: A002
+        ) -> list[SearchResult]: ...
 
     @property
     def routers(self) -> list[str]:
@@ -188,7 +200,10 @@ class RoutedSearch:
                     "data with it (build_routing_data or routing_data, routing_expert='tfidf')",
                     field="routing_expert",
                 )
-            return tfidf_from_spec(fitted["spec"], fitted["state"])
+            lexical = tfidf_from_spec(fitted["spec"], fitted["state"])
+            if lexical is None:
+                raise InputError(f"routing data names {fitted['spec']!r}, not a tfidf encoder", field="routing_expert")
+            return lexical
         key = spec if isinstance(spec, str) else json.dumps(spec, sort_keys=True, default=str)
         if key not in self._routing_models:
             self._routing_models[key] = routing_model(expert_from_spec(spec))
@@ -229,13 +244,7 @@ class RoutedSearch:
         results = [found_at[i] for i in range(len(queries))]
         for res, route in zip(results, routes):
             res.timings = dict(res.timings) | {"route_ms": route_ms, "total_ms": total_ms}
-            res.routing = {
-                "router": router,
-                "rule": rule,
-                "routing_expert": routing_expert,
-                "experts": route.experts,
-                "scores": route.scores,
-            }
+            res.routing = RoutingInfo(router, rule, routing_expert, list(route.experts), dict(route.scores))
         return results
 
     def _fused(self, query: str, parts: list[SearchResult], name: str, k: int) -> SearchResult:

@@ -8,6 +8,7 @@ import random
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from ..storage.jsonl import corpus_file, read_jsonl
@@ -37,7 +38,7 @@ class BeirDataset:
                     h.update(block)
         return h.hexdigest()
 
-    def corpus(self) -> list[dict[str, str]]:
+    def corpus(self) -> list[dict[str, Any]]:
         out = []
         for line, obj in read_jsonl(self.corpus_path):
             if not isinstance(obj, dict) or obj.get("_id") is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from ..routing.cv import cross_validate
 from ..routing.models import default_routing_expert, routing_model_from_spec
 from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
+from .routing_report import RoutingReport, RoutingRow, RowKind, SeedSpread
 from .runner import corpus_collection, run_for
 from .significance import stratified_paired_randomization
 
@@ -48,7 +50,7 @@ def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]
 
 def prepare(
     path: str | Path,
-    experts: list[ExpertSpec],
+    experts: Sequence[ExpertSpec],
     *,
     want_train: bool,
     workdir: Path,
@@ -61,7 +63,8 @@ def prepare(
     the runs are keyed by the name each expert takes."""
     # a set without a train split is always evaluated on the same half of its test queries, whether or
     # not it trains routers here, so an expert trained on the other half never sees its own training data
-    train, test = train_and_test(path)
+    both: tuple[BeirDataset | None, BeirDataset] = train_and_test(path)
+    train, test = both
     if not want_train:
         train = None
     col, names = corpus_collection(workdir / test.name, experts, test, show_progress=show_progress)
@@ -88,7 +91,10 @@ def routing_data(prepared: list[DatasetRuns], experts: list[str], encoder: Any) 
     An encoder that learns from the queries it routes (``fits_on_queries``: ``tfidf``) is fitted here
     on all of them first, and its fitted state travels with the data (cross-validation re-fits it inside
     each fold: :func:`~embedroute.routing.lexical.refit_on_rows`)."""
-    texts, sets, scores, qids = [], [], [], []
+    texts: list[str] = []
+    sets: list[str] = []
+    scores: list[np.ndarray] = []
+    qids: list[str] = []
     for d in prepared:
         if d.train is None:
             continue
@@ -117,8 +123,9 @@ def evaluate_routing(
     show_progress: bool = True,
     prepared: dict[str, DatasetRuns] | None = None,
     seed_spread: int = 0,
-) -> dict[str, Any]:
-    """Table-1 style comparison; returns ``{"datasets": [...], "rows": [...], ...}`` (JSON-able).
+) -> RoutingReport:
+    """Table-1 style comparison of ``routers`` with each single expert and the oracles, on the test
+    queries of ``data``, the routers fitted on the training queries of ``train_from``.
 
     ``prepared`` (a dict, filled as datasets are prepared) lets several calls over the same datasets
     and experts share each dataset's indexing, runs and timings, as the cross-domain check does.
@@ -131,144 +138,207 @@ def evaluate_routing(
         raise InputError(f"seed_spread must be 0 or more, got {seed_spread}", field="seed_spread")
     for rname in routers:
         make_router(rname)  # a misspelt router or parameter fails now, before any dataset is indexed
-    train_from = [str(Path(p).resolve()) for p in (train_from or [])]
+    train_paths = [str(Path(p).resolve()) for p in (train_from or [])]
     eval_paths = [str(Path(p).resolve()) for p in data]
-    all_paths = list(dict.fromkeys(eval_paths + train_from))
+    prepared = _prepare_all(eval_paths, train_paths, experts, workdir, prepared, show_progress)
+    built = {e: make_expert(e) for e in experts}
+    routing_name = routing_expert or default_routing_expert({e: built[e].kind for e in experts}) or experts[0]
+    encoder = routing_model_from_spec(routing_name)  # a QueryEncoder: a dense expert, or tfidf
+    evals = [prepared[p] for p in eval_paths]
+    table = _Table([d.name for d in evals])
+    setup = _RouterSetup(
+        train=routing_data([prepared[p] for p in train_paths], experts, encoder),
+        evals=evals,
+        test_emb={d.name: encoder.encode_queries(list(d.test.queries.values())) for d in evals},
+        routing_name=routing_name,
+        lexical=getattr(encoder, "kind", None) == "lexical",  # tfidf: no model pass, like bm25
+        model_passes={e: float(built[e].query_model_passes) for e in experts},
+        route_encode_ms=_route_encode_ms(encoder, evals),
+    )
+    for e in experts:
+        lat = float(np.mean([d.latency_ms[e] for d in evals]))
+        table.add(e, "single", {d.name: d.ndcg[e] for d in evals}, lat, setup.model_passes[e])
+    for rname in routers:
+        _add_router_row(table, rname, setup, seed_spread)
+    _add_oracle_rows(table, evals, experts)
+    best_single = table.add_p_values()
+    return RoutingReport(
+        datasets=table.names,
+        experts=experts,
+        train_from=[Path(p).name for p in train_paths],
+        routing_expert=routing_name,
+        route_encode_ms=round(setup.route_encode_ms, 3),
+        best_single=best_single,
+        training_queries=len(setup.train.datasets),
+        rows=table.rows,
+    )
+
+
+def _prepare_all(
+    eval_paths: list[str],
+    train_paths: list[str],
+    experts: list[str],
+    workdir: str | Path | None,
+    prepared: dict[str, DatasetRuns] | None,
+    show_progress: bool,
+) -> dict[str, DatasetRuns]:
+    """Every dataset indexed, run and timed once (those in ``prepared`` with these experts are kept)."""
+    prepared = {} if prepared is None else prepared
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")
         workdir = tmp.name
-    prepared = {} if prepared is None else prepared
     try:
-        for p in all_paths:
+        for p in dict.fromkeys(eval_paths + train_paths):
             have = prepared.get(p)
-            if have is None or set(have.runs) != set(experts) or (p in train_from and have.train is None):
+            if have is None or set(have.runs) != set(experts) or (p in train_paths and have.train is None):
                 prepared[p] = prepare(
-                    p, experts, want_train=p in train_from, workdir=Path(workdir), show_progress=show_progress
+                    p, list(experts), want_train=p in train_paths, workdir=Path(workdir), show_progress=show_progress
                 )
     finally:
         if tmp is not None:
             tmp.cleanup()
-    built = {e: make_expert(e) for e in experts}
-    model_passes = {e: float(built[e].query_model_passes) for e in experts}
-    routing_name = routing_expert or default_routing_expert({e: built[e].kind for e in experts}) or experts[0]
-    encoder = routing_model_from_spec(routing_name)  # a QueryEncoder: a dense expert, or tfidf
-    lexical = getattr(encoder, "kind", None) == "lexical"  # tfidf: no model pass, like bm25
-    train = routing_data([prepared[p] for p in train_from], experts, encoder)
-    evals = [prepared[p] for p in eval_paths]
-    names = [d.name for d in evals]
-    test_emb = {d.name: encoder.encode_queries(list(d.test.queries.values())) for d in evals}
+    return prepared
+
+
+def _route_encode_ms(encoder: Any, evals: list[DatasetRuns]) -> float:
+    """Milliseconds to embed one query for routing, uncached, over up to 10 test queries per dataset."""
     with caching_disabled():
         probe = [q for d in evals for q in list(d.test.queries.values())[:10]]
         encoder.encode_queries(["warm-up query"])
         t0 = time.perf_counter()
         for q in probe:
             encoder.encode_queries([q])
-        route_encode_ms = (time.perf_counter() - t0) * 1000 / max(len(probe), 1)
+        return (time.perf_counter() - t0) * 1000 / max(len(probe), 1)
 
-    rows: list[dict[str, Any]] = []
-    per_query: dict[str, np.ndarray] = {}
-    strata: dict[str, np.ndarray] = {}  # each per-query value's dataset, for the stratified p-values
 
-    def add_row(
-        name: str,
-        kind: str,
-        by_ds: dict[str, dict[str, float]],
-        ms: float,
-        passes: float,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        vals = {d: float(np.mean(list(by_ds[d].values()))) for d in names}
-        vals["avg"] = float(np.mean([vals[d] for d in names]))
-        per_query[name] = np.concatenate([[by_ds[d][q] for q in sorted(by_ds[d])] for d in names])
-        strata[name] = np.concatenate([[d] * len(by_ds[d]) for d in names])
-        rows.append(
-            {
-                "name": name,
-                "kind": kind,
-                "ndcg@10": vals,
-                "ms_per_query": round(ms, 3),
-                "encoder_passes": round(passes, 3),
-                **(extra or {}),
-            }
+@dataclass
+class _RouterSetup:
+    """What every router row is computed from: training data, test datasets and their routing embeddings,
+    and the costs (model passes per expert, the routing encoder's time)."""
+
+    train: RoutingData
+    evals: list[DatasetRuns]
+    test_emb: dict[str, Any]
+    routing_name: str
+    lexical: bool
+    model_passes: dict[str, float]
+    route_encode_ms: float
+
+
+@dataclass
+class _Table:
+    """Rows as they are added, with each row's per-query nDCG@10 and their datasets, for the p-values."""
+
+    names: list[str]
+    rows: list[RoutingRow] = field(default_factory=list)
+    per_query: dict[str, np.ndarray] = field(default_factory=dict)
+    strata: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def add(
+        self, name: str, kind: RowKind, by_ds: dict[str, dict[str, float]], ms: float, passes: float, **extra: Any
+    ) -> RoutingRow:
+        vals = {d: float(np.mean(list(by_ds[d].values()))) for d in self.names}
+        vals["avg"] = float(np.mean([vals[d] for d in self.names]))
+        self.per_query[name] = np.concatenate([[by_ds[d][q] for q in sorted(by_ds[d])] for d in self.names])
+        self.strata[name] = np.concatenate([[d] * len(by_ds[d]) for d in self.names])
+        row = RoutingRow(name, kind, vals, round(ms, 3), round(passes, 3), **extra)
+        self.rows.append(row)
+        return row
+
+    def p_value(self, name: str, other: str) -> float:
+        if not np.array_equal(self.strata[name], self.strata[other]):
+            raise ValueError(f"rows {name!r} and {other!r} score different queries; no paired test")
+        return round(
+            stratified_paired_randomization(self.per_query[name], self.per_query[other], list(self.strata[name])), 4
         )
 
-    for e in experts:
-        lat = float(np.mean([d.latency_ms[e] for d in evals]))
-        add_row(e, "single", {d.name: d.ndcg[e] for d in evals}, lat, model_passes[e])
+    def add_p_values(self) -> str:
+        """Set every row's p-values (against the best single expert, and routers' against ``dataset``);
+        returns the best single expert's name."""
+        singles = [r for r in self.rows if r.kind == "single"]
+        best = max(singles, key=lambda r: r.ndcg["avg"]).name
+        for r in self.rows:
+            r.p_value_vs_best_single = None if r.name == best else self.p_value(r.name, best)
+            if "dataset" in self.per_query and r.kind == "router" and r.name != "dataset":
+                r.p_value_vs_dataset = self.p_value(r.name, "dataset")
+        return best
 
-    def routed_ndcg(d: DatasetRuns, router: Router, routes: list[Route]) -> dict[str, float]:
+
+def _routed_ndcg(d: DatasetRuns, router: Router, routes: list[Route]) -> dict[str, float]:
+    qids = list(d.test.queries)
+    if router.fused:
+        return _ndcg(d.test, {q: rrf([d.runs[e][q] for e in r.experts]) for q, r in zip(qids, routes)})
+    return {q: d.ndcg[r.experts[0]][q] for q, r in zip(qids, routes)}
+
+
+def _add_router_row(table: _Table, rname: str, setup: _RouterSetup, seed_spread: int) -> None:
+    """Fit ``rname``, route every test query and add its row: nDCG@10, the experts it chose, and the cost of
+    routing (deciding, plus a routing-encoder pass when the query goes to an expert other than that model)."""
+    router = make_router(rname).fit(setup.train)
+    by_ds: dict[str, dict[str, float]] = {}
+    ms_total, route_total, passes_total, n_total = 0.0, 0.0, 0.0, 0
+    chosen: dict[str, int] = {}
+    for d in setup.evals:
         qids = list(d.test.queries)
-        if router.fused:
-            return _ndcg(d.test, {q: rrf([d.runs[e][q] for e in r.experts]) for q, r in zip(qids, routes)})
-        return {q: d.ndcg[r.experts[0]][q] for q, r in zip(qids, routes)}
+        t0 = time.perf_counter()
+        routes = router.route(setup.test_emb[d.name])
+        decide_ms = (time.perf_counter() - t0) * 1000 / max(len(qids), 1)
+        by_ds[d.name] = _routed_ndcg(d, router, routes)
+        for r in routes:
+            for e in r.experts:
+                chosen[e] = chosen.get(e, 0) + 1
+            extra_pass = router.embeds_queries and setup.routing_name not in r.experts
+            route_ms = decide_ms + (setup.route_encode_ms if extra_pass else 0.0)
+            route_total += route_ms
+            ms_total += route_ms + sum(d.latency_ms[e] for e in r.experts)
+            passes_total += float(extra_pass and not setup.lexical) + sum(setup.model_passes[e] for e in r.experts)
+        n_total += len(qids)
+    row = table.add(
+        rname,
+        "router",
+        by_ds,
+        ms_total / n_total,
+        passes_total / n_total,
+        train_cv=_rounded(cross_validate(rname, setup.train)),
+        rule=router.choice,
+        chosen={e: chosen[e] for e in setup.model_passes if e in chosen},
+        routing_ms_per_query=round(route_total / n_total, 3),
+        routing_overhead=round(route_total / max(ms_total - route_total, 1e-9), 4),
+    )
+    if seed_spread > 0 and "seed" in type(router).accepts and "seed" not in router.params:
+        row.seed_spread = _seed_spread(rname, setup, seed_spread)
 
-    for rname in routers:
-        router = make_router(rname).fit(train)
-        by_ds: dict[str, dict[str, float]] = {}
-        ms_total, route_total, passes_total, n_total = 0.0, 0.0, 0.0, 0
-        chosen = {e: 0 for e in experts}
-        for d in evals:
-            qids = list(d.test.queries)
-            t0 = time.perf_counter()
-            routes = router.route(test_emb[d.name])
-            decide_ms = (time.perf_counter() - t0) * 1000 / max(len(qids), 1)
-            by_ds[d.name] = routed_ndcg(d, router, routes)
-            for r in routes:
-                for e in r.experts:
-                    chosen[e] += 1
-                extra_pass = router.embeds_queries and routing_name not in r.experts
-                route_ms = decide_ms + (route_encode_ms if extra_pass else 0.0)
-                route_total += route_ms
-                ms_total += route_ms + sum(d.latency_ms[e] for e in r.experts)
-                passes_total += float(extra_pass and not lexical) + sum(model_passes[e] for e in r.experts)
-            n_total += len(qids)
-        add_row(
-            rname,
-            "router",
-            by_ds,
-            ms_total / n_total,
-            passes_total / n_total,
-            {
-                "train_cv_ndcg@10": _rounded(cross_validate(rname, train)),
-                **({"rule": router.choice} if hasattr(router, "choice") else {}),
-                "chosen": {e: c for e, c in chosen.items() if c},
-                "routing_ms_per_query": round(route_total / n_total, 3),
-                "routing_overhead": round(route_total / max(ms_total - route_total, 1e-9), 4),
-            },
-        )
-        if seed_spread > 0 and "seed" in type(router).accepts and "seed" not in router.params:
-            avgs = []
-            for seed in range(seed_spread):
-                again = make_router(rname + (";" if "@" in rname else "@") + f"seed={seed}").fit(train)
-                avgs.append(
-                    float(
-                        np.mean(
-                            [
-                                np.mean(list(routed_ndcg(d, again, again.route(test_emb[d.name])).values()))
-                                for d in evals
-                            ]
-                        )
-                    )
-                )
-            rows[-1]["seed_spread"] = {
-                "seeds": seed_spread,
-                "mean": round(float(np.mean(avgs)), 4),
-                "sd": round(float(np.std(avgs)), 4),
-                "min": round(min(avgs), 4),
-                "max": round(max(avgs), 4),
-            }
 
-    ds_best = {d.name: max(experts, key=lambda e, d=d: np.mean(list(d.ndcg[e].values()))) for d in evals}
-    add_row(
+def _seed_spread(rname: str, setup: _RouterSetup, seeds: int) -> SeedSpread:
+    avgs = []
+    for seed in range(seeds):
+        again = make_router(rname + (";" if "@" in rname else "@") + f"seed={seed}").fit(setup.train)
+        per_ds = [
+            np.mean(list(_routed_ndcg(d, again, again.route(setup.test_emb[d.name])).values())) for d in setup.evals
+        ]
+        avgs.append(float(np.mean(per_ds)))
+    return SeedSpread(
+        seeds,
+        round(float(np.mean(avgs)), 4),
+        round(float(np.std(avgs)), 4),
+        round(min(avgs), 4),
+        round(max(avgs), 4),
+    )
+
+
+def _add_oracle_rows(table: _Table, evals: list[DatasetRuns], experts: list[str]) -> None:
+    """The dataset oracle (each dataset's best expert) and the instance oracle (each query's best)."""
+    ds_best = {d.name: _best_expert(d, experts) for d in evals}
+    table.add(
         "dataset-oracle",
         "oracle",
         {d.name: d.ndcg[ds_best[d.name]] for d in evals},
         float(np.mean([d.latency_ms[ds_best[d.name]] for d in evals])),
         1.0,
-        {"chosen": ds_best},
+        chosen=ds_best,
     )
-    add_row(
+    table.add(
         "instance-oracle",
         "oracle",
         {d.name: {q: max(d.ndcg[e][q] for e in experts) for q in d.test.queries} for d in evals},
@@ -276,68 +346,11 @@ def evaluate_routing(
         1.0,
     )
 
-    singles = [r for r in rows if r["kind"] == "single"]
-    best_single = max(singles, key=lambda r: r["ndcg@10"]["avg"])["name"]
-
-    def p_value(name: str, other: str) -> float:
-        if not np.array_equal(strata[name], strata[other]):
-            raise ValueError(f"rows {name!r} and {other!r} score different queries; no paired test")
-        return round(stratified_paired_randomization(per_query[name], per_query[other], strata[name]), 4)
-
-    for r in rows:
-        r["p_value_vs_best_single"] = None if r["name"] == best_single else p_value(r["name"], best_single)
-        if "dataset" in per_query and r["kind"] == "router" and r["name"] != "dataset":
-            r["p_value_vs_dataset"] = p_value(r["name"], "dataset")
-    return {
-        "datasets": names,
-        "experts": experts,
-        "train_from": [Path(p).name for p in train_from],
-        "routing_expert": routing_name,
-        "route_encode_ms": round(route_encode_ms, 3),
-        "best_single": best_single,
-        "training_queries": len(train.datasets),
-        "rows": rows,
-    }
-
 
 def _rounded(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
-def format_table(result: dict[str, Any]) -> str:
-    """The Table-1 layout as text; ``train CV`` is a router's cross-validated nDCG@10 on training queries;
-    ``p vs best`` and, when the table has a ``dataset`` row, ``p vs dataset`` are the stratified paired
-    p-values of each row's average against the best single expert's and each router's against the dataset
-    router's."""
-    names = result["datasets"]
-    vs_dataset = any("p_value_vs_dataset" in r for r in result["rows"])
-    w = max([18] + [len(r["name"]) + 2 for r in result["rows"]])
-    head = (
-        f"{'row':<{w}}{'kind':<8}"
-        + "".join(f"{n[:12]:>13}" for n in names)
-        + f"{'avg':>8}{'p vs best':>11}"
-        + (f"{'p vs dataset':>14}" if vs_dataset else "")
-        + f"{'passes':>8}{'ms/q':>8}{'train CV':>10}"
-    )
-    lines = [head, "-" * len(head)]
-    for r in result["rows"]:
-        p, cv = r["p_value_vs_best_single"], r.get("train_cv_ndcg@10")
-        pd = r.get("p_value_vs_dataset")
-        pd_text = f"{pd:>14.4f}" if pd is not None else f"{'(dataset)' if r['name'] == 'dataset' else '–':>14}"
-        lines.append(
-            f"{r['name']:<{w}}{r['kind']:<8}"
-            + "".join(f"{r['ndcg@10'][n]:>13.4f}" for n in names)
-            + f"{r['ndcg@10']['avg']:>8.4f}"
-            + (f"{p:>11.4f}" if p is not None else f"{'(best)':>11}")
-            + (pd_text if vs_dataset else "")
-            + f"{r['encoder_passes']:>8.2f}{r['ms_per_query']:>8.1f}"
-            + (f"{cv:>10.4f}" if cv is not None else f"{'–':>10}")
-        )
-    for r in result["rows"]:
-        if "seed_spread" in r:
-            s = r["seed_spread"]
-            lines.append(
-                f"{r['name']} over seeds 0-{s['seeds'] - 1}: avg {s['mean']:.4f} ± {s['sd']:.4f} "
-                f"(min {s['min']:.4f}, max {s['max']:.4f})"
-            )
-    return "\n".join(lines)
+def _best_expert(d: DatasetRuns, experts: list[str]) -> str:
+    """The expert with the best mean nDCG@10 on ``d``'s test queries (the first of equals)."""
+    return max(experts, key=lambda e: float(np.mean(list(d.ndcg[e].values()))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def spec_name(spec: Any) -> str:
     return spec if isinstance(spec, str) else spec.get("name") or spec["source"]
 
 
-def with_bases(experts: list[Any]) -> list[Any]:
+def with_bases(experts: Sequence[Any]) -> list[Any]:
     """``experts`` plus, at the end, each query-side expert's ``documents_from`` base not already there."""
     from ..experts.registry import base_of
 
@@ -78,7 +79,7 @@ def with_bases(experts: list[Any]) -> list[Any]:
 
 
 def corpus_collection(
-    path: str | Path, experts: list[Any], ds: BeirDataset, *, show_progress: bool = True, on_commit: Any = None
+    path: str | Path, experts: Sequence[Any], ds: BeirDataset, *, show_progress: bool = True, on_commit: Any = None
 ) -> tuple[Collection, list[str]]:
     """Open (or create) a collection over ``ds``'s corpus holding every expert in ``experts``, plus the
     base expert of any query-side expert among them (its document vectors are searched, it is not run)."""
@@ -105,7 +106,7 @@ def run_for(
 
 def evaluate(
     data: str | Path,
-    experts: list[str | dict[str, Any]] | tuple[str, ...] = ("minilm",),
+    experts: Sequence[str | dict[str, Any]] = ("minilm",),
     *,
     split: str = "test",
     k: int = 100,

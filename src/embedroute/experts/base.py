@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 
 if TYPE_CHECKING:
-    from ..index.planner import Thresholds
+    from ..index.planner import Plan, Thresholds
 
 #: what an expert's stored representation and search are: one vector per document (``dense``), BM25
 #: over the texts (``lexical``), learned sparse vectors (``sparse``), per-token vectors (``multivector``)
@@ -185,7 +185,7 @@ class SearchBatch:
         scores: list[np.ndarray],
         encode_ms: float,
         search_ms: float,
-        plan: dict[str, Any] | None = None,
+        plan: Plan | None = None,
     ):
         self.ids = ids
         self.scores = scores

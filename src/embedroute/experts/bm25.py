@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..encoders.versions import library_versions
+from ..index.planner import Plan
 from .base import Expert, SearchBatch, top_k_masked
 
 
@@ -97,14 +98,5 @@ class BM25Expert(Expert):
             out_ids.append(ids)
             out_scores.append(scores)
         t2 = time.perf_counter()
-        plan = (
-            None
-            if allowed is None
-            else {
-                "kind": "exact-scan",
-                "allowed": len(allowed),
-                "selectivity_estimate": estimate,
-                "candidates": len(self._ids),
-            }
-        )
+        plan = None if allowed is None else Plan("exact-scan", estimate, len(allowed), candidates=len(self._ids))
         return SearchBatch(out_ids, out_scores, (t1 - t0) * 1000, (t2 - t1) * 1000, plan)

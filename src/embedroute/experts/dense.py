@@ -197,7 +197,7 @@ class DenseExpert(Expert):
             meta_path.unlink(missing_ok=True)  # until the new set is complete, nothing vouches for the files
             ids = np.ascontiguousarray(self._index._ids, dtype=np.int64) if hasattr(self._index, "_ids") else None
             full = getattr(self._index, "_full", None)
-            if full is not None:  # full-precision vectors beside the index, memory-mapped when reopened
+            if full is not None and ids is not None:  # full-precision vectors beside the index, mmapped on open
                 for name, arr in (("vectors", np.asarray(full, dtype=np.float32)), ("ids", ids)):
                     tmps.append(folder / f"{self.name}.{name}.{os.getpid()}.tmp.npy")
                     np.save(tmps[-1], arr)
@@ -296,7 +296,7 @@ class DenseExpert(Expert):
                 ef_search=getattr(self._index, "ef_search", None),
             )
             scores, ids = self._index.search_filtered(query_vectors, k, allowed, p)
-            plan = p.to_json()
+            plan = p
         ms = (time.perf_counter() - t0) * 1000
         keep = [row >= 0 for row in ids]
         return SearchBatch([i[m] for i, m in zip(ids, keep)], [s[m] for s, m in zip(scores, keep)], 0.0, ms, plan)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..index.factory import make_index
-from ..index.planner import choose
+from ..index.planner import Plan, choose
 from ..multivector.carving import ball_carve
 from ..multivector.encoders import TokenEncoder
 from ..multivector.fde import FDE, FDEParams
@@ -255,7 +255,7 @@ class MultiVectorExpert(Expert):
         t0 = time.perf_counter()
         n_cand = max(k, candidates or self.candidates)
         out_ids, out_scores = [], []
-        plan: dict[str, Any] | None = None
+        plan: Plan | None = None
         if len(self) == 0:
             empty = np.zeros(0, dtype=np.int64)
             return SearchBatch([empty for _ in qtoks], [np.zeros(0, np.float32) for _ in qtoks], 0.0, 0.0)
@@ -272,7 +272,7 @@ class MultiVectorExpert(Expert):
                     index_kind=self._index.kind,
                 )
                 fscores, fids = self._index.search_filtered(qf, n_cand, allowed, p)
-                plan = p.to_json()
+                plan = p
         for qi, q in enumerate(qtoks):
             if self.mode == "fde":
                 keep = fids[qi] >= 0
@@ -290,10 +290,5 @@ class MultiVectorExpert(Expert):
             out_scores.append(scores[top].astype(np.float32))
         ms = (time.perf_counter() - t0) * 1000
         if plan is None and allowed is not None:
-            plan = {
-                "kind": "exact-allowed",
-                "allowed": len(allowed),
-                "candidates": len(allowed),
-                "selectivity_estimate": estimate,
-            }
+            plan = Plan("exact-allowed", estimate, len(allowed), candidates=len(allowed))
         return SearchBatch(out_ids, out_scores, 0.0, ms, plan)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..encoders.catalog import ENCODERS, get_encoder
+from ..encoders.transformer import TransformerEncoder
 from ..errors import InputError, UnknownNameError
 from ..registry import Registry
 from .base import Expert
@@ -127,6 +128,11 @@ def query_adapter_expert(folder: Path, *, source: str, name: str | None = None, 
 
     manifest = json.loads((folder / MANIFEST).read_text())
     base = get_encoder(manifest["base"])
+    if not isinstance(base, TransformerEncoder):
+        raise InputError(
+            f"query-side expert {manifest['name']!r}: its base {manifest['base']!r} is not a transformer model",
+            field="expert",
+        )
     enc_options = {k: v for k, v in options.items() if k not in EXPERT_OPTIONS}
     encoder = AdapterEncoder(
         base.path,

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..encoders.sparse import SparseVec, SpladeEncoder, pack, unpack
+from ..index.planner import Plan
 from .base import Expert, SearchBatch, top_k_masked
 
 
@@ -108,14 +109,5 @@ class SparseExpert(Expert):
         else:
             out_ids = [np.zeros(0, dtype=np.int64) for _ in queries]
             out_scores = [np.zeros(0, dtype=np.float32) for _ in queries]
-        plan = (
-            None
-            if allowed is None
-            else {
-                "kind": "exact-scan",
-                "allowed": len(allowed),
-                "selectivity_estimate": estimate,
-                "candidates": len(self._ids),
-            }
-        )
+        plan = None if allowed is None else Plan("exact-scan", estimate, len(allowed), candidates=len(self._ids))
         return SearchBatch(out_ids, out_scores, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000, plan)

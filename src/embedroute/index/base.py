@@ -36,6 +36,10 @@ class VectorIndex(ABC):
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "dim": self.dim, **self.params}
 
+    def bytes_per_vector(self) -> float:
+        """Bytes of RAM each vector takes in what a search scans: float32 here; compressed indexes less."""
+        return 4.0 * self.dim
+
     #: whether rebuilding is costly enough to keep a built copy on disk (ANN graphs, trained codebooks)
     persist: bool = False
 

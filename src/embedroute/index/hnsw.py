@@ -176,7 +176,7 @@ class HNSWIndex(CompressedIndex):
     def _params(self, ef: int, nodes: np.ndarray | None) -> Any:
         import faiss
 
-        params = faiss.SearchParametersHNSW()
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # SWIG class the stubs miss
         params.efSearch = int(max(ef, 1))
         if nodes is None:  # unfiltered: only the tombstones are excluded, with a bitmap kept until the next write
             if self._alive_bits is None:

@@ -13,7 +13,7 @@ index and returns thresholds that follow the measurements (``Collection.calibrat
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass
@@ -44,10 +44,18 @@ class Thresholds:
         return int(min(self.ef_cap, max(self.ef_base, ef_search or 0, 2 * k / s)))
 
 
+#: what ran for a filtered query: exact scoring of the allowed set, the index's own filtered traversal,
+#: an oversampled unfiltered search then filtered, nothing (no allowed document), or a full scan (bm25, SPLADE)
+PlanKind = Literal["unfiltered", "exact-allowed", "index-filtered", "post-filter", "empty", "exact-scan"]
+
+
 @dataclass
 class Plan:
-    kind: str  # "unfiltered" | "exact-allowed" | "index-filtered" | "post-filter" | "empty"
-    selectivity_estimate: float
+    """The plan one filtered search ran: its kind, the filter's estimated selectivity, how many documents
+    the filter allows, the plan's parameters (efSearch, oversampling) and the vectors it scored or asked for."""
+
+    kind: PlanKind
+    selectivity_estimate: float | None
     allowed: int
     params: dict[str, Any] = field(default_factory=dict)
     candidates: int = 0  # vectors scored (exact) or requested from the index

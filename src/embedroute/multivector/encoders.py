@@ -91,8 +91,9 @@ class MultiVectorModel(TokenEncoder):
         self.name = name or self.path.name
         self.batch_size = batch_size
         self.query_len, self.doc_len = query_len, doc_len
-        self.model[0].query_length, self.model[0].document_length = query_len, doc_len
-        self.dim = int(self.model.get_embedding_dimension())
+        first: Any = self.model[0]
+        first.query_length, first.document_length = query_len, doc_len
+        self.dim = _dimension(self.model, self.path)
         meta = self.path / "embedroute.json"
         self.meta = json.loads(meta.read_text()) if meta.exists() else {}
 
@@ -137,7 +138,7 @@ class RawTokens(TokenEncoder):
         self.model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         self.model.max_seq_length = max_seq_length
         self.name, self.batch_size, self.seed = name, batch_size, seed
-        native = int(self.model.get_embedding_dimension())
+        native = _dimension(self.model, self.path)
         self.project_to = project_to
         self.dim = project_to or native
         self._proj = None
@@ -171,3 +172,12 @@ class RawTokens(TokenEncoder):
             )
         mats = [np.asarray(t.float().numpy(), dtype=np.float32) for t in out]
         return [_normalise(m @ self._proj if self._proj is not None else m) for m in mats]
+
+
+def _dimension(model: Any, path: Path) -> int:
+    """The embedding dimension a sentence-transformers model declares (a model that declares none is not one
+    of ours)."""
+    dim = model.get_embedding_dimension()
+    if dim is None:
+        raise ModelNotAvailableError(f"the model at {path} declares no embedding dimension")
+    return int(dim)

@@ -131,9 +131,9 @@ class FDE:
         """Empty bucket k of a document takes the projected token nearest k in Hamming distance."""
         B = self.params.buckets
         big = np.iinfo(np.int64).max // 4
-        first = np.full(n * B, big, dtype=np.int64)
-        np.minimum.at(first, key, np.arange(len(key)))
-        first = first.reshape(n, B)
+        flat = np.full(n * B, big, dtype=np.int64)
+        np.minimum.at(flat, key, np.arange(len(key)))
+        first = flat.reshape(n, B)
         present = counts > 0
         for k in range(B):
             empty = np.flatnonzero(~present[:, k])

@@ -37,9 +37,10 @@ class AutoRouter(Router):
                 f"auto router: folds must be 2..{len(data.datasets)} (the training queries), got {folds}",
                 field="router",
             )
-        self.train_cv = {c: cross_validate(c, data, folds=folds, seed=seed) for c in CANDIDATES}
+        train_cv = {c: cross_validate(c, data, folds=folds, seed=seed) for c in CANDIDATES}
+        self.train_cv = train_cv
         # max keeps the first of equals; every candidate picks one expert, so none scores None
-        self.choice = max(CANDIDATES, key=lambda c: float(self.train_cv[c] or 0.0))
+        self.choice = max(CANDIDATES, key=lambda c: float(train_cv[c] or 0.0))
         self.inner = make_router(self.choice).fit(data)
         self.experts = self.inner.experts
         return self

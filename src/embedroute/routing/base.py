@@ -143,7 +143,7 @@ def similarities(x: Any, refs: Any) -> np.ndarray:
     """
     a = x if is_sparse(x) else np.asarray(x, dtype=np.float32)
     b = refs if is_sparse(refs) else np.asarray(refs, dtype=np.float32)
-    out = a @ b.T
+    out: Any = a @ b.T
     return np.asarray(out.toarray() if is_sparse(out) else out, dtype=np.float32)
 
 

@@ -7,6 +7,8 @@ not the package, and the package's modules import none of the package.
 
 from __future__ import annotations
 
+from typing import cast
+
 from ..errors import InputError
 from .base import ROUTERS, Router
 
@@ -28,7 +30,7 @@ def make_router(name: str, **params: object) -> Router:
         name, _, spec = name.partition("@")
     if name.startswith("single:"):
         name, params = "single", {"expert": name.split(":", 1)[1], **params}
-    cls = ROUTERS.get(name)
+    cls = cast("type[Router]", ROUTERS.get(name))  # routers are registered as their classes
     for item in filter(None, (i.strip() for i in spec.split(";"))):
         key, eq, value = (x.strip() for x in item.partition("="))
         if not eq or not key or not value:

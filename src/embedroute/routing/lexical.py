@@ -194,7 +194,7 @@ def refit_on_rows(data: RoutingData, rows: np.ndarray) -> RoutingData:
 
     fitted = data.routing_encoder
     enc = tfidf_from_spec(fitted["spec"], fitted["state"]) if fitted else None
-    if enc is None:
+    if enc is None or fitted is None:
         raise InputError(
             "routing data: only a tfidf routing encoder can be re-fitted on a subset of its queries",
             field="routing_expert",

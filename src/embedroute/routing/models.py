@@ -9,13 +9,14 @@ from typing import Any
 from ..encoders.catalog import ENCODERS
 from ..errors import InputError
 from ..experts.base import Expert
+from ..experts.dense import DenseExpert
 from ..experts.registry import EXPERTS, ExpertSpec, adapter_folder, expert_from_spec, expert_names
 from .lexical import tfidf_from_spec
 
 
-def routing_model(expert: Expert) -> Expert:
+def routing_model(expert: Expert) -> DenseExpert:
     """``expert`` if it can embed queries for routing (a dense expert with an encoder), else an InputError."""
-    if expert.kind != "dense" or not hasattr(expert, "encoder"):
+    if not isinstance(expert, DenseExpert):
         raise InputError(
             f"routing needs a dense model to embed queries; {expert.name!r} is {expert.kind}, not a dense model",
             field="routing_expert",

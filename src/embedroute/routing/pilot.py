@@ -137,7 +137,7 @@ class PilotRouter(Router):
                 self.train_cv[rule] = None
         best = max(
             self.TAU_REL_GRID,
-            key=lambda x: -np.inf if self.train_cv[rules[x]] is None else float(self.train_cv[rules[x]]),
+            key=lambda x: _or_minus_inf(self.train_cv[rules[x]]),
         )
         self.choice = rules[best]
         return best
@@ -188,3 +188,8 @@ class PilotNearestRouter(PilotRouter):
 
 ROUTERS.register("pilot", PilotRouter)
 ROUTERS.register("pilot-nearest", PilotNearestRouter)
+
+
+def _or_minus_inf(x: float | None) -> float:
+    """A CV figure to maximise, None (no figure) last."""
+    return -np.inf if x is None else float(x)

@@ -38,16 +38,16 @@ def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any
         emb = {"emb_data": m.data, "emb_indices": m.indices, "emb_indptr": m.indptr, "emb_shape": np.array(m.shape)}
     else:
         emb = {"embeddings": data.embeddings}
-    extra = {"routing_encoder": np.array(json.dumps(data.routing_encoder))} if data.routing_encoder else {}
-    np.savez(
-        tmp,
-        **emb,
-        **extra,
-        scores=data.scores,
-        datasets=np.array(data.datasets),
-        experts=np.array(data.experts),
-        query_ids=np.array(data.query_ids),
-    )
+    arrays: dict[str, Any] = dict(emb)
+    if data.routing_encoder:
+        arrays["routing_encoder"] = np.array(json.dumps(data.routing_encoder))
+    arrays |= {
+        "scores": data.scores,
+        "datasets": np.array(data.datasets),
+        "experts": np.array(data.experts),
+        "query_ids": np.array(data.query_ids),
+    }
+    np.savez(tmp, **arrays)
     os.replace(tmp, npz_path)
     jtmp = folder / f".{name}.{os.getpid()}.tmp.json"
     jtmp.write_text(json.dumps(meta | {"experts": data.experts, "training_queries": len(data.datasets)}, indent=2))

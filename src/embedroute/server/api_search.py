@@ -44,7 +44,7 @@ def search(name: str, body: SearchRequest, request: Request) -> SearchResponse:
         expert=res.expert,
         hits=hits,
         timings=res.timings,
-        routing=res.routing,
-        plan=res.plan,
+        routing=None if res.routing is None else res.routing.to_dict(),
+        plan=None if res.plan is None else res.plan.to_json(),
         index=index,
     )

@@ -103,8 +103,8 @@ class SearchBatcher:
                     p.error, p.done = exc, True
         finally:
             with self._guard:
-                waiting = self._pending.get(key)
-                nxt = waiting[0] if waiting else None
+                queued = self._pending.get(key)
+                nxt = queued[0] if queued else None
                 if nxt is None:
                     self._leading.discard(key)
                 else:

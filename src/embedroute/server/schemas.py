@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..index.planner import PlanKind
+
 Name = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="letters, digits, '.', '_', '-'")
 
 
@@ -120,13 +122,33 @@ class HitOut(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
+class RoutingOut(BaseModel):
+    """Why a routed search went where it did (:class:`embedroute.collection.results.RoutingInfo`)."""
+
+    router: str
+    rule: str = Field(description="the rule that ran (auto: the one it chose when fitted)")
+    routing_expert: str = Field(description="the model that embedded the query for routing")
+    experts: list[str] = Field(description="the experts chosen, best first; several are fused by RRF")
+    scores: dict[str, float] = Field(description="every expert's routing score")
+
+
+class PlanOut(BaseModel):
+    """The plan a filtered search ran (:class:`embedroute.index.planner.Plan`)."""
+
+    kind: PlanKind
+    selectivity_estimate: float | None
+    allowed: int = Field(description="documents the filter allows")
+    params: dict[str, Any] = Field(default_factory=dict, description="the plan's parameters (efSearch, oversampling)")
+    candidates: int = Field(description="vectors scored, or asked of the index")
+
+
 class SearchResponse(BaseModel):
     query: str
     expert: str
     hits: list[HitOut]
     timings: dict[str, float]
-    routing: dict[str, Any] | None = None
-    plan: dict[str, Any] | None = None
+    routing: RoutingOut | None = None
+    plan: PlanOut | None = None
     index: dict[str, Any] | None = Field(default=None, description="the answering expert's index config")
 
 

@@ -85,7 +85,7 @@ class Settings:
             if value is None:
                 continue
             if key in ("port", "max_body_bytes", "max_batch"):
-                value = int(value)  # type: ignore[arg-type]
+                value = int(value)  # type: ignore[call-overload]  # a str from the environment, a number from the file
             elif key == "data_roots" and isinstance(value, str):
                 value = [p for p in value.split(os.pathsep) if p]
             values["root" if key == "path" else key] = value

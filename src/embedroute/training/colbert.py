@@ -57,7 +57,7 @@ def train_colbert(
     torch.manual_seed(seed)
     random.seed(seed)
     model = MultiVectorEncoder(str(base), device="cpu", local_files_only=True)
-    dense = model[1]
+    dense: Any = model[1]
     if dense.linear.out_features != dim:
         from sentence_transformers.base.modules import Dense
 

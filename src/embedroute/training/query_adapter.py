@@ -69,7 +69,7 @@ def train_query_adapter(
     rng = random.Random(seed)
     model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
     model.max_seq_length = max_length
-    module = model[0]
+    module: Any = model[0]
     lora = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(targets))
     module.model = get_peft_model(module.model, lora)
     model.train()
