@@ -29,6 +29,7 @@ import numpy as np
 
 from embedroute.encoders import get_encoder
 from embedroute.evaluation import load_beir
+from embedroute.extras import require
 from embedroute.index.attributes import AttributeIndex
 from embedroute.index.filters import parse
 from embedroute.index.hnsw import HNSWIndex
@@ -262,10 +263,8 @@ def main() -> None:
 
 
 def plot(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    require("eval", "matplotlib").use("Agg")
+    plt = require("eval", "matplotlib.pyplot")
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
     markers = {"planner": "o", "faiss-hnsw-idselector": "s", "exact-allowed": "^", "post-filter": "x"}

@@ -23,6 +23,7 @@ import numpy as np
 from embedroute.encoders import get_encoder
 from embedroute.evaluation import evaluate_run, load_beir, mean_metrics
 from embedroute.experts.registry import make_expert
+from embedroute.extras import require
 from embedroute.index.factory import make_index
 from embedroute.multivector.fde import FDE, FDEParams
 from embedroute.multivector.maxsim import exhaustive, maxsim
@@ -195,10 +196,8 @@ def one_dataset(name: str, expert_name: str, configs, prune_factors, out: list, 
 
 
 def plot(results: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    require("eval", "matplotlib").use("Agg")
+    plt = require("eval", "matplotlib.pyplot")
 
     sets = sorted({r["dataset"] for r in results})
     fig, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4.5), squeeze=False)

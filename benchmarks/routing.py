@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from embedroute.evaluation.routing import evaluate_routing
+from embedroute.extras import require
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -32,10 +33,8 @@ def resolve(names: str) -> list[str]:
 
 
 def plot(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    require("eval", "matplotlib").use("Agg")
+    plt = require("eval", "matplotlib.pyplot")
 
     names = result["datasets"] + ["avg"]
     rows = result["rows"]

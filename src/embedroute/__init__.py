@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from .collection import CheckReport, Collection, Hit, SearchResult, WriteReport
 from .encoders import get_encoder
-from .errors import CollectionError, EmbedrouteError, InputError, ModelNotAvailableError, StorageError
+from .errors import (
+    CollectionError,
+    EmbedrouteError,
+    ExtraNotInstalledError,
+    InputError,
+    ModelNotAvailableError,
+    StorageError,
+)
 from .experts import expert_names, make_expert
 from .storage.documents import Document
 
@@ -24,6 +31,7 @@ __all__ = [
     "CollectionError",
     "Document",
     "EmbedrouteError",
+    "ExtraNotInstalledError",
     "Hit",
     "InputError",
     "ModelNotAvailableError",

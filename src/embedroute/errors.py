@@ -42,6 +42,12 @@ class ModelNotAvailableError(EmbedrouteError, RuntimeError):
     """A model has no local copy and cannot be fetched (no network, or offline mode)."""
 
 
+class ExtraNotInstalledError(EmbedrouteError, ImportError):
+    """A feature needs an optional extra (``server``, ``train``, ``eval``) that is not installed; the message
+    is the ``pip install "embedroute[...]"`` line that fixes it. An ``ImportError`` too, so code that probes
+    for an optional module by catching ``ImportError`` keeps working."""
+
+
 class CollectionError(EmbedrouteError, RuntimeError):
     """A collection on disk is missing, locked, or not what the caller asked for."""
 

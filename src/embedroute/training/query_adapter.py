@@ -25,6 +25,7 @@ from ..encoders.hashing import weight_hash
 from ..encoders.versions import library_versions
 from ..errors import InputError
 from ..experts.trained import MANIFEST, trained_folder
+from ..extras import require
 
 DEFAULT_TARGETS = ("query", "key", "value", "dense")
 
@@ -53,8 +54,8 @@ def train_query_adapter(
     """Fit a LoRA adapter on ``base`` (a sentence-transformers folder) so its query vectors rank each
     query's judged documents (qrels score > 0) first among ``doc_vectors``; save it to ``out/adapter``.
     Returns the training record (steps, seconds, first and last loss)."""
+    peft = require("train", "peft")
     import torch
-    from peft import LoraConfig, get_peft_model
     from sentence_transformers import SentenceTransformer
     from tqdm.auto import tqdm
 
@@ -70,8 +71,8 @@ def train_query_adapter(
     model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
     model.max_seq_length = max_length
     module: Any = model[0]
-    lora = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(targets))
-    module.model = get_peft_model(module.model, lora)
+    lora = peft.LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(targets))
+    module.model = peft.get_peft_model(module.model, lora)
     model.train()
     docs = torch.from_numpy(np.ascontiguousarray(doc_vectors, dtype=np.float32))
     docs = torch.nn.functional.normalize(docs, dim=1)
@@ -148,6 +149,7 @@ def train_query_expert(
     from ..evaluation.beir import train_and_test
     from ..experts.registry import EXPERTS
 
+    require("train", "peft")  # before the corpus is encoded, not after
     train, test = train_and_test(data)
     name = name or f"{base}-q-{train.name}"
     if name in EXPERTS or name in ENCODERS or "/" in name or name.startswith((".", "~")):
