@@ -150,16 +150,20 @@ class Collection(RoutedSearch):
     # -- introspection ---------------------------------------------------------------------------
     @property
     def experts(self) -> list[str]:
+        """The experts' names, in the order they were added (the first is the default)."""
         return list(self._experts)
 
     @property
     def attributes(self) -> dict[str, str]:
+        """Each typed attribute's name and type (``str``, ``int``, ``float``, ``date``, ``list[str]``)."""
         return self._store.schema()
 
     def __len__(self) -> int:
         return self._store.count()
 
     def expert(self, name: str | None = None) -> Expert:
+        """The expert ``name`` (default: the first); an unknown name, after rereading the store's expert list, is an
+        UnknownNameError."""
         if name is None:
             return next(iter(self._experts.values()))
         if name not in self._experts:
@@ -170,6 +174,7 @@ class Collection(RoutedSearch):
             raise UnknownNameError(f"collection has no expert {name!r}; it has: {', '.join(self._experts)}") from None
 
     def info(self) -> dict[str, Any]:
+        """The collection's path, size, creation time, attribute types and each expert's full config."""
         return {
             "path": str(self.path),
             "documents": len(self),

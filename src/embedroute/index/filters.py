@@ -25,6 +25,8 @@ ORDERED = ("int", "float", "date")
 
 @dataclass(frozen=True)
 class Leaf:
+    """A condition on one attribute: equality, membership (``values``) or a range between ``low`` and ``high``."""
+
     field: str
     op: str  # "eq" | "in" | "contains_any" | "range"
     values: tuple[Any, ...] = ()
@@ -36,6 +38,8 @@ class Leaf:
 
 @dataclass(frozen=True)
 class Node:
+    """``and``, ``or`` or ``not`` over child conditions."""
+
     op: str  # "and" | "or" | "not"
     children: tuple[Any, ...]
 
