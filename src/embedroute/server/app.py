@@ -50,6 +50,7 @@ HTTP_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
 def static_dir() -> Path:
+    """The folder of the search page's static files, inside the installed package."""
     return Path(str(resources.files("embedroute") / "server" / "static"))
 
 

@@ -28,6 +28,8 @@ KNOWN_FIELDS = {"id", "_id", "text", "title", "attributes", "vectors", "metadata
 
 @dataclass
 class Document:
+    """A validated document: id, text, optional title, typed attributes and any vectors supplied with it."""
+
     id: str
     text: str
     title: str | None = None
@@ -63,6 +65,7 @@ def check_schema(schema: Mapping[str, str]) -> dict[str, str]:
 
 
 def infer_type(value: Any) -> str | None:
+    """The attribute type a value of unknown attribute would get (``None``: no type fits, e.g. a bool or a dict)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
