@@ -66,5 +66,7 @@ def markdown_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-if __name__ == "__main__":  # pragma: no cover - prints the table to paste into docs/experts.md
-    print(markdown_table(), end="")
+if __name__ == "__main__":  # pragma: no cover - writes the table to paste into docs/experts.md
+    from tqdm import tqdm
+
+    tqdm.write(markdown_table(), end="")  # to stdout, as print would

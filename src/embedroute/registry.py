@@ -31,6 +31,7 @@ class Registry(Generic[T]):
         self._items: dict[str, Callable[..., T]] = {}
 
     def register(self, name: str, factory: Callable[..., T], *, replace: bool = False) -> None:
+        """Register ``factory`` under ``name``; an existing name is a ValueError unless ``replace``."""
         if name in self._items and not replace:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = factory
@@ -41,6 +42,7 @@ class Registry(Generic[T]):
         del self._items[name]
 
     def get(self, name: str) -> Callable[..., T]:
+        """The factory registered as ``name``; an unknown name is an UnknownNameError listing the known ones."""
         try:
             return self._items[name]
         except KeyError:
@@ -54,4 +56,5 @@ class Registry(Generic[T]):
         return iter(sorted(self._items))
 
     def names(self) -> list[str]:
+        """The registered names, sorted."""
         return sorted(self._items)

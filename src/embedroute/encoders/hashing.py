@@ -27,6 +27,7 @@ def text_hash(text: str) -> bytes:
 
 
 def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """The sha256 hex digest of a file, read in ``chunk``-byte blocks (weights can be large)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from .base import DenseEncoder
 from .batching import token_budget_batches
@@ -18,6 +19,9 @@ from .progress import EncodeProgress
 
 
 class OnnxEncoder(DenseEncoder):
+    """A dense encoder running an exported ONNX graph with its Hugging Face tokenizer (mean pooling, or a named graph
+    output)."""
+
     def __init__(
         self,
         onnx_path: str | Path,
@@ -53,9 +57,11 @@ class OnnxEncoder(DenseEncoder):
         self._tokenizer: Any = None
 
     @property
+    @override
     def native_dim(self) -> int:
         return self._dim
 
+    @override
     def config(self) -> dict[str, Any]:
         return self._config(
             "onnx",

@@ -29,6 +29,7 @@ class EncodeProgress:
         return self
 
     def update(self, n_texts: int, n_tokens: int) -> None:
+        """Count ``n_texts`` more encoded texts of ``n_tokens`` tokens, updating the bar's tokens/s."""
         self.tokens += n_tokens
         if self._bar is not None:
             elapsed = max(time.perf_counter() - self._t0, 1e-9)

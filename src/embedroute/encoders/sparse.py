@@ -27,6 +27,7 @@ SparseVec = tuple[np.ndarray, np.ndarray]  # (int32 term ids, float32 weights)
 
 
 def pack(vec: SparseVec) -> bytes:
+    """One sparse vector as bytes: its int32 term ids, then its float32 weights."""
     ids, weights = vec
     return np.asarray(ids, dtype=np.int32).tobytes() + np.asarray(weights, dtype=np.float32).tobytes()
 
@@ -68,9 +69,12 @@ class SpladeEncoder:
 
     @property
     def dim(self) -> int:
+        """The vocabulary size: the width of the (sparse) vectors."""
         return self.vocab_size
 
     def config(self) -> dict[str, Any]:
+        """What this encoder is (model, weight hash, pooling, max length, vocabulary, versions), as a dense encoder's
+        config."""
         return {
             "type": "splade",
             "name": self.name,
@@ -85,6 +89,7 @@ class SpladeEncoder:
         }
 
     def fingerprint(self, role: str) -> str:
+        """A hash of the config fields that change the vectors: the embedding cache key's model half."""
         ident = {k: v for k, v in self.config().items() if k not in ("versions", "name")}
         return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
@@ -133,6 +138,8 @@ class SpladeEncoder:
         cache: EmbeddingCache | None | bool = None,
         show_progress: bool = False,
     ) -> list[SparseVec]:
+        """Sparse vectors for ``texts`` (queries and documents alike), through the embedding cache unless
+        ``cache=False``."""
         if cache is False or not cache_enabled():
             blobs = self._compute(list(texts), show_progress)
         else:

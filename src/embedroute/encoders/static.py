@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from .base import DenseEncoder
 from .progress import EncodeProgress
 
 
 class StaticEncoder(DenseEncoder):
+    """A Model2Vec static embedding model: token vectors looked up and mean-pooled, no transformer pass."""
+
     def __init__(
         self,
         path: str | Path,
@@ -42,9 +45,11 @@ class StaticEncoder(DenseEncoder):
         return self._model
 
     @property
+    @override
     def native_dim(self) -> int:
         return int(self._load().dim)
 
+    @override
     def config(self) -> dict[str, Any]:
         return self._config(
             "static",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from .._paths import cache_dir
 from .base import DenseEncoder
@@ -124,13 +125,16 @@ class TransformerEncoder(DenseEncoder):
 
     @property
     def pooling(self) -> str:
+        """The pooling in use: the one asked for, else the one the model folder declares."""
         return self._pooling_override or self._meta["pooling"]
 
     @property
     def max_seq_length(self) -> int:
+        """Longest input in tokens: the one asked for, else the model folder's, else 512."""
         return int(self._max_seq_length or self._meta["max_seq_length"] or 512)
 
     @property
+    @override
     def native_dim(self) -> int:
         return int(self._meta["dim"])
 
@@ -141,6 +145,7 @@ class TransformerEncoder(DenseEncoder):
             self._precision = self._decide_precision()
         return self._precision
 
+    @override
     def config(self) -> dict[str, Any]:
         return self._config(
             "transformer",

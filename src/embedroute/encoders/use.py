@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from .base import DenseEncoder
 from .progress import EncodeProgress
@@ -38,9 +39,11 @@ class StringGraphEncoder(DenseEncoder):
         self._session: Any = None
 
     @property
+    @override
     def native_dim(self) -> int:
         return self._dim
 
+    @override
     def config(self) -> dict[str, Any]:
         return self._config(
             "onnx-strings",

@@ -16,6 +16,8 @@ from ..storage.jsonl import corpus_file, read_jsonl
 
 @dataclass
 class BeirDataset:
+    """A BEIR data set split: its queries and qrels in memory, the corpus read from ``corpus_path`` when asked."""
+
     name: str
     path: Path
     split: str
@@ -39,6 +41,8 @@ class BeirDataset:
         return h.hexdigest()
 
     def corpus(self) -> list[dict[str, Any]]:
+        """Every corpus document as ``{"id", "title", "text"}``; an entry without ``_id`` is an InputError naming its
+        line."""
         out = []
         for line, obj in read_jsonl(self.corpus_path):
             if not isinstance(obj, dict) or obj.get("_id") is None:
@@ -50,6 +54,7 @@ class BeirDataset:
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """A BEIR qrels TSV (query id, corpus id, score; optional header) as ``{query: {doc: relevance}}``."""
     qrels: dict[str, dict[str, int]] = {}
     with open(path, newline="") as f:
         reader = csv.reader(f, delimiter="\t")

@@ -62,6 +62,7 @@ def evaluate_run(qrels: Qrels, run: Run, metrics: tuple[str, ...] = DEFAULT_METR
 
 
 def mean_metrics(per_query: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Each metric's mean over the queries of ``per_query`` (empty in, empty out)."""
     if not per_query:
         return {}
     names = next(iter(per_query.values())).keys()

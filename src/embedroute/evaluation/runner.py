@@ -18,6 +18,8 @@ from .metrics import DEFAULT_METRICS, evaluate_run, mean_metrics
 
 @dataclass
 class ExpertEval:
+    """One expert's evaluation: mean metrics, the per-query metrics they come from, its config and search time."""
+
     metrics: dict[str, float]
     per_query: dict[str, dict[str, float]]
     config: dict[str, Any]
@@ -26,12 +28,15 @@ class ExpertEval:
 
 @dataclass
 class EvalResult:
+    """An evaluation of several experts on one data set split, with run statistics."""
+
     dataset: str
     split: str
     experts: dict[str, ExpertEval]
     stats: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The result as JSON-able dicts (per-query metrics included, for significance tests later)."""
         return {
             "dataset": self.dataset,
             "split": self.split,
@@ -43,6 +48,7 @@ class EvalResult:
         }
 
     def table(self, metrics: tuple[str, ...] = DEFAULT_METRICS) -> str:
+        """A fixed-width text table of the chosen metrics and milliseconds per query, one row per expert."""
         head = f"{'expert':<14}" + "".join(f"{m:>12}" for m in metrics) + f"{'ms/query':>10}"
         lines = [
             f"{self.dataset} ({self.split}, {self.stats.get('queries', '?')} queries, "
@@ -96,6 +102,8 @@ def corpus_collection(
 def run_for(
     collection: Collection, data: BeirDataset, expert: str, k: int = 100, ignore_identical_ids: bool = False
 ) -> dict[str, dict[str, float]]:
+    """The top-``k`` run of every query of ``data`` with ``expert``, as pytrec_eval wants it (``{query: {doc:
+    score}}``)."""
     qids = list(data.queries)
     results = collection.search_batch([data.queries[q] for q in qids], k, expert=expert, fetch=False)
     run: dict[str, dict[str, float]] = {}

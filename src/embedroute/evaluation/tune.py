@@ -32,6 +32,8 @@ CONFIGS: tuple[tuple[str, int], ...] = (
 
 @dataclass
 class TuneResult:
+    """The index settings tried for one expert on one data set, and the smallest within ``tolerance`` of fp32."""
+
     dataset: str
     expert: str
     tolerance: float
@@ -39,6 +41,7 @@ class TuneResult:
     recommended: dict[str, Any] | None = None
 
     def table(self) -> str:
+        """A fixed-width text table of the settings tried, the recommended one marked."""
         head = f"{'index':<9}{'rescore':>8}{'nDCG@10':>10}{'of fp32':>9}{'B/vector':>10}{'QPS':>9}"
         lines = [
             f"{self.dataset} with {self.expert} (tolerance {100 * self.tolerance:.1f}% nDCG@10)",
@@ -54,6 +57,7 @@ class TuneResult:
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
+        """The result as JSON-able dicts."""
         return {
             "dataset": self.dataset,
             "expert": self.expert,

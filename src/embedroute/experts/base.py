@@ -35,7 +35,8 @@ class QueryEncoder(Protocol):
     routing encoder (a sparse matrix), a token encoder (one matrix per query) or a dense expert (its
     encoder's array). Routing embeds queries with one of these, whatever it is."""
 
-    def encode_queries(self, texts: Sequence[str]) -> Any: ...
+    def encode_queries(self, texts: Sequence[str]) -> Any:
+        """Embed query texts, in whatever form this encoder's searches take."""
 
 
 def unsupported(expert: Expert, what: str) -> InputError:
@@ -44,6 +45,9 @@ def unsupported(expert: Expert, what: str) -> InputError:
 
 
 class Expert(ABC):
+    """One way of representing and searching the collection's documents (see the module docstring): built from what
+    the collection stores, searched by query text."""
+
     name: str
     kind: ExpertKind
     #: whether the collection must store a vector per document for this expert
@@ -86,9 +90,11 @@ class Expert(ABC):
 
     # -- how stored representations are serialised (experts with ``stores_vectors``) -------------
     def to_blobs(self, reps: Any) -> list[bytes]:
+        """The stored form of document representations (experts with ``stores_vectors``), one blob per document."""
         raise NotImplementedError
 
     def from_blobs(self, blobs: Sequence[bytes]) -> Any:
+        """The representations back from their stored blobs (the inverse of :meth:`to_blobs`)."""
         raise NotImplementedError
 
     def check_blob(self, blob: bytes) -> str | None:
@@ -100,7 +106,8 @@ class Expert(ABC):
         """Build the search structure from everything stored (replaces what was there)."""
 
     @abstractmethod
-    def add(self, ids: np.ndarray, texts: Sequence[str], reps: Any) -> None: ...
+    def add(self, ids: np.ndarray, texts: Sequence[str], reps: Any) -> None:
+        """Add the documents with these row ids to the search structure (``reps``: their representations, if stored)."""
 
     @abstractmethod
     def remove(self, ids: np.ndarray) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from ..encoders.versions import library_versions
 from ..index.planner import Plan
@@ -14,6 +15,9 @@ from .base import Expert, SearchBatch, top_k_masked
 
 
 class BM25Expert(Expert):
+    """BM25 (Robertson and Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond", 2009) over the stored
+    texts; the index is rebuilt lazily after a write."""
+
     kind = "lexical"
     stores_vectors = False
     query_model_passes = 0
@@ -39,19 +43,23 @@ class BM25Expert(Expert):
         self._tokenizer: Any = None
         self._dirty = True
 
+    @override
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "model": "bm25", **self.options, "versions": library_versions(("PyStemmer",))}
 
+    @override
     def load(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
         self._ids = np.asarray(ids, dtype=np.int64)
         self._texts = list(texts)
         self._dirty = True
 
+    @override
     def add(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
         self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
         self._texts.extend(texts)
         self._dirty = True
 
+    @override
     def remove(self, ids: np.ndarray) -> None:
         keep = ~np.isin(self._ids, np.asarray(ids, dtype=np.int64))
         self._ids = self._ids[keep]
@@ -76,6 +84,7 @@ class BM25Expert(Expert):
         self._retriever.index(tokens, show_progress=False)
         self._dirty = False
 
+    @override
     def search(
         self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
     ) -> SearchBatch:

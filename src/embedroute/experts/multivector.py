@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from ..errors import InputError
 from ..index.factory import make_index
@@ -41,6 +42,9 @@ log = logging.getLogger("embedroute.experts")
 
 
 class MultiVectorExpert(Expert):
+    """Per-token document vectors searched through MUVERA FDE candidates reranked by exact MaxSim (Dhulipala et al.,
+    NeurIPS 2024); the options are in the module docstring."""
+
     kind = "multivector"
     stores_vectors = True
 
@@ -79,6 +83,7 @@ class MultiVectorExpert(Expert):
         self._order: np.ndarray | None = None
         self._unsaved = True
 
+    @override
     def config(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -92,19 +97,24 @@ class MultiVectorExpert(Expert):
             "token_storage": "float16",
         }
 
+    @override
     def index_config(self) -> dict[str, Any]:
         return self._index.config()
 
     # -- stored representation: a float16 (n_tokens, dim) matrix per document ---------------------
+    @override
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> list[np.ndarray]:
         return self.encoder.encode_documents(texts, show_progress=show_progress)
 
+    @override
     def to_blobs(self, reps: list[np.ndarray]) -> list[bytes]:
         return [np.ascontiguousarray(m, dtype=np.float16).tobytes() for m in reps]
 
+    @override
     def from_blobs(self, blobs: Sequence[bytes]) -> list[np.ndarray]:
         return [np.frombuffer(b, dtype=np.float16).reshape(-1, self.dim) for b in blobs]
 
+    @override
     def check_blob(self, blob: bytes) -> str | None:
         if not blob or len(blob) % (2 * self.dim):
             return f"token blob of {len(blob)} bytes is not a whole number of {self.dim}-d float16 vectors"
@@ -118,6 +128,7 @@ class MultiVectorExpert(Expert):
             return [np.asarray(m, dtype=np.float16) for m in reps]
         return [prune_document(np.asarray(m, dtype=np.float32), self.prune).astype(np.float16) for m in reps]
 
+    @override
     def load(self, ids: np.ndarray, texts: Sequence[str], reps: list[np.ndarray] | None) -> None:
         self._reset()
         self.add(ids, texts, reps)
@@ -209,6 +220,7 @@ class MultiVectorExpert(Expert):
             return
         self._unsaved = False
 
+    @override
     def add(self, ids: np.ndarray, texts: Sequence[str], reps: list[np.ndarray] | None) -> None:
         if reps is None or len(ids) == 0:
             return
@@ -219,6 +231,7 @@ class MultiVectorExpert(Expert):
         self._order = None
         self._unsaved = True
 
+    @override
     def remove(self, ids: np.ndarray) -> None:
         keep = ~np.isin(self._rids, ids)
         self._index.remove(np.asarray(ids, dtype=np.int64))
@@ -237,6 +250,7 @@ class MultiVectorExpert(Expert):
         return self._order[np.searchsorted(self._rids, rids, sorter=self._order)]
 
     # -- search -----------------------------------------------------------------------------------
+    @override
     def search(
         self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
     ) -> SearchBatch:

@@ -94,6 +94,7 @@ EXPERT_OPTIONS = ("documents_from", "index", "rescore")
 
 
 def expert_names() -> list[str]:
+    """Every name an expert can be made from: registered experts, dense encoders and trained experts, sorted."""
     return sorted({*EXPERTS.names(), *ENCODERS.names(), *trained_expert_names()})
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from ..encoders.sparse import SparseVec, SpladeEncoder, pack, unpack
 from ..index.planner import Plan
@@ -14,6 +15,9 @@ from .base import Expert, SearchBatch, top_k_masked
 
 
 class SparseExpert(Expert):
+    """Learned sparse vectors (SPLADE, Formal et al., SIGIR 2021) stored per document and searched by sparse dot
+    product."""
+
     kind = "sparse"
     stores_vectors = True
 
@@ -34,18 +38,23 @@ class SparseExpert(Expert):
         self._reps: list[SparseVec] = []
         self._matrix: Any = None
 
+    @override
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "encoder": self.encoder.config(), "index": {"kind": "scipy-csr"}}
 
+    @override
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> list[SparseVec]:
         return self.encoder.encode(texts, "document", show_progress=show_progress)
 
+    @override
     def to_blobs(self, reps: list[SparseVec]) -> list[bytes]:
         return [pack(r) for r in reps]
 
+    @override
     def from_blobs(self, blobs: Sequence[bytes]) -> list[SparseVec]:
         return [unpack(b) for b in blobs]
 
+    @override
     def check_blob(self, blob: bytes) -> str | None:
         if len(blob) % 8:
             return "truncated sparse vector"
@@ -56,16 +65,19 @@ class SparseExpert(Expert):
             return "NaN/inf"
         return None
 
+    @override
     def load(self, ids: np.ndarray, texts: Sequence[str], reps: list[SparseVec] | None) -> None:
         self._ids = np.asarray(ids, dtype=np.int64)
         self._reps = list(reps or [])
         self._matrix = None
 
+    @override
     def add(self, ids: np.ndarray, texts: Sequence[str], reps: list[SparseVec] | None) -> None:
         self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
         self._reps.extend(reps or [])
         self._matrix = None
 
+    @override
     def remove(self, ids: np.ndarray) -> None:
         keep = ~np.isin(self._ids, np.asarray(ids, dtype=np.int64))
         self._ids = self._ids[keep]
@@ -86,6 +98,7 @@ class SparseExpert(Expert):
             self._matrix = sparse.csr_matrix((vals, cols, indptr), shape=(len(self._reps), self.dim))
         return self._matrix
 
+    @override
     def search(
         self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
     ) -> SearchBatch:

@@ -16,6 +16,8 @@ from .filters import Leaf, Node
 
 
 class AttributeIndex:
+    """Postings and sorted arrays over the documents' typed attributes, to estimate and evaluate filters."""
+
     def __init__(self, rids: np.ndarray, attributes: Sequence[Mapping[str, Any]], schema: Mapping[str, str]):
         self.rids = np.asarray(rids, dtype=np.int64)
         self.n = len(self.rids)
@@ -43,6 +45,8 @@ class AttributeIndex:
 
     # -- exact ---------------------------------------------------------------------------------
     def mask(self, tree: Any) -> np.ndarray:
+        """The boolean mask over the indexed row ids (in their order) of the documents a parsed filter ``tree``
+        matches."""
         if isinstance(tree, Node):
             masks = [self.mask(c) for c in tree.children]
             if tree.op == "not":

@@ -21,10 +21,12 @@ class VectorIndex(ABC):
         self.params = params
 
     @abstractmethod
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add ``vectors`` (one row each) under these int64 ``ids``."""
 
     @abstractmethod
-    def remove(self, ids: np.ndarray) -> None: ...
+    def remove(self, ids: np.ndarray) -> None:
+        """Drop the vectors of these ids; ids not in the index are ignored."""
 
     @abstractmethod
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,6 +36,7 @@ class VectorIndex(ABC):
     def __len__(self) -> int: ...
 
     def config(self) -> dict[str, Any]:
+        """What this index is (kind, dimension and its parameters), as saved with the expert's config."""
         return {"kind": self.kind, "dim": self.dim, **self.params}
 
     def bytes_per_vector(self) -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from .base import INDEXES, VectorIndex
 
@@ -40,9 +41,11 @@ class CompressedIndex(VectorIndex):
         raise NotImplementedError
 
     def bytes_per_vector(self) -> float:
+        """Memory one vector's compressed code takes, in bytes (full vectors for rescoring not counted)."""
         raise NotImplementedError
 
     # VectorIndex ------------------------------------------------------------------------------
+    @override
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids) == 0:
             return
@@ -60,6 +63,7 @@ class CompressedIndex(VectorIndex):
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:
         return vectors
 
+    @override
     def remove(self, ids: np.ndarray) -> None:
         import faiss
 
@@ -79,6 +83,7 @@ class CompressedIndex(VectorIndex):
     def _all_ids(self) -> np.ndarray:
         return np.sort(self._ids)
 
+    @override
     def dump(self) -> bytes:
         import faiss
 
@@ -88,6 +93,7 @@ class CompressedIndex(VectorIndex):
             return faiss.serialize_index_binary(self._index).tobytes()
         return faiss.serialize_index(self._index).tobytes()
 
+    @override
     def restore(self, blob: bytes, ids: np.ndarray, vectors: np.ndarray) -> None:
         import faiss
 
@@ -109,12 +115,14 @@ class CompressedIndex(VectorIndex):
         order, sorted_ids = self._order
         return order[np.searchsorted(sorted_ids, np.asarray(ids, dtype=np.int64))]
 
+    @override
     def vectors_of(self, ids: np.ndarray) -> np.ndarray:
         return self._full[self._positions(ids)]
 
     def _raw_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self._index.search(self._prepare(queries), k)
 
+    @override
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = _as_f32(queries)
         n = len(queries)
@@ -137,6 +145,8 @@ class CompressedIndex(VectorIndex):
 
 
 class Float16Index(CompressedIndex):
+    """Vectors stored as float16 (FAISS scalar quantiser), half of float32's memory."""
+
     kind = "fp16"
 
     def _make(self, train: np.ndarray) -> Any:
@@ -146,11 +156,14 @@ class Float16Index(CompressedIndex):
             faiss.IndexScalarQuantizer(self.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
         )
 
+    @override
     def bytes_per_vector(self) -> float:
         return 2.0 * self.dim
 
 
 class Int8Index(CompressedIndex):
+    """Vectors stored as 8-bit codes, per-dimension ranges trained once on the first vectors seen."""
+
     kind = "int8"
 
     def _make(self, train: np.ndarray) -> Any:
@@ -160,11 +173,14 @@ class Int8Index(CompressedIndex):
         sq.train(train)  # per-dimension ranges, fitted once and kept
         return faiss.IndexIDMap2(sq)
 
+    @override
     def bytes_per_vector(self) -> float:
         return 1.0 * self.dim
 
 
 class BinaryIndex(CompressedIndex):
+    """Sign bits only, searched by Hamming distance; pair with ``rescore`` to rank candidates by full vectors."""
+
     kind = "binary"
 
     def _make(self, train: np.ndarray) -> Any:
@@ -179,11 +195,15 @@ class BinaryIndex(CompressedIndex):
         dist, ids = self._index.search(self._prepare(queries), k)
         return -dist.astype(np.float32), ids  # fewer differing bits = more similar
 
+    @override
     def bytes_per_vector(self) -> float:
         return self.dim / 8.0
 
 
 class PQIndex(CompressedIndex):
+    """Product quantisation (Jégou, Douze, Schmid, TPAMI 2011): ``m`` sub-vectors of 8-bit codes; needs 256 vectors
+    to train."""
+
     kind = "pq"
 
     def __init__(self, dim: int, *, m: int | None = None, rescore: int = 0) -> None:
@@ -202,11 +222,14 @@ class PQIndex(CompressedIndex):
         pq.train(train)
         return faiss.IndexIDMap2(pq)
 
+    @override
     def bytes_per_vector(self) -> float:
         return float(self.m)
 
 
 class MatryoshkaIndex(CompressedIndex):
+    """The first ``keep`` dimensions, re-normalised (Matryoshka truncation, Kusupati et al., NeurIPS 2022)."""
+
     kind = "mrl"
 
     def __init__(self, dim: int, *, keep: int, rescore: int = 0) -> None:
@@ -224,6 +247,7 @@ class MatryoshkaIndex(CompressedIndex):
         head = vectors[:, : self.keep]
         return _as_f32(head / np.maximum(np.linalg.norm(head, axis=1, keepdims=True), 1e-12))
 
+    @override
     def bytes_per_vector(self) -> float:
         return 4.0 * self.keep
 

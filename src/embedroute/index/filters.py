@@ -25,6 +25,8 @@ ORDERED = ("int", "float", "date")
 
 @dataclass(frozen=True)
 class Leaf:
+    """A condition on one attribute: equality, membership (``values``) or a range between ``low`` and ``high``."""
+
     field: str
     op: str  # "eq" | "in" | "contains_any" | "range"
     values: tuple[Any, ...] = ()
@@ -36,6 +38,8 @@ class Leaf:
 
 @dataclass(frozen=True)
 class Node:
+    """``and``, ``or`` or ``not`` over child conditions."""
+
     op: str  # "and" | "or" | "not"
     children: tuple[Any, ...]
 
@@ -76,6 +80,7 @@ def parse(spec: Any, schema: Mapping[str, str]) -> Any:
 
 
 def _leaf(field: str, cond: Any, schema: Mapping[str, str]) -> Any:
+    """One attribute's condition: a bare value (equality) or an object of operators, all of which must hold."""
     if field not in schema:
         raise InputError(
             f"unknown attribute; attributes: {', '.join(sorted(schema)) or 'none'}", field=f"filter.{field}"
@@ -83,40 +88,43 @@ def _leaf(field: str, cond: Any, schema: Mapping[str, str]) -> Any:
     typ = schema[field]
     if not isinstance(cond, Mapping):
         return Leaf(field, "eq", (_value(field, typ, cond),))
-    leaves = []
+    leaves = [_op_leaf(field, typ, op, arg) for op, arg in cond.items() if op not in RANGE_OPS]
     ranges = {k: v for k, v in cond.items() if k in RANGE_OPS}
-    for op, arg in cond.items():
-        if op in RANGE_OPS:
-            continue
-        if op == "$eq":
-            leaves.append(Leaf(field, "eq", (_value(field, typ, arg),)))
-        elif op in ("$in", "$contains_any"):
-            if not isinstance(arg, list | tuple):
-                raise InputError(f"{op} takes a list", field=f"filter.{field}")
-            if op == "$contains_any" and typ != "list[str]":
-                raise InputError(
-                    f"$contains_any needs a list[str] attribute, {field!r} is {typ}", field=f"filter.{field}"
-                )
-            leaves.append(Leaf(field, "in", tuple(_value(field, typ, a) for a in arg)))
-        else:
-            raise InputError(f"unknown operator {op!r}", field=f"filter.{field}")
     if ranges:
-        if typ not in ORDERED:
-            raise InputError(
-                f"range operators need an int, float or date attribute, {field!r} is {typ}", field=f"filter.{field}"
-            )
-        low = high = None
-        lo_inc = hi_inc = True
-        for op, arg in ranges.items():
-            v = _value(field, typ, arg)
-            if op in ("$gt", "$gte"):
-                low, lo_inc = v, op == "$gte"
-            else:
-                high, hi_inc = v, op == "$lte"
-        leaves.append(Leaf(field, "range", (), low, high, lo_inc, hi_inc))
+        leaves.append(_range_leaf(field, typ, ranges))
     if not leaves:
         raise InputError("empty condition", field=f"filter.{field}")
     return leaves[0] if len(leaves) == 1 else Node("and", tuple(leaves))
+
+
+def _op_leaf(field: str, typ: str, op: str, arg: Any) -> Leaf:
+    """The leaf of one set operator (``$eq``, ``$in``, ``$contains_any``) on ``field``."""
+    if op == "$eq":
+        return Leaf(field, "eq", (_value(field, typ, arg),))
+    if op in ("$in", "$contains_any"):
+        if not isinstance(arg, list | tuple):
+            raise InputError(f"{op} takes a list", field=f"filter.{field}")
+        if op == "$contains_any" and typ != "list[str]":
+            raise InputError(f"$contains_any needs a list[str] attribute, {field!r} is {typ}", field=f"filter.{field}")
+        return Leaf(field, "in", tuple(_value(field, typ, a) for a in arg))
+    raise InputError(f"unknown operator {op!r}", field=f"filter.{field}")
+
+
+def _range_leaf(field: str, typ: str, ranges: Mapping[str, Any]) -> Leaf:
+    """One range leaf from the ``$gt``/``$gte``/``$lt``/``$lte`` operators on an ordered ``field``."""
+    if typ not in ORDERED:
+        raise InputError(
+            f"range operators need an int, float or date attribute, {field!r} is {typ}", field=f"filter.{field}"
+        )
+    low = high = None
+    lo_inc = hi_inc = True
+    for op, arg in ranges.items():
+        v = _value(field, typ, arg)
+        if op in ("$gt", "$gte"):
+            low, lo_inc = v, op == "$gte"
+        else:
+            high, hi_inc = v, op == "$lte"
+    return Leaf(field, "range", (), low, high, lo_inc, hi_inc)
 
 
 def matches(tree: Any, attributes: Mapping[str, Any]) -> bool:

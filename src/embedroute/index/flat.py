@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from typing_extensions import override
 
 from .base import INDEXES, VectorIndex
 
@@ -25,6 +26,7 @@ class FlatIndex(VectorIndex):
         super().__init__(dim)
         self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
+    @override
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids) == 0:
             return
@@ -33,12 +35,14 @@ class FlatIndex(VectorIndex):
             raise ValueError(f"vectors have shape {vectors.shape}, expected (n, {self.dim})")
         self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
 
+    @override
     def remove(self, ids: np.ndarray) -> None:
         import faiss
 
         if len(ids):
             self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64)))
 
+    @override
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = max(1, min(k, len(self))) if len(self) else 1
@@ -55,6 +59,7 @@ class FlatIndex(VectorIndex):
 
         return np.sort(faiss.vector_to_array(self._index.id_map).astype(np.int64))
 
+    @override
     def vectors_of(self, ids: np.ndarray) -> np.ndarray:
         return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 

@@ -20,6 +20,7 @@ import struct
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from .compressed import CompressedIndex
 
@@ -107,6 +108,7 @@ class HNSWIndex(CompressedIndex):
         self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
         self._live = self._alive_bits = None
 
+    @override
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) and len(self._ids):
@@ -115,6 +117,7 @@ class HNSWIndex(CompressedIndex):
                 self.remove(present)
         super().add(ids, vectors)
 
+    @override
     def remove(self, ids: np.ndarray) -> None:
         if len(ids) == 0 or self._index is None:
             return
@@ -138,6 +141,7 @@ class HNSWIndex(CompressedIndex):
             super().add(ids, np.asarray(full, dtype=np.float32))
 
     # -- persistence: the graph plus its node map and tombstones ------------------------------------
+    @override
     def dump(self) -> bytes:
         import faiss
 
@@ -152,6 +156,7 @@ class HNSWIndex(CompressedIndex):
             + self._alive.astype(np.uint8).tobytes()
         )
 
+    @override
     def restore(self, blob: bytes, ids: np.ndarray, vectors: np.ndarray) -> None:
         import faiss
 

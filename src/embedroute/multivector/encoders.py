@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from typing_extensions import override
 
 from ..encoders.cache import cache_enabled, default_cache
 from ..encoders.hashing import weight_hash
@@ -30,16 +31,21 @@ def _normalise(m: np.ndarray) -> np.ndarray:
 
 
 class TokenEncoder(ABC):
+    """One L2-normalised vector per token for queries and documents, through the embedding cache as float16 blobs."""
+
     name: str
     dim: int
 
     @abstractmethod
-    def config(self) -> dict[str, Any]: ...
+    def config(self) -> dict[str, Any]:
+        """What this encoder is (model, weight hash, dims, lengths, versions): the cache key's source."""
 
     @abstractmethod
     def _encode(self, texts: list[str], role: Role, show_progress: bool) -> list[np.ndarray]: ...
 
     def fingerprint(self, role: Role) -> str:
+        """A hash of the config fields that change the ``role``'s token vectors: the embedding cache key's model
+        half."""
         ident = {k: v for k, v in self.config().items() if k not in ("versions", "name")} | {"role": role}
         return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
@@ -63,9 +69,11 @@ class TokenEncoder(ABC):
         return [np.frombuffer(b, dtype=np.float16).reshape(-1, self.dim).astype(np.float32) for b in blobs]
 
     def encode_queries(self, texts: Sequence[str], **kw: Any) -> list[np.ndarray]:
+        """One token matrix per text, encoded as queries."""
         return self.encode(texts, "query", **kw)
 
     def encode_documents(self, texts: Sequence[str], **kw: Any) -> list[np.ndarray]:
+        """One token matrix per text, encoded as documents."""
         return self.encode(texts, "document", **kw)
 
 
@@ -97,6 +105,7 @@ class MultiVectorModel(TokenEncoder):
         meta = self.path / "embedroute.json"
         self.meta = json.loads(meta.read_text()) if meta.exists() else {}
 
+    @override
     def config(self) -> dict[str, Any]:
         return {
             "type": "multivector",
@@ -146,6 +155,7 @@ class RawTokens(TokenEncoder):
             g = np.random.default_rng(seed).standard_normal((native, project_to)).astype(np.float32)
             self._proj = g / np.sqrt(project_to)
 
+    @override
     def config(self) -> dict[str, Any]:
         return {
             "type": "raw-tokens",

@@ -44,17 +44,21 @@ class FDEParams:
 
     @property
     def buckets(self) -> int:
+        """Buckets per repetition: ``2 ** k_sim`` SimHash sign patterns."""
         return 1 << self.k_sim
 
     @property
     def raw_dim(self) -> int:
+        """Width before the final projection: repetitions x buckets x projected dimension."""
         return self.r_reps * self.buckets * self.d_proj
 
     @property
     def dim(self) -> int:
+        """Width of an FDE: ``final_dim`` when a final projection is set, else :attr:`raw_dim`."""
         return self.final_dim or self.raw_dim
 
     def to_json(self) -> dict[str, object]:
+        """The parameters as a JSON-able dict (saved with the expert's config)."""
         return asdict(self)
 
 
@@ -84,6 +88,7 @@ class FDE:
         self._hamming = np.array([[bin(a ^ b).count("1") for b in bits] for a in bits], dtype=np.int64)
 
     def config(self) -> dict[str, object]:
+        """The input token dimension, the parameters and the FDE width."""
         return {"d": self.d, **self.params.to_json(), "dim": self.params.dim}
 
     def _buckets(self, r: int, vectors: np.ndarray) -> np.ndarray:
@@ -145,10 +150,13 @@ class FDE:
             blocks[empty, k] = proj[best]
 
     def encode_queries(self, queries: list[np.ndarray] | TokenVectors) -> np.ndarray:
+        """Query FDEs, one row per query (token vectors summed per bucket)."""
         tv = queries if isinstance(queries, TokenVectors) else TokenVectors.from_list(queries, self.d)
         return self._encode(tv, document=False)
 
     def encode_documents(self, docs: list[np.ndarray] | TokenVectors, *, batch: int = 2048) -> np.ndarray:
+        """Document FDEs, one row per document (tokens averaged per bucket, empty buckets filled), ``batch``
+        documents at a time."""
         tv = docs if isinstance(docs, TokenVectors) else TokenVectors.from_list(docs, self.d)
         parts = [
             self._encode(tv.subset(range(s, min(s + batch, len(tv)))) if len(tv) > batch else tv, document=True)

@@ -45,19 +45,24 @@ class TokenVectors:
 
     @property
     def dim(self) -> int:
+        """Width of each token vector."""
         return int(self.vectors.shape[1])
 
     @property
     def lengths(self) -> np.ndarray:
+        """Number of tokens of each document."""
         return np.diff(self.offsets)
 
     def doc(self, i: int) -> np.ndarray:
+        """Document ``i``'s token matrix, as float32."""
         return np.asarray(self.vectors[self.offsets[i] : self.offsets[i + 1]], dtype=np.float32)
 
     def docs(self) -> list[np.ndarray]:
+        """Every document's token matrix, as float32."""
         return [self.doc(i) for i in range(len(self))]
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> TokenVectors:
+        """The documents at positions ``rows``, in that order, as new TokenVectors."""
         return TokenVectors.from_list([self.doc(int(i)) for i in rows], self.dim)
 
     def concat(self, other: TokenVectors) -> TokenVectors:
@@ -83,6 +88,7 @@ class TokenVectors:
         )
 
     def float32(self) -> TokenVectors:
+        """The same tokens with float32 vectors (for computing over them)."""
         return TokenVectors(np.asarray(self.vectors, dtype=np.float32), self.offsets)
 
     # -- compact storage -------------------------------------------------------------------------

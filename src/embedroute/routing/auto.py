@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from ..errors import InputError
 from .base import ROUTERS, Router, RoutingData
@@ -24,9 +25,13 @@ CANDIDATES = ("pilot", "pilot-nearest", "dataset", "classifier", "pilot@weight=s
 
 
 class AutoRouter(Router):
+    """Routes with whichever one-expert rule cross-validates best on the routing data it is fitted on; ``choice`` and
+    ``train_cv`` say which and why."""
+
     name = "auto"
     accepts = frozenset({"folds", "seed"})
 
+    @override
     def fit(self, data: RoutingData) -> AutoRouter:
         from .cv import cross_validate
         from .factory import make_router
@@ -45,9 +50,11 @@ class AutoRouter(Router):
         self.experts = self.inner.experts
         return self
 
+    @override
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         return self.inner.scores(embeddings)
 
+    @override
     def state(self) -> dict[str, Any]:
         return super().state() | {"choice": self.choice, "train_cv": self.train_cv, "inner": self.inner.state()}
 

@@ -33,6 +33,7 @@ class RoutingData:
     routing_encoder: dict[str, Any] | None = None
 
     def without(self, expert: str) -> RoutingData:
+        """The same training data with the expert ``expert`` left out (its score column dropped)."""
         j = self.experts.index(expert)
         keep = [i for i in range(len(self.experts)) if i != j]
         return RoutingData(
@@ -86,6 +87,9 @@ class Route:
 
 
 class Router(ABC):
+    """Scores every expert for a query's routing embedding and picks the best (or the best ``k``, for fusion
+    routers); fitted on RoutingData."""
+
     name: str = ""
     #: how many experts this router sends a query to (fusion routers: several)
     fused: bool = False
@@ -103,13 +107,15 @@ class Router(ABC):
         self.experts: list[str] = []
 
     @abstractmethod
-    def fit(self, data: RoutingData) -> Router: ...
+    def fit(self, data: RoutingData) -> Router:
+        """Learn from the training queries in ``data`` (and take its expert list); returns the router itself."""
 
     @abstractmethod
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         """``(n_queries, n_experts)`` routing scores (higher is better)."""
 
     def route(self, embeddings: Any) -> list[Route]:
+        """One Route per query: the best expert (or, for a fusion router, the top ``k``) and every expert's score."""
         s = self.scores(embeddings if is_sparse(embeddings) else np.atleast_2d(embeddings))
         k = int(self.params.get("k", 1)) if self.fused else 1
         out = []

@@ -10,15 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from .base import ROUTERS, Router, RoutingData, is_sparse, n_rows, reduce_by_owner, similarities
 from .pilot import PilotRouter
 
 
 class DatasetRouter(Router):
+    """RouterRetriever's DatasetRouter (Lee et al., AAAI 2025): the nearest sampled training query names a dataset,
+    routed to that dataset's best expert."""
+
     name = "dataset"
     accepts = frozenset({"n_per_dataset", "seed"})
 
+    @override
     def fit(self, data: RoutingData) -> DatasetRouter:
         n = int(self.params.get("n_per_dataset", 100))
         rng = np.random.default_rng(int(self.params.get("seed", 0)))
@@ -34,19 +39,25 @@ class DatasetRouter(Router):
         self.labels = np.array(labels, dtype=np.int64)
         return self
 
+    @override
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         sims = similarities(embeddings, self.samples)
         return reduce_by_owner(sims, self.labels, len(self.experts), "max")
 
+    @override
     def state(self) -> dict[str, Any]:
         samples = self.samples.toarray() if is_sparse(self.samples) else self.samples
         return super().state() | {"samples": samples.tolist(), "labels": self.labels.tolist()}
 
 
 class ClassifierRouter(Router):
+    """RouterRetriever's ClassificationHeadRouter (Lee et al., AAAI 2025): a logistic-regression head on the routing
+    embedding, trained on which expert won each query."""
+
     name = "classifier"
     accepts = frozenset({"C"})
 
+    @override
     def fit(self, data: RoutingData) -> ClassifierRouter:
         from sklearn.linear_model import LogisticRegression
 
@@ -61,6 +72,7 @@ class ClassifierRouter(Router):
         self.model.fit(data.embeddings[keep], winners[keep])
         return self
 
+    @override
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         out = np.full((n_rows(embeddings), len(self.experts)), -np.inf, dtype=np.float32)
         if self.model is None:
@@ -81,6 +93,7 @@ class SingleRouter(Router):
     accepts = frozenset({"expert"})
     embeds_queries = False
 
+    @override
     def fit(self, data: RoutingData) -> SingleRouter:
         self.experts = list(data.experts)
         target = self.params.get("expert")
@@ -88,6 +101,7 @@ class SingleRouter(Router):
             raise ValueError(f"single router: unknown expert {target!r}; experts: {', '.join(self.experts)}")
         return self
 
+    @override
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         out = np.zeros((n_rows(embeddings), len(self.experts)), dtype=np.float32)
         out[:, self.experts.index(self.params["expert"])] = 1.0
@@ -102,11 +116,13 @@ class FusionRouter(Router):
     fused = True
     embeds_queries = False
 
+    @override
     def fit(self, data: RoutingData) -> FusionRouter:
         self.experts = list(data.experts)
         self.params.setdefault("k", len(self.experts))
         return self
 
+    @override
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         return np.ones((n_rows(embeddings), len(self.experts)), dtype=np.float32)
 
@@ -118,12 +134,14 @@ class FusionTopKRouter(Router):
     fused = True
     accepts = frozenset({"k"}) | PilotRouter.accepts
 
+    @override
     def fit(self, data: RoutingData) -> FusionTopKRouter:
         self.params.setdefault("k", 2)
         self.inner = PilotRouter(**{k: v for k, v in self.params.items() if k != "k"}).fit(data)
         self.experts = self.inner.experts
         return self
 
+    @override
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         return self.inner.scores(embeddings)
 

@@ -91,6 +91,7 @@ class TfidfRoutingEncoder:
 
     @property
     def fitted(self) -> bool:
+        """Whether the vocabulary and idf have been fitted (on the training queries)."""
         return self._vec is not None
 
     def fit(self, texts: Sequence[str]) -> TfidfRoutingEncoder:
@@ -115,6 +116,7 @@ class TfidfRoutingEncoder:
 
     @property
     def dim(self) -> int:
+        """Vocabulary size once fitted (the width of the sparse embeddings), else 0."""
         return len(self._vec.vocabulary_) if self.fitted else 0
 
     def _need_fit(self) -> None:
@@ -136,6 +138,7 @@ class TfidfRoutingEncoder:
         return {"vocabulary": self._vec.get_feature_names_out().tolist(), "idf": self._vec.idf_.tolist()}
 
     def spec(self) -> dict[str, Any]:
+        """How to recreate this encoder (its fitted state is saved separately, with the routing data)."""
         return {"source": "tfidf", "name": "tfidf", "options": dict(self.options)}
 
     def config(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from ..errors import InputError
 from .base import ROUTERS, Router, RoutingData, mean_row, n_rows, reduce_by_owner, similarities
@@ -70,6 +71,9 @@ def build_pilots(
 
 
 class PilotRouter(Router):
+    """RouterRetriever's pilot-embedding router (Lee et al., AAAI 2025, Algorithm 1): an expert scores the mean
+    similarity of the query to its pilot centroids."""
+
     name = "pilot"
     accepts = frozenset({"per_group", "weight", "tau", "tau_rel", "min_share"})
     #: the ``tau_rel`` values ``weight=size`` chooses among by cross-validation on its training queries,
@@ -78,6 +82,7 @@ class PilotRouter(Router):
     #: folds of that cross-validation (fewer when there are fewer training queries)
     TAU_FOLDS = 5
 
+    @override
     def fit(self, data: RoutingData) -> PilotRouter:
         if self.params.get("weight", "size") != "size":
             raise InputError(
@@ -145,6 +150,7 @@ class PilotRouter(Router):
     def _similarities(self, embeddings: Any) -> np.ndarray:
         return similarities(embeddings, self.pilots)
 
+    @override
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         sims = self._similarities(embeddings)
         if self.params.get("weight") == "size":
@@ -166,6 +172,7 @@ class PilotRouter(Router):
                 out[:, j] = np.log(np.exp(logits[:, cols] - top).sum(axis=1)) + top[:, 0]
         return out * tau
 
+    @override
     def state(self) -> dict[str, Any]:
         return super().state() | {
             "pilots": self.pilots.tolist(),
@@ -180,8 +187,11 @@ class PilotRouter(Router):
 
 
 class PilotNearestRouter(PilotRouter):
+    """The released RouterRetriever code's rule: route to the expert owning the single most similar pilot."""
+
     name = "pilot-nearest"
 
+    @override
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         return reduce_by_owner(self._similarities(embeddings), self._owner_idx, len(self.experts), "max")
 

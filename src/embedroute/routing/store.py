@@ -30,6 +30,8 @@ def router_file(folder: Path, name: str, suffix: str) -> Path:
 
 
 def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any]) -> None:
+    """Save the routing data ``name`` (npz) and its ``meta`` (JSON) in ``folder``, each written to a temporary file
+    and renamed."""
     npz_path, json_path = router_file(folder, name, ".npz"), router_file(folder, name, ".json")
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}.{os.getpid()}.tmp.npz"
@@ -55,6 +57,7 @@ def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any
 
 
 def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
+    """The routing data ``name`` and its meta, as :func:`save_routing` wrote them."""
     json_path = router_file(folder, name, ".json")
     z = np.load(router_file(folder, name, ".npz"))
     if "emb_data" in z:

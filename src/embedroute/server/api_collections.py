@@ -62,6 +62,7 @@ def only_named(source: Any, field: str = "experts") -> None:
     summary="Expert names this server accepts in POST /api/collections and .../experts",
 )
 def list_offered_experts() -> list[str]:
+    """The expert names a collection may be created with or given over HTTP (anything else is refused)."""
     from ..experts.registry import expert_names
 
     return expert_names()
@@ -82,6 +83,7 @@ def expert_input_errors(field: str) -> Iterator[None]:
 
 @router.get("", response_model=list[CollectionSummary], summary="List collections")
 def list_collections(request: Request) -> list[CollectionSummary]:
+    """Every collection served, with its size, experts and fitted routers."""
     out = []
     for name in _pool(request).names():
         with _pool(request).use(name) as col:
@@ -91,6 +93,7 @@ def list_collections(request: Request) -> list[CollectionSummary]:
 
 @router.post("", response_model=CollectionInfo, status_code=201, summary="Create a collection")
 def create_collection(body: CreateCollection, request: Request) -> CollectionInfo:
+    """Create an empty collection with the given experts and typed attributes; answers what it holds."""
     experts = [e if isinstance(e, str) else e.model_dump(exclude_none=True) for e in body.experts]
     for i, e in enumerate(experts):
         only_named(e, f"experts[{i}]")
@@ -102,12 +105,15 @@ def create_collection(body: CreateCollection, request: Request) -> CollectionInf
 
 @router.get("/{name}", response_model=CollectionInfo, summary="What a collection holds")
 def collection_info(name: str, request: Request) -> CollectionInfo:
+    """The collection's size, experts (with their configs), attributes and routers."""
     with _pool(request).use(name) as col:
         return _info(name, col)
 
 
 @router.post("/{name}/check", response_model=CheckResult, summary="Verify integrity (and index recall)")
 def check_collection(name: str, request: Request, recall: bool = False) -> CheckResult:
+    """Check the collection's integrity (store, manifest, checksums, vectors); with ``recall``, also each vector
+    index's recall against exact search."""
     with _pool(request).use(name) as col:
         rep = col.check(recall=recall)
     return CheckResult(ok=rep.ok, counts=rep.counts, problems=rep.problems)
@@ -158,6 +164,7 @@ def check_expert_spec(spec: Any) -> None:
     "GET /api/expert-adds/ID); searches keep answering with the other experts meanwhile",
 )
 def add_expert(name: str, body: AddExpert, request: Request) -> dict[str, Any]:
+    """Start a job that adds an expert and encodes every stored document for it; poll the returned job for progress."""
     spec = body.expert if isinstance(body.expert, str) else body.expert.model_dump(exclude_none=True)
     with expert_input_errors("expert"):
         check_expert_spec(spec)
@@ -174,11 +181,13 @@ def add_expert(name: str, body: AddExpert, request: Request) -> dict[str, Any]:
 
 @offered.get("/expert-adds", response_model=list[ExpertAddJob], summary="Expert adds, newest first")
 def list_expert_adds(request: Request) -> list[dict[str, Any]]:
+    """Every expert-add job, newest first."""
     return request.app.state.jobs.list("expert")
 
 
 @offered.get("/expert-adds/{job_id}", response_model=ExpertAddJob, summary="One expert add: progress, result")
 def get_expert_add(job_id: str, request: Request) -> dict[str, Any]:
+    """One expert-add job: its stage, progress and result or error."""
     return request.app.state.jobs.get(job_id, "expert")
 
 
@@ -188,6 +197,7 @@ def get_expert_add(job_id: str, request: Request) -> dict[str, Any]:
     summary="Remove an expert and its vectors; documents and other experts are untouched",
 )
 def remove_expert(name: str, expert: str, request: Request) -> CollectionInfo:
+    """Remove an expert and its stored vectors; fitted routers route among the remaining experts."""
     check_name(expert, field="expert")
     with _pool(request).use(name) as col:
         if expert not in col.experts:
@@ -232,6 +242,8 @@ _WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {413: {"description": "batch
     summary="Add documents (an existing id is an error); answered once they are durable",
 )
 def add_documents(name: str, body: AddDocuments, request: Request) -> Any:
+    """Add documents in one validated batch: an existing id, like any bad document, is an error and nothing is
+    written."""
     return _write(name, body, request, upsert=False)
 
 
@@ -242,11 +254,13 @@ def add_documents(name: str, body: AddDocuments, request: Request) -> Any:
     summary="Add or replace documents by id",
 )
 def upsert_documents(name: str, body: AddDocuments, request: Request) -> Any:
+    """Add documents, replacing any already stored under the same id."""
     return _write(name, body, request, upsert=True)
 
 
 @router.post("/{name}/documents/delete", response_model=WriteResult, summary="Delete documents by id")
 def delete_documents(name: str, body: DeleteDocuments, request: Request) -> WriteResult:
+    """Delete documents by id; an unknown id is an error and deletes nothing."""
     with _pool(request).use(name) as col:
         rep = col.delete(body.ids)
         n = len(col)
@@ -257,6 +271,7 @@ def delete_documents(name: str, body: DeleteDocuments, request: Request) -> Writ
 
 @router.get("/{name}/documents/{doc_id}", response_model=DocumentOut, summary="One document by id")
 def get_document(name: str, doc_id: str, request: Request) -> DocumentOut:
+    """One stored document: its text, title and attributes."""
     with _pool(request).use(name) as col:
         found = col.get([doc_id])
     if doc_id not in found:

@@ -26,6 +26,8 @@ RESULT_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(json|png)$")
     summary="Start evaluating experts on a BEIR folder (under a data root)",
 )
 def start_evaluation(body: EvalRequest, request: Request) -> dict[str, Any]:
+    """Start a job that evaluates experts on a BEIR folder under one of the server's data roots; poll the returned
+    job for results."""
     from ..experts.registry import make_expert
     from .api_collections import only_named
 
@@ -48,17 +50,20 @@ def start_evaluation(body: EvalRequest, request: Request) -> dict[str, Any]:
 
 @router.get("/evaluations", response_model=list[EvalJob], summary="Evaluation runs, newest first")
 def list_evaluations(request: Request) -> list[dict[str, Any]]:
+    """Every evaluation job, newest first."""
     return request.app.state.jobs.list("evaluation")
 
 
 @router.get("/evaluations/{job_id}", response_model=EvalJob, summary="One evaluation run: progress, results")
 def get_evaluation(job_id: str, request: Request) -> dict[str, Any]:
+    """One evaluation job: its stage, progress and results or error."""
     check_name(job_id, field="job_id")
     return request.app.state.jobs.get(job_id, "evaluation")
 
 
 @router.get("/results", response_model=list[str], summary="Stored benchmark result files (JSON and plots)")
 def list_results(request: Request) -> list[str]:
+    """The names of the stored result files (JSON and plots) in the server's results folder."""
     folder = request.app.state.settings.results_dir
     if folder is None or not folder.is_dir():
         return []
@@ -71,6 +76,7 @@ def list_results(request: Request) -> list[str]:
     responses={200: {"content": {"application/json": {}, "image/png": {}}}},
 )
 def get_result(filename: str, request: Request) -> Any:
+    """One stored result file, as stored (JSON) or as a PNG image."""
     folder = request.app.state.settings.results_dir
     if not RESULT_FILE.match(filename) or folder is None or not (folder / filename).is_file():
         raise UnknownNameError(f"no stored result {filename!r}")

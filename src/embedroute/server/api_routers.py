@@ -48,6 +48,8 @@ def fit_task(pool: Pool, name: str, spec: str, train_from: list[Path], routing_e
     summary="Start fitting (or re-fitting) a router from BEIR training queries under a data root",
 )
 def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
+    """Start a job that fits (or re-fits) a router from BEIR training queries under a data root; poll the returned
+    job."""
     from ..routing import make_router
     from ..routing.lexical import names_tfidf
     from ..routing.models import check_routing_name
@@ -87,10 +89,12 @@ def start_fit(name: str, body: FitRouter, request: Request) -> dict[str, Any]:
 
 @router.get("/router-fits", response_model=list[RouterFitJob], summary="Router fits, newest first")
 def list_fits(request: Request) -> list[dict[str, Any]]:
+    """Every router-fit job, newest first."""
     return request.app.state.jobs.list("routing")
 
 
 @router.get("/router-fits/{job_id}", response_model=RouterFitJob, summary="One router fit: progress, result")
 def get_fit(job_id: str, request: Request) -> dict[str, Any]:
+    """One router-fit job: its stage, progress and result or error."""
     check_name(job_id, field="job_id")
     return request.app.state.jobs.get(job_id, "routing")

@@ -16,6 +16,8 @@ router = APIRouter(prefix="/api/collections", tags=["search"])
 
 @router.post("/{name}/search", response_model=SearchResponse, summary="Search a collection")
 def search(name: str, body: SearchRequest, request: Request) -> SearchResponse:
+    """Search the collection with one expert or a fitted router, optionally filtered on attributes; the answer names
+    the experts that answered."""
     for field in ("expert", "router"):  # looked up by name, a router's on disk: never a path
         if getattr(body, field) is not None:
             check_name(getattr(body, field), field=field)

@@ -50,6 +50,7 @@ HTTP_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
 def static_dir() -> Path:
+    """The folder of the search page's static files, inside the installed package."""
     return Path(str(resources.files("embedroute") / "server" / "static"))
 
 
@@ -68,6 +69,25 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         description="Search one collection through several embedding experts; routing explained.",
     )
+    hidden = _set_state(app, settings)
+    _add_error_handlers(app, hidden)
+    app.include_router(api_collections.router)
+    app.include_router(api_collections.offered)
+    app.include_router(api_routers.router)
+    app.include_router(api_search.router)
+    app.include_router(api_eval.router)
+    _add_service_routes(app)
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    # outermost first: metrics see every answer, the body limit runs before auth reads anything
+    if settings.api_key:
+        app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def _set_state(app: FastAPI, settings: Settings) -> list[str]:
+    """The app's shared state (pool, batcher, jobs, metrics); returns the folders no client may see named."""
     app.state.settings = settings
     app.state.pool = Pool(settings.root)
     app.state.batcher = SearchBatcher(app.state.pool)
@@ -79,6 +99,11 @@ def create_app(settings: Settings) -> FastAPI:
         hidden,
     )
     app.state.metrics = Metrics()
+    return hidden
+
+
+def _add_error_handlers(app: FastAPI, hidden: list[str]) -> None:
+    """Every error answer is ``{"error", "detail"}``; server folders are redacted from the detail."""
 
     @app.exception_handler(EmbedrouteError)
     async def known_error(request: Request, exc: EmbedrouteError) -> JSONResponse:
@@ -103,11 +128,9 @@ def create_app(settings: Settings) -> FastAPI:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse({"error": "internal", "detail": "internal error; see the server log"}, status_code=500)
 
-    app.include_router(api_collections.router)
-    app.include_router(api_collections.offered)
-    app.include_router(api_routers.router)
-    app.include_router(api_search.router)
-    app.include_router(api_eval.router)
+
+def _add_service_routes(app: FastAPI) -> None:
+    """Liveness, Prometheus metrics and the search page."""
 
     @app.get("/api/health", response_model=Health, tags=["service"], summary="Liveness")
     def health() -> dict[str, Any]:
@@ -122,14 +145,6 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(static_dir() / "index.html")
-
-    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
-    # outermost first: metrics see every answer, the body limit runs before auth reads anything
-    if settings.api_key:
-        app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    return app
 
 
 def serve(settings: Settings) -> None:

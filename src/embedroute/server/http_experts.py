@@ -126,29 +126,42 @@ def _plain(text: str) -> bool:
 
 
 def _check_value(value: Any, field: str, nested: frozenset[str] | None, *, prose: bool) -> None:
+    """An option value over HTTP: a scalar, a short flat list, or (for ``nested`` options) a flat object."""
     if value is None or isinstance(value, (bool, int, float)):
         return
     if isinstance(value, str):
-        if "\x00" in value:
-            raise InputError("contains a NUL byte", field=field)
-        if len(value) > LONGEST_TEXT:
-            raise InputError(f"is longer than {LONGEST_TEXT} characters", field=field)
-        if looks_like_path(value, prose=prose):
-            raise InputError("looks like a path; paths are never accepted over HTTP", field=field)
+        _check_text(value, field, prose=prose)
         return
     if isinstance(value, list) and nested is None and len(value) <= 100:
-        for i, item in enumerate(value):
-            if isinstance(item, (list, dict)):
-                raise InputError("a list option holds strings, numbers or booleans", field=f"{field}[{i}]")
-            _check_value(item, f"{field}[{i}]", None, prose=False)
+        _check_list(value, field)
         return
     if isinstance(value, dict) and nested is not None:
-        for key, item in value.items():
-            if key not in nested:
-                at = f"{field}.{key}" if _plain(key) else field
-                raise InputError(f"takes only {', '.join(sorted(nested))}", field=at)
-            if isinstance(item, (list, dict)):
-                raise InputError("must be a string, number or boolean", field=f"{field}.{key}")
-            _check_value(item, f"{field}.{key}", None, prose=field.endswith(".prompts"))
+        _check_object(value, field, nested)
         return
     raise InputError("must be a string, number, boolean or null" + (" or an object" if nested else ""), field=field)
+
+
+def _check_text(value: str, field: str, *, prose: bool) -> None:
+    if "\x00" in value:
+        raise InputError("contains a NUL byte", field=field)
+    if len(value) > LONGEST_TEXT:
+        raise InputError(f"is longer than {LONGEST_TEXT} characters", field=field)
+    if looks_like_path(value, prose=prose):
+        raise InputError("looks like a path; paths are never accepted over HTTP", field=field)
+
+
+def _check_list(value: list[Any], field: str) -> None:
+    for i, item in enumerate(value):
+        if isinstance(item, (list, dict)):
+            raise InputError("a list option holds strings, numbers or booleans", field=f"{field}[{i}]")
+        _check_value(item, f"{field}[{i}]", None, prose=False)
+
+
+def _check_object(value: dict[Any, Any], field: str, nested: frozenset[str]) -> None:
+    for key, item in value.items():
+        if key not in nested:
+            at = f"{field}.{key}" if _plain(key) else field
+            raise InputError(f"takes only {', '.join(sorted(nested))}", field=at)
+        if isinstance(item, (list, dict)):
+            raise InputError("must be a string, number or boolean", field=f"{field}.{key}")
+        _check_value(item, f"{field}.{key}", None, prose=field.endswith(".prompts"))

@@ -45,6 +45,7 @@ class Jobs:
                     continue  # a half-written or foreign file is not a job
 
     def start(self, kind: str, fields: dict[str, Any], task: Task) -> dict[str, Any]:
+        """Queue ``task`` as a new job of ``kind`` (with ``fields`` shown to clients); returns the job as queued."""
         job = {
             "id": uuid.uuid4().hex[:12],
             "kind": kind,
@@ -64,6 +65,7 @@ class Jobs:
         return dict(job)
 
     def get(self, job_id: str, kind: str) -> dict[str, Any]:
+        """A copy of the job ``job_id``; one of another kind, or none, is an UnknownNameError."""
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or job["kind"] != kind:
@@ -71,6 +73,7 @@ class Jobs:
             return dict(job)
 
     def list(self, kind: str) -> list[dict[str, Any]]:
+        """Copies of every job of ``kind``, newest first."""
         with self._lock:
             mine = [j for j in self._jobs.values() if j["kind"] == kind]
         return [dict(j) for j in sorted(mine, key=lambda j: j["created"], reverse=True)]
@@ -100,6 +103,7 @@ class Jobs:
         tmp.replace(self.folder / f"{job_id}.json")
 
     def close(self) -> None:
+        """Stop taking jobs: queued ones are cancelled, a running one is not waited for."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -18,6 +18,8 @@ from .settings import is_loopback
 
 @dataclass
 class LoadResult:
+    """What a load run measured: requests, errors (with samples), throughput and latency percentiles."""
+
     clients: int
     seconds: float
     requests: int
@@ -27,6 +29,7 @@ class LoadResult:
     error_samples: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The result as a JSON-able dict."""
         return asdict(self)
 
 

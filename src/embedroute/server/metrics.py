@@ -9,6 +9,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class Metrics:
+    """The server's Prometheus metrics (requests, latency per route, documents written, ...), in a registry of their
+    own."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -29,6 +32,7 @@ class Metrics:
         )
 
     def render(self) -> bytes:
+        """The metrics in Prometheus' text exposition format."""
         return generate_latest(self.registry)
 
 
@@ -40,6 +44,7 @@ class MetricsMiddleware:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, counting it by method, route and status and timing it by route."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

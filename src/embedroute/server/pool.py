@@ -33,6 +33,9 @@ def check_name(name: str) -> str:
 
 
 class Pool:
+    """The collections under ``root`` (or ``root`` itself, when it is one collection folder), opened on first use and
+    kept open."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self._open: dict[str, Collection] = {}
@@ -53,6 +56,7 @@ class Pool:
         return path
 
     def names(self) -> list[str]:
+        """The names of the collections served (folders with a manifest), sorted."""
         if (self.root / MANIFEST).exists():
             return [self.root.name]
         if not self.root.exists():
@@ -78,6 +82,7 @@ class Pool:
             yield col
 
     def create(self, name: str, experts: list[Any], attributes: dict[str, str] | None) -> Collection:
+        """Create the collection ``name`` under the root and keep it open; an existing one is a CollectionError."""
         path = self._path(name)
         if (self.root / MANIFEST).exists():
             raise CollectionError("this server serves a single collection folder; it cannot create others")
@@ -89,6 +94,7 @@ class Pool:
             return col
 
     def close(self) -> None:
+        """Close every open collection, each under its lock."""
         with self._guard:
             for name, col in list(self._open.items()):
                 with self._locks[name]:

@@ -16,6 +16,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing_extensions import override
 
 from ..errors import InputError
 
@@ -35,6 +36,7 @@ class APIKeyMiddleware(BaseHTTPMiddleware):
         super().__init__(app)
         self.api_key = api_key
 
+    @override
     async def dispatch(self, request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
         path = request.url.path
         if path == "/" or path == "/api/health" or path.startswith("/static/"):
@@ -60,6 +62,7 @@ class BodyLimitMiddleware:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, answering 413 instead when its declared or streamed body exceeds ``limit`` bytes."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -1,0 +1,1 @@
+"""Document validation and the SQLite store that holds a collection's documents, attributes and vectors."""

@@ -28,6 +28,8 @@ KNOWN_FIELDS = {"id", "_id", "text", "title", "attributes", "vectors", "metadata
 
 @dataclass
 class Document:
+    """A validated document: id, text, optional title, typed attributes and any vectors supplied with it."""
+
     id: str
     text: str
     title: str | None = None
@@ -63,6 +65,7 @@ def check_schema(schema: Mapping[str, str]) -> dict[str, str]:
 
 
 def infer_type(value: Any) -> str | None:
+    """The attribute type a value of unknown attribute would get (``None``: no type fits, e.g. a bool or a dict)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -92,17 +95,21 @@ def coerce(value: Any, typ: str) -> Any:
         return float(value)
     if typ == "list[str]" and isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return list(value)
-    if typ == "date":
-        if isinstance(value, dt.datetime):
-            return value.date().isoformat()
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value).isoformat()
-            except ValueError:
-                raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+    if typ == "date" and isinstance(value, dt.date | str):
+        return _iso_date(value)
     raise ValueError(f"expected {typ}, got {type(value).__name__} {value!r}"[:200])
+
+
+def _iso_date(value: dt.date | str) -> str:
+    """A date, datetime (its date part) or ISO date string as ``YYYY-MM-DD``, or ValueError."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 def validate(
@@ -139,29 +146,8 @@ def validate(
         unknown = sorted(str(k) for k in raw if not isinstance(k, str) or k not in KNOWN_FIELDS)
         if unknown:
             raise err('unknown field; put document attributes under "attributes"', unknown[0])
-        id_field = "_id" if "_id" in raw and "id" not in raw else "id"
-        doc_id = raw.get(id_field)
-        if isinstance(doc_id, int) and not isinstance(doc_id, bool):
-            doc_id = str(doc_id)
-        if doc_id is None:
-            raise err("missing document id", "id")
-        if not isinstance(doc_id, str) or not doc_id.strip():
-            raise err(f"document id must be a non-empty string, got {doc_id!r}"[:200], id_field)
-        _check_unicode(doc_id, err, id_field)
-        if doc_id in seen:
-            raise err(f"duplicate id {doc_id!r} (first on line {seen[doc_id]})", id_field)
-        seen[doc_id] = line
-        text = raw.get("text")
-        if not isinstance(text, str):
-            raise err("missing text" if text is None else f"text must be a string, got {type(text).__name__}", "text")
-        if not text.strip():
-            raise err("empty text", "text")
-        _check_unicode(text, err, "text")
-        title = raw.get("title")
-        if title is not None:
-            if not isinstance(title, str):
-                raise err(f"title must be a string, got {type(title).__name__}", "title")
-            _check_unicode(title, err, "title")
+        doc_id = _doc_id(raw, err, seen, line)
+        text, title = _text_and_title(raw, err)
         attrs = _attributes(raw.get("attributes"), schema, new_types, err)
         vectors = _vectors(raw.get("vectors"), vector_dims, unnormalised, err)
         docs.append(Document(doc_id, text, title, attrs, vectors, line=line))
@@ -169,6 +155,39 @@ def validate(
 
 
 _Err = Callable[..., InputError]
+
+
+def _doc_id(raw: Mapping[str, Any], err: _Err, seen: dict[str, int], line: int) -> str:
+    """The item's id (``id``, or BEIR's ``_id``; an integer is taken as its string), recorded in ``seen``."""
+    id_field = "_id" if "_id" in raw and "id" not in raw else "id"
+    doc_id = raw.get(id_field)
+    if isinstance(doc_id, int) and not isinstance(doc_id, bool):
+        doc_id = str(doc_id)
+    if doc_id is None:
+        raise err("missing document id", "id")
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        raise err(f"document id must be a non-empty string, got {doc_id!r}"[:200], id_field)
+    _check_unicode(doc_id, err, id_field)
+    if doc_id in seen:
+        raise err(f"duplicate id {doc_id!r} (first on line {seen[doc_id]})", id_field)
+    seen[doc_id] = line
+    return doc_id
+
+
+def _text_and_title(raw: Mapping[str, Any], err: _Err) -> tuple[str, str | None]:
+    """The item's non-empty ``text`` and optional ``title``, both valid Unicode."""
+    text = raw.get("text")
+    if not isinstance(text, str):
+        raise err("missing text" if text is None else f"text must be a string, got {type(text).__name__}", "text")
+    if not text.strip():
+        raise err("empty text", "text")
+    _check_unicode(text, err, "text")
+    title = raw.get("title")
+    if title is not None:
+        if not isinstance(title, str):
+            raise err(f"title must be a string, got {type(title).__name__}", "title")
+        _check_unicode(title, err, "title")
+    return text, title
 
 
 def _check_unicode(value: str, err: _Err, fld: str) -> None:
@@ -232,34 +251,42 @@ def _vectors(raw: Any, dims: Mapping[str, int], unnormalised: Container[str], er
             raise err(
                 f"no dense expert {expert!r} in this collection (dense experts: {', '.join(dims) or 'none'})", fld
             )
-        if isinstance(vec, np.ndarray):
-            if vec.dtype.kind not in "iuf":
-                raise err(f"vector must be a list of numbers, got an array of {vec.dtype}", fld)
-        elif isinstance(vec, list | tuple):
-            bad = next((i for i, x in enumerate(vec) if not _is_number(x)), None)
-            if bad is not None:
-                raise err(
-                    f"vector must be a list of numbers; element {bad} is {type(vec[bad]).__name__} {vec[bad]!r}"[:200],
-                    fld,
-                )
-        else:
-            raise err(f"vector must be a list of numbers, got {type(vec).__name__}", fld)
-        try:
-            arr = np.asarray(vec, dtype=np.float64)
-        except OverflowError:
-            raise err("vector has a number too large for a float", fld) from None
-        if arr.ndim != 1 or arr.shape[0] != dims[expert]:
-            raise err(
-                f"vector has dimension {arr.shape[0] if arr.ndim == 1 else arr.shape}, expected {dims[expert]}", fld
-            )
-        if not np.isfinite(arr).all():
-            raise err("vector contains NaN or infinity", fld)
-        if np.abs(arr).max(initial=0.0) > _F32_MAX:
-            raise err("vector has a number beyond the float32 range", fld)
-        if expert not in unnormalised:
-            norm = float(np.linalg.norm(arr))
-            if norm == 0.0:
-                raise err("zero vector: it has no direction to search by", fld)
-            arr = arr / norm
-        out[expert] = arr.astype(np.float32)
+        _check_numbers(vec, err, fld)
+        out[expert] = _vector(vec, dims[expert], expert not in unnormalised, err, fld)
     return out
+
+
+def _check_numbers(vec: Any, err: _Err, fld: str) -> None:
+    """A supplied vector is a numeric array or a list of real numbers (no bools, strings or None)."""
+    if isinstance(vec, np.ndarray):
+        if vec.dtype.kind not in "iuf":
+            raise err(f"vector must be a list of numbers, got an array of {vec.dtype}", fld)
+    elif isinstance(vec, list | tuple):
+        bad = next((i for i, x in enumerate(vec) if not _is_number(x)), None)
+        if bad is not None:
+            raise err(
+                f"vector must be a list of numbers; element {bad} is {type(vec[bad]).__name__} {vec[bad]!r}"[:200],
+                fld,
+            )
+    else:
+        raise err(f"vector must be a list of numbers, got {type(vec).__name__}", fld)
+
+
+def _vector(vec: Any, dim: int, normalise: bool, err: _Err, fld: str) -> np.ndarray:
+    """The vector as float32 of dimension ``dim``, finite and in float32 range; unit length if ``normalise``."""
+    try:
+        arr = np.asarray(vec, dtype=np.float64)
+    except OverflowError:
+        raise err("vector has a number too large for a float", fld) from None
+    if arr.ndim != 1 or arr.shape[0] != dim:
+        raise err(f"vector has dimension {arr.shape[0] if arr.ndim == 1 else arr.shape}, expected {dim}", fld)
+    if not np.isfinite(arr).all():
+        raise err("vector contains NaN or infinity", fld)
+    if np.abs(arr).max(initial=0.0) > _F32_MAX:
+        raise err("vector has a number beyond the float32 range", fld)
+    if normalise:
+        norm = float(np.linalg.norm(arr))
+        if norm == 0.0:
+            raise err("zero vector: it has no direction to search by", fld)
+        arr = arr / norm
+    return arr.astype(np.float32)

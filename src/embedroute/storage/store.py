@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS experts (
 
 
 def doc_checksum(doc_id: str, title: str | None, text: str, attrs_json: str) -> str:
+    """A document's checksum over its id, title, text and attributes, stored with it for ``check`` to verify."""
     payload = json.dumps([doc_id, title, text, attrs_json], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
@@ -67,6 +68,8 @@ def storage_hint(folder: Path) -> str:
 
 
 class Store:
+    """One collection's SQLite store; writes go through :meth:`transaction`, reads through ``conn``."""
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
@@ -116,13 +119,17 @@ class Store:
 
     # -- reads -----------------------------------------------------------------------------------
     def generation(self) -> int:
+        """The store's write generation, bumped by every committed write: a saved index built at another generation
+        is stale."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
     def count(self) -> int:
+        """How many documents are stored."""
         return self.conn.execute("SELECT COUNT(*) FROM docs").fetchone()[0]
 
     def existing_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        """The row ids of those of ``ids`` that are stored, by id."""
         found: dict[str, int] = {}
         for i in range(0, len(ids), 500):
             part = list(ids[i : i + 500])
@@ -131,18 +138,22 @@ class Store:
         return found
 
     def schema(self) -> dict[str, str]:
+        """Each typed attribute's name and type."""
         return dict(self.conn.execute("SELECT name, type FROM attributes ORDER BY name").fetchall())
 
     def experts(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """Each expert's name, spec and config, in the order they were added."""
         rows = self.conn.execute("SELECT name, spec, config FROM experts ORDER BY position").fetchall()
         return [(n, json.loads(s), json.loads(c)) for n, s, c in rows]
 
     def all_texts(self) -> tuple[np.ndarray, list[str]]:
+        """Every row id and embedding text (title and text), in row-id order."""
         rows = self.conn.execute("SELECT rid, title, text FROM docs ORDER BY rid").fetchall()
         rids = np.array([r[0] for r in rows], dtype=np.int64)
         return rids, [Document("", r[2], r[1]).embed_text for r in rows]
 
     def expert_names(self) -> list[str]:
+        """The experts' names, in the order they were added."""
         return [r[0] for r in self.conn.execute("SELECT name FROM experts ORDER BY position")]
 
     def texts_and_checksums(self) -> tuple[np.ndarray, list[str], list[str]]:
@@ -157,10 +168,12 @@ class Store:
         return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
 
     def all_attributes(self) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """Every row id and attribute dict, in row-id order."""
         rows = self.conn.execute("SELECT rid, attrs FROM docs ORDER BY rid").fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64), [json.loads(r[1]) for r in rows]
 
     def get(self, rids: Sequence[int]) -> dict[int, Document]:
+        """The stored documents with these row ids, by row id (unknown ones are left out)."""
         out: dict[int, Document] = {}
         for i in range(0, len(rids), 500):
             part = [int(r) for r in rids[i : i + 500]]
@@ -172,6 +185,7 @@ class Store:
         return out
 
     def id_of(self, rids: Sequence[int]) -> dict[int, str]:
+        """The document ids of these row ids, by row id."""
         out: dict[int, str] = {}
         for i in range(0, len(rids), 500):
             part = [int(r) for r in rids[i : i + 500]]
@@ -221,13 +235,17 @@ class Store:
         return rids
 
     def put_blobs(self, conn: Any, expert: str, rids: np.ndarray, blobs: Sequence[bytes]) -> None:
+        """Store one expert's blobs, each with its CRC32, within the transaction ``conn``."""
         rows = [(expert, int(rid), blob, zlib.crc32(blob)) for rid, blob in zip(rids, blobs, strict=True)]
         conn.executemany("INSERT INTO vectors(expert, rid, vec, crc) VALUES (?, ?, ?, ?)", rows)
 
     def add_attribute_types(self, conn: Any, types: Mapping[str, str]) -> None:
+        """Record newly typed attributes within the transaction ``conn``."""
         conn.executemany("INSERT INTO attributes(name, type) VALUES (?, ?)", list(types.items()))
 
     def delete(self, conn: Any, ids: Sequence[str], *, source: str = "<input>") -> np.ndarray:
+        """Delete documents by id (their vectors go with them) within ``conn``; an unknown id is an InputError;
+        returns their row ids."""
         found = self.existing_ids(list(ids))
         missing = [i for i in ids if i not in found]
         if missing:
@@ -237,6 +255,7 @@ class Store:
         return rids
 
     def put_expert(self, conn: Any, name: str, spec: dict[str, Any], config: dict[str, Any]) -> None:
+        """Record a new expert, last in order, within ``conn``."""
         pos = conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM experts").fetchone()[0]
         conn.execute(
             "INSERT INTO experts(name, position, spec, config) VALUES (?, ?, ?, ?)",
@@ -244,8 +263,10 @@ class Store:
         )
 
     def drop_expert(self, conn: Any, name: str) -> None:
+        """Remove an expert and all its stored vectors within ``conn``."""
         conn.execute("DELETE FROM vectors WHERE expert = ?", (name,))
         conn.execute("DELETE FROM experts WHERE name = ?", (name,))
 
     def close(self) -> None:
+        """Close the store's connection."""
         self.conn.close()

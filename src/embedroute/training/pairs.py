@@ -17,6 +17,9 @@ from ..evaluation.beir import load_beir
 
 @dataclass(frozen=True)
 class Triple:
+    """One training triple: a query, a passage judged relevant to it, a BM25 hard negative, and the dataset it came
+    from."""
+
     query: str
     positive: str
     negative: str
