@@ -53,11 +53,6 @@ def test_an_expert_replaced_under_the_same_name_by_another_handle_is_taken_up(tm
     assert report.ok, report.problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="every transaction bumps the store generation, expert adds too, so the "
-    "served handle's other indexes count as stale and are rebuilt from the store (found in review)",
-)
 def test_adding_an_expert_elsewhere_keeps_the_served_handles_other_indexes(tmp_path):
     path = tmp_path / "c"
     served = Collection.create(

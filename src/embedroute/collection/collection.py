@@ -333,7 +333,7 @@ class Collection(RoutedSearch):
             encode_into(expert, blobs, rids, texts, sums, progress=report)
             report.close_bar()
         report("writing", 0, None)
-        with self._store.transaction() as conn:
+        with self._store.transaction(documents=False) as conn:  # the other experts' indexes stay current
             stored_names = self._store.expert_names()
             if expert.name in stored_names:
                 raise InputError(f"collection already has an expert named {expert.name!r}", field="experts")
@@ -401,7 +401,7 @@ class Collection(RoutedSearch):
                     f"expert {users[0]!r} searches {name!r}'s document vectors; remove it first", field="experts"
                 )
             try:
-                with self._store.transaction() as conn:
+                with self._store.transaction(documents=False) as conn:
                     if self._stored_experts() != self._seen:
                         raise _ExpertsChanged  # another process added or removed one: check again
                     self._store.drop_expert(conn, name)

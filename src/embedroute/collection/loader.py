@@ -1,6 +1,8 @@
 """The in-memory search structures of a collection's experts, kept at the store's generation.
 
-Every committed write bumps the store's generation. An expert's structure is current when it was
+Every committed write of documents bumps the store's generation (adding or removing an expert does not:
+only that expert's own vectors change, and it is built on first use or forgotten). An expert's structure is
+current when it was
 built or updated at the store's present generation: this process's writes are applied to it in place,
 a write by another process leaves it stale, and a stale one is brought up to date on its next use, from
 a saved copy in ``indexes/`` when that is current, else rebuilt from the store (the source of truth).

@@ -87,19 +87,24 @@ class Store:
             ) from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self, *, documents: bool = True) -> Iterator[Any]:
         """One write: committed whole, or (on any error) rolled back whole. A failure of the disk or the
-        folder (read-only, full, I/O error) is a StorageError; the store is then as it was before."""
+        folder (read-only, full, I/O error) is a StorageError; the store is then as it was before.
+
+        ``documents=False`` is a write that changes no document (an expert added or removed: only that
+        expert's own vectors change), so the generation stays and every other expert's built or saved
+        structure stays current."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise self._write_failed(exc) from exc
         try:
             yield self.conn
-            self.conn.execute(
-                "INSERT INTO meta(key, value) VALUES('generation', '1') ON CONFLICT(key) "
-                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
+            if documents:
+                self.conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('generation', '1') ON CONFLICT(key) "
+                    "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                )
             self.conn.execute("COMMIT")
         except BaseException as exc:
             if self.conn.in_transaction:  # SQLite may have rolled back already (e.g. on a full disk)
@@ -119,8 +124,8 @@ class Store:
 
     # -- reads -----------------------------------------------------------------------------------
     def generation(self) -> int:
-        """The store's write generation, bumped by every committed write: a saved index built at another generation
-        is stale."""
+        """The store's document generation, bumped by every committed write that changes documents: a saved
+        index built at another generation is stale."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
