@@ -64,6 +64,8 @@ def run_demo(
     data: str | Path | None = None,
     n_examples: int = 3,
 ) -> None:
+    """Build a collection at ``path`` (default: a temporary folder) over ``data`` (default: the built-in
+    sample), print its experts' evaluation and the routers', then ``n_examples`` searches with each."""
     experts = experts or ["minilm", "bm25"]
     data = Path(data) if data else sample_path()
     tmp = None

@@ -28,6 +28,7 @@ def _write_json(path: str | None, obj: object) -> None:
 
 
 def cmd_create(a: argparse.Namespace) -> int:
+    """Run ``embedroute create``: make a collection folder with the given experts and attribute types."""
     from ..collection import Collection
 
     attrs = json.loads(a.attributes) if a.attributes else None
@@ -37,6 +38,7 @@ def cmd_create(a: argparse.Namespace) -> int:
 
 
 def cmd_add(a: argparse.Namespace) -> int:
+    """Run ``embedroute add``: add (or upsert) documents from JSONL files or BEIR folders, committing in batches."""
     from ..collection import Collection
 
     col = Collection.open(a.path)
@@ -59,6 +61,7 @@ def cmd_add(a: argparse.Namespace) -> int:
 
 
 def cmd_search(a: argparse.Namespace) -> int:
+    """Run ``embedroute search``: search one expert, or route the query with a fitted router."""
     from ..collection import Collection
 
     col = Collection.open(a.path)
@@ -97,6 +100,7 @@ def cmd_search(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
+    """Run ``embedroute eval``: evaluate experts on a BEIR dataset, or routers on several (``--router``)."""
     if a.router:
         if a.strict:  # routing reads each folder's test split, and its train split where there is one
             from ..evaluation import load_beir
@@ -148,6 +152,7 @@ def _eval_routing(a: argparse.Namespace) -> int:
 
 
 def cmd_route(a: argparse.Namespace) -> int:
+    """Run ``embedroute route``: fit routers for a collection from BEIR training queries."""
     from ..collection import Collection
     from ..evaluation.router_fit import fit_routers
 
@@ -161,6 +166,7 @@ def cmd_route(a: argparse.Namespace) -> int:
 
 
 def cmd_info(a: argparse.Namespace) -> int:
+    """Run ``embedroute info``: print what a collection holds, as JSON."""
     from ..collection import Collection
 
     print(json.dumps(Collection.open(a.path).info(), indent=2))
@@ -168,6 +174,7 @@ def cmd_info(a: argparse.Namespace) -> int:
 
 
 def cmd_check(a: argparse.Namespace) -> int:
+    """Run ``embedroute check``: verify a collection's integrity; exit status 1 when there are problems."""
     from ..collection import Collection
 
     rep = Collection.open(a.path).check(recall=a.recall)
@@ -180,6 +187,7 @@ def cmd_check(a: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(a: argparse.Namespace) -> int:
+    """Run ``embedroute calibrate``: time the filtered-search plans and save the planner's thresholds."""
     from ..collection import Collection
 
     with Collection.open(a.path) as col:
@@ -195,6 +203,7 @@ def cmd_calibrate(a: argparse.Namespace) -> int:
 
 
 def cmd_tune(a: argparse.Namespace) -> int:
+    """Run ``embedroute tune``: measure index compressions on a dataset's qrels and recommend one."""
     from ..evaluation.tune import CONFIGS, tune
 
     if not 0 <= a.tolerance < 1:
@@ -221,6 +230,7 @@ def cmd_tune(a: argparse.Namespace) -> int:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    """Run ``embedroute train``: train a query-side LoRA expert on a BEIR folder's training queries."""
     from ..experts.trained import MANIFEST
     from ..training.query_adapter import train_query_expert
 
@@ -244,6 +254,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_models(a: argparse.Namespace) -> int:
+    """Run ``embedroute models``: list the named experts (and trained ones) and how to install them."""
     from ..catalog import list_supported_models
     from ..experts.registry import trained_expert_names
 
@@ -259,6 +270,7 @@ def cmd_models(a: argparse.Namespace) -> int:
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
+    """Run ``embedroute demo``: build, evaluate and search a collection over the built-in sample."""
     from ..demo import run_demo
 
     run_demo(a.path, experts=a.experts, data=a.data)
@@ -266,6 +278,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
+    """Run ``embedroute serve``: serve the HTTP API and web page over a folder of collections."""
     from ..demo import sample_path
     from ..server import Settings, serve
     from ..server.sample import ensure_sample
@@ -296,6 +309,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``embedroute`` argument parser: one subcommand per ``cmd_*`` function, each set as ``func``."""
     p = argparse.ArgumentParser(prog="embedroute", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -473,6 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the subcommand ``argv`` names and return its exit status; an ``EmbedrouteError`` is printed to stderr
+    and returns 2."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -11,6 +11,9 @@ from ..index.planner import Plan
 
 @dataclass
 class Hit:
+    """One ranked document of a search: its id, score and 1-based rank, and its stored title, text and
+    attributes when the search fetched them (``None`` and empty when it did not)."""
+
     id: str
     score: float
     rank: int
@@ -69,6 +72,7 @@ class SearchResult:
 
     @property
     def ids(self) -> list[str]:
+        """The hits' document ids, in rank order."""
         return [h.id for h in self.hits]
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,4 +115,5 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
+        """True when the check found no problems."""
         return not self.problems

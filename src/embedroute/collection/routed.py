@@ -32,11 +32,17 @@ class RoutingModel(QueryEncoder, Protocol):
     name: str
 
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int:
+        """Width of the query embeddings, checked against the routing data's."""
+        ...
 
-    def spec(self) -> dict[str, Any]: ...
+    def spec(self) -> dict[str, Any]:
+        """How to rebuild this model, saved with a router fitted on its embeddings."""
+        ...
 
-    def config(self) -> dict[str, Any]: ...
+    def config(self) -> dict[str, Any]:
+        """What this model is (encoder, weights), saved with a router so that a changed model is caught."""
+        ...
 
 
 class RoutedSearch:
@@ -61,7 +67,9 @@ class RoutedSearch:
             expert: str | None = None,
             fetch: bool = True,
             filter: dict[str, Any] | None = None,  # noqa: A002
-        ) -> list[SearchResult]: ...
+        ) -> list[SearchResult]:
+            """:meth:`Collection.search_batch <embedroute.collection.Collection.search_batch>`."""
+            ...
 
     @property
     def routers(self) -> list[str]:

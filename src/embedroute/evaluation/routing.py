@@ -35,6 +35,9 @@ from .significance import stratified_paired_randomization
 
 @dataclass
 class DatasetRuns:
+    """One dataset prepared for routing evaluation (:func:`prepare`): its test and train queries, every
+    expert's test runs and per-query nDCG@10 (train too, to fit routers) and uncached query latency."""
+
     name: str
     test: BeirDataset
     train: BeirDataset | None

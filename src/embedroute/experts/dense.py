@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from ..encoders.base import DenseEncoder
 from ..errors import InputError
@@ -57,16 +58,19 @@ class DenseExpert(Expert):
         self._unsaved = True
         self._index: VectorIndex = make_index(index, self.dim, rescore)
 
+    @override
     def config(self) -> dict[str, Any]:
         cfg = {"kind": self.kind, "encoder": self.encoder.config(), "index": self._index.config()}
         if self.documents_from:
             cfg["documents_from"] = self.documents_from
         return cfg
 
+    @override
     def index_config(self) -> dict[str, Any]:
         return self._index.config()
 
     @property
+    @override
     def normalizes_vectors(self) -> bool:
         return self.encoder.normalize
 
@@ -75,18 +79,22 @@ class DenseExpert(Expert):
         :class:`~embedroute.experts.base.QueryEncoder`, which is how routing embeds queries with one."""
         return self.encoder.encode_queries(texts)
 
+    @override
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         return self.encoder.encode_documents(texts, show_progress=show_progress)
 
+    @override
     def to_blobs(self, reps: np.ndarray) -> list[bytes]:
         reps = np.ascontiguousarray(reps, dtype=np.float32)
         return [row.tobytes() for row in reps]
 
+    @override
     def from_blobs(self, blobs: Sequence[bytes]) -> np.ndarray:
         if not blobs:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), self.dim)
 
+    @override
     def check_blob(self, blob: bytes) -> str | None:
         if len(blob) != 4 * self.dim:
             return "wrong dimension"
@@ -94,6 +102,7 @@ class DenseExpert(Expert):
             return "NaN/inf"
         return None
 
+    @override
     def load(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
         self._index = make_index(self.index_kind, self.dim, self.rescore)
         self.add(ids, texts, vectors)
@@ -228,12 +237,14 @@ class DenseExpert(Expert):
             return
         self._unsaved = False
 
+    @override
     def add(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray | None) -> None:
         if vectors is None:
             raise ValueError(f"dense expert {self.name!r} needs vectors")
         self._index.add(ids, vectors)
         self._unsaved = True
 
+    @override
     def remove(self, ids: np.ndarray) -> None:
         self._index.remove(ids)
         self._unsaved = True
@@ -241,6 +252,7 @@ class DenseExpert(Expert):
     def __len__(self) -> int:
         return len(self._index)
 
+    @override
     def index_recall(self, k: int = 10, sample: int = 100) -> float:
         return self._index.recall_at(k, sample)
 
@@ -273,6 +285,7 @@ class DenseExpert(Expert):
         finally:
             self._index.rescore = before
 
+    @override
     def search(
         self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
     ) -> SearchBatch:
@@ -281,6 +294,8 @@ class DenseExpert(Expert):
     def search_vectors(
         self, query_vectors: np.ndarray, k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
     ) -> SearchBatch:
+        """:meth:`search` for queries already encoded (``query_vectors``, one row per query); with
+        ``allowed``, the planner picks how the filtered search runs and the batch carries its plan."""
         t0 = time.perf_counter()
         plan = None
         if allowed is None:

@@ -18,6 +18,9 @@ from typing import Any, Literal
 
 @dataclass
 class Thresholds:
+    """Where the planner switches plans: exact search up to ``exact_max_allowed`` allowed documents,
+    post-filtering from ``post_filter_min_selectivity``, filtered traversal between."""
+
     #: at most this many allowed documents: exact search over them
     exact_max_allowed: int = 20000
     #: at least this selectivity: post-filter (search k / s x oversample, then drop)
@@ -28,6 +31,7 @@ class Thresholds:
     ef_cap: int = 4096
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-able, as ``planner.json`` stores them."""
         return asdict(self)
 
     def post_filter_depth(self, n_total: int, k: int, s: float) -> int:
@@ -61,6 +65,7 @@ class Plan:
     candidates: int = 0  # vectors scored (exact) or requested from the index
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-able, for the CLI's and the server's output (a search result's diagnostics)."""
         return asdict(self)
 
 

@@ -12,17 +12,25 @@ Name = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="letters,
 
 
 class Error(BaseModel):
+    """Every error answer: a short machine-readable code (``error``) and a sentence saying what was wrong
+    (``detail``)."""
+
     error: str
     detail: str
 
 
 class Health(BaseModel):
+    """Answer of GET /api/health: the server is up, its version and how many collections it serves."""
+
     status: Literal["ok"]
     version: str
     collections: int
 
 
 class CollectionSummary(BaseModel):
+    """One collection in the list of GET /api/collections: its name, document count, experts and fitted
+    routers."""
+
     name: str
     documents: int
     experts: list[str]
@@ -30,6 +38,8 @@ class CollectionSummary(BaseModel):
 
 
 class ExpertSpec(BaseModel):
+    """An expert to build: a registered source, an optional name of its own and its (allow-listed) options."""
+
     model_config = ConfigDict(extra="forbid")
     source: str = Field(description="a registered expert or model name (GET /api/collections/{name} shows them)")
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -39,6 +49,8 @@ class ExpertSpec(BaseModel):
 
 
 class CreateCollection(BaseModel):
+    """Body of POST /api/collections: the new collection's name, its experts and declared attribute types."""
+
     model_config = ConfigDict(extra="forbid")
     name: str = Name
     experts: list[str | ExpertSpec] = Field(default=["minilm", "bm25"], min_length=1, max_length=16)
@@ -46,11 +58,16 @@ class CreateCollection(BaseModel):
 
 
 class AddExpert(BaseModel):
+    """Body of POST /api/collections/{name}/experts: the expert to add, by name or spec."""
+
     model_config = ConfigDict(extra="forbid")
     expert: str | ExpertSpec = Field(description="a registered expert name, or {source, name, options}")
 
 
 class CollectionInfo(BaseModel):
+    """What a collection holds: its document count, creation time, every expert's config, the fitted
+    routers and each attribute's type with its frequent values or range."""
+
     name: str
     documents: int
     created: str
@@ -60,12 +77,17 @@ class CollectionInfo(BaseModel):
 
 
 class CheckResult(BaseModel):
+    """Answer of POST /api/collections/{name}/check: ``ok`` when ``problems`` is empty, with the counts
+    checked."""
+
     ok: bool
     counts: dict[str, int]
     problems: list[str]
 
 
 class DocumentIn(BaseModel):
+    """One document to store: its id, text, optional title and attributes (the filterable fields)."""
+
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, max_length=512)
     text: str = Field(max_length=1_000_000)
@@ -74,6 +96,8 @@ class DocumentIn(BaseModel):
 
 
 class DocumentOut(BaseModel):
+    """One stored document, as GET /api/collections/{name}/documents/{doc_id} returns it."""
+
     id: str
     text: str
     title: str | None
@@ -81,16 +105,23 @@ class DocumentOut(BaseModel):
 
 
 class AddDocuments(BaseModel):
+    """Body of POST and PUT /api/collections/{name}/documents: one batch of documents, written together."""
+
     model_config = ConfigDict(extra="forbid")
     documents: list[DocumentIn] = Field(min_length=1)
 
 
 class DeleteDocuments(BaseModel):
+    """Body of POST /api/collections/{name}/documents/delete: the ids of the documents to delete."""
+
     model_config = ConfigDict(extra="forbid")
     ids: list[str] = Field(min_length=1)
 
 
 class WriteResult(BaseModel):
+    """What one document write did: documents added, updated and deleted, texts encoded (and how many came
+    from the embedding cache), its duration in seconds and the collection's size after it."""
+
     added: int
     updated: int
     deleted: int
@@ -101,6 +132,9 @@ class WriteResult(BaseModel):
 
 
 class SearchRequest(BaseModel):
+    """Body of POST /api/collections/{name}/search: the query, how many hits, which expert or router
+    answers, an optional attribute filter, a rescoring override and whether hits carry texts."""
+
     model_config = ConfigDict(extra="forbid")
     query: str = Field(min_length=1, max_length=10_000)
     k: int = Field(default=10, ge=1, le=1000)
@@ -114,6 +148,8 @@ class SearchRequest(BaseModel):
 
 
 class HitOut(BaseModel):
+    """One ranked hit: the document id, score and rank, with its title, text and attributes when asked for."""
+
     id: str
     score: float
     rank: int
@@ -143,6 +179,9 @@ class PlanOut(BaseModel):
 
 
 class SearchResponse(BaseModel):
+    """Answer of a search: the hits, the expert that answered, the timings in milliseconds and, where they
+    apply, the routing and filtered-search plan diagnostics."""
+
     query: str
     expert: str
     hits: list[HitOut]
@@ -153,6 +192,8 @@ class SearchResponse(BaseModel):
 
 
 class EvalRequest(BaseModel):
+    """Body of POST /api/evaluations: the BEIR folder to evaluate on, the experts and the query split."""
+
     model_config = ConfigDict(extra="forbid")
     data: str = Field(min_length=1, max_length=4096, description="BEIR folder under one of the data roots")
     experts: list[str] = Field(default=["minilm", "bm25"], min_length=1, max_length=8)
@@ -173,6 +214,8 @@ class Job(BaseModel):
 
 
 class EvalJob(Job):
+    """An evaluation run (POST /api/evaluations): what it evaluates and, once done, its results."""
+
     data: str
     experts: list[str]
     split: str
@@ -180,6 +223,9 @@ class EvalJob(Job):
 
 
 class FitRouter(BaseModel):
+    """Body of POST /api/collections/{name}/routers: the router to fit, the BEIR folders whose training
+    queries fit it and the model that embeds queries for routing."""
+
     model_config = ConfigDict(extra="forbid")
     router: str = Field(
         default="auto",
@@ -200,6 +246,9 @@ class FitRouter(BaseModel):
 
 
 class RouterFitJob(Job):
+    """A router fit (POST /api/collections/{name}/routers): the collection, router, training folders and
+    routing model, and once done what was fitted."""
+
     collection: str
     router: str
     train_from: list[str]
@@ -210,6 +259,9 @@ class RouterFitJob(Job):
 
 
 class ExpertAddJob(Job):
+    """An expert add (POST /api/collections/{name}/experts): the collection, the expert being added and,
+    once done, the result."""
+
     collection: str
     expert: str | dict[str, Any] = Field(description="the expert spec being added")
     result: dict[str, Any] | None = Field(
