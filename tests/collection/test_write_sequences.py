@@ -156,14 +156,16 @@ def test_hnsw_rebuilds_after_many_deletes_and_keeps_answering(encoder, tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fde_index", ["flat", "hnsw", "int8"])
+@pytest.mark.parametrize("fde_index", ["flat", "hnsw", "fp16", "int8", "binary", "pq", "mrl-128"])
 def test_multivector_writes_match_exact_maxsim(fde_index, tmp_path):
-    """A multi-vector expert's FDE index under add / upsert / delete / reopen: with candidates covering
-    every document, fde-rerank must equal MaxSim computed here from the token encoder's own output."""
-    spec = {"source": "minilm-tokens", "options": {"index": fde_index, "candidates": 60}}
+    """A multi-vector expert's FDE index of every kind under add / upsert / delete / reopen: with candidates
+    covering every document, fde-rerank must equal MaxSim computed here from the token encoder's own output.
+    PQ trains its codebooks on its first batch, so it starts from 300 documents (30 for the other kinds)."""
+    base = BASE if fde_index == "pq" else 30
+    spec = {"source": "minilm-tokens", "options": {"index": fde_index, "candidates": base + 30}}
     path = tmp_path / "c"
     col = Collection.create(path, experts=[spec])
-    model = {f"d{i}": TEXTS[i] for i in range(30)}
+    model = {f"d{i}": TEXTS[i] for i in range(base)}
     col.add([{"id": i, "text": t} for i, t in model.items()])
     col.upsert([{"id": "d3", "text": TEXTS[200]}, {"id": "n1", "text": TEXTS[201]}])
     model.update({"d3": TEXTS[200], "n1": TEXTS[201]})

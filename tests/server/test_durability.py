@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import threading
 import time
 
@@ -104,3 +105,43 @@ def test_concurrent_adds_and_searches_lose_nothing(server):
     for d in docs[::40]:
         assert httpx.get(f"{base}/documents/{d['id']}").json()["text"] == d["text"]
     assert httpx.post(base + "/check").json()["ok"]
+
+
+def test_a_full_disk_is_a_503_that_keeps_the_documents_and_the_reads(tmp_path):
+    """StorageError maps to 503 ``storage_unavailable`` over HTTP; the write keeps nothing, names no server
+    path, and searches go on answering as before."""
+    from ..collection.helpers import small_disk
+
+    disk = tmp_path / "disk"
+    unmount = small_disk(disk, "2m")
+    srv = None
+    try:
+        with Collection.create(disk / "c", experts=["bm25"]) as col:
+            col.add(_sample_docs()[:20])
+        srv = Server(disk, log=tmp_path / "server.log").wait()
+        base = srv.url + "/api/collections/c"
+        query = {"query": "vitamin D and bone fractures", "k": 5}
+        with httpx.Client(timeout=120) as c:
+            before = [h["id"] for h in c.post(base + "/search", json=query).json()["hits"]]
+            fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            try:  # take every free byte of the small disk
+                for block in (1 << 16, 512, 1):
+                    try:
+                        while True:
+                            os.write(fd, b"\0" * block)
+                    except OSError:
+                        pass
+            finally:
+                os.close(fd)
+            big = [{"id": f"big{i}", "text": f"document {i} " + "word " * 20000} for i in range(10)]
+            r = c.post(base + "/documents", json={"documents": big})
+            assert r.status_code == 503, r.text
+            assert r.json()["error"] == "storage_unavailable" and "disk is full" in r.json()["detail"]
+            assert str(disk) not in r.text and str(tmp_path) not in r.text
+            assert c.get(base).json()["documents"] == 20
+            assert [h["id"] for h in c.post(base + "/search", json=query).json()["hits"]] == before
+    finally:
+        if srv is not None:
+            srv.stop()
+        (disk / "filler").unlink(missing_ok=True)
+        unmount()

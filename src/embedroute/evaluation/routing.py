@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..experts.registry import ExpertSpec, make_expert
 from ..routing import Route, Router, RoutingData, make_router, rrf
 from ..routing.cv import cross_validate
+from ..routing.lexical import TfidfRoutingEncoder
 from ..routing.models import default_routing_expert, routing_model_from_spec
 from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
@@ -109,7 +110,7 @@ def routing_data(prepared: list[DatasetRuns], experts: list[str], encoder: Any) 
     if not texts:
         raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")
     fitted = None
-    if getattr(encoder, "fits_on_queries", False):
+    if isinstance(encoder, TfidfRoutingEncoder):  # it learns its vocabulary from the queries it routes
         encoder.fit(texts)
         fitted = {"spec": encoder.spec(), "state": encoder.state()}
     return RoutingData(list(experts), encoder.encode_queries(texts), sets, np.vstack(scores), qids, fitted)
@@ -154,7 +155,7 @@ def evaluate_routing(
         evals=evals,
         test_emb={d.name: encoder.encode_queries(list(d.test.queries.values())) for d in evals},
         routing_name=routing_name,
-        lexical=getattr(encoder, "kind", None) == "lexical",  # tfidf: no model pass, like bm25
+        lexical=isinstance(encoder, TfidfRoutingEncoder),  # tfidf: no model pass, like bm25
         model_passes={e: float(built[e].query_model_passes) for e in experts},
         route_encode_ms=_route_encode_ms(encoder, evals),
     )

@@ -204,10 +204,10 @@ class DenseExpert(Expert):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             meta_path.unlink(missing_ok=True)  # until the new set is complete, nothing vouches for the files
-            ids = np.ascontiguousarray(self._index._ids, dtype=np.int64) if hasattr(self._index, "_ids") else None
-            full = getattr(self._index, "_full", None)
-            if full is not None and ids is not None:  # full-precision vectors beside the index, mmapped on open
-                for name, arr in (("vectors", np.asarray(full, dtype=np.float32)), ("ids", ids)):
+            kept = self._index.full_vectors()
+            if kept is not None:  # full-precision vectors beside the index, memory-mapped when reopened
+                ids, full = np.ascontiguousarray(kept[0], dtype=np.int64), np.asarray(kept[1], dtype=np.float32)
+                for name, arr in (("vectors", full), ("ids", ids)):
                     tmps.append(folder / f"{self.name}.{name}.{os.getpid()}.tmp.npy")
                     np.save(tmps[-1], arr)
                     os.replace(tmps[-1], folder / f"{self.name}.{name}.npy")
@@ -275,7 +275,7 @@ class DenseExpert(Expert):
         """Within the block, rescore a compressed index's top ``k x multiplier`` candidates with the
         full-precision vectors (0: no rescoring); ``None`` or an exact index leaves things as they are.
         Not thread-safe: callers serialise searches of one expert (the server holds a lock)."""
-        if multiplier is None or not hasattr(self._index, "rescore"):
+        if multiplier is None or not self._index.rescorable:
             yield
             return
         before = self._index.rescore
@@ -308,7 +308,7 @@ class DenseExpert(Expert):
                 k,
                 index_kind=self._index.kind,
                 thresholds=self.thresholds,
-                ef_search=getattr(self._index, "ef_search", None),
+                ef_search=self._index.ef_search,
             )
             scores, ids = self._index.search_filtered(query_vectors, k, allowed, p)
             plan = p

@@ -65,7 +65,8 @@ def token_expert(base: str, **options: Any) -> Expert:
     from ..multivector.encoders import RawTokens
     from .multivector import MultiVectorExpert
 
-    folder = getattr(get_encoder(base), "path", None)
+    dense = get_encoder(base)
+    folder = dense.path if isinstance(dense, TransformerEncoder) else None
     if folder is None or not (folder / "modules.json").exists():
         raise InputError(
             f"expert tokens:{base}: {base!r} is not a sentence-transformers model with token "
@@ -74,9 +75,9 @@ def token_expert(base: str, **options: Any) -> Expert:
         )
     name = "minilm-tokens" if base == "minilm" else f"tokens:{base}"
     enc_keys = ("project_to", "seed", "max_seq_length")
-    encoder = RawTokens(folder, name=name, **{k: options[k] for k in enc_keys if k in options})
+    tokens = RawTokens(folder, name=name, **{k: options[k] for k in enc_keys if k in options})
     return MultiVectorExpert(
-        encoder, name=name, source=name, options=options, **{k: v for k, v in options.items() if k not in enc_keys}
+        tokens, name=name, source=name, options=options, **{k: v for k, v in options.items() if k not in enc_keys}
     )
 
 

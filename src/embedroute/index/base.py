@@ -39,6 +39,21 @@ class VectorIndex(ABC):
         """What this index is (kind, dimension and its parameters), as saved with the expert's config."""
         return {"kind": self.kind, "dim": self.dim, **self.params}
 
+    #: whether the index keeps full-precision vectors to rescore its compressed candidates (``rescore``)
+    rescorable: bool = False
+    #: rescore the top ``k x rescore`` candidates with the full-precision vectors (0: no rescoring)
+    rescore: int = 0
+
+    @property
+    def ef_search(self) -> int | None:
+        """A graph index's efSearch (the floor for filtered traversal); None for indexes without one."""
+        return None
+
+    def full_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(row ids, full-precision vectors)`` kept beside a compressed index (saved with it, memory-mapped
+        when reopened); None when the index keeps its vectors only in its own structure."""
+        return None
+
     def bytes_per_vector(self) -> float:
         """Bytes of RAM each vector takes in what a search scans: float32 here; compressed indexes less."""
         return 4.0 * self.dim

@@ -28,6 +28,8 @@ class CompressedIndex(VectorIndex):
 
     kind = "compressed"
 
+    rescorable = True
+
     def __init__(self, dim: int, *, rescore: int = 0, **params: Any) -> None:
         super().__init__(dim, rescore=rescore, **params)
         self.rescore = int(rescore)
@@ -82,6 +84,10 @@ class CompressedIndex(VectorIndex):
 
     def _all_ids(self) -> np.ndarray:
         return np.sort(self._ids)
+
+    @override
+    def full_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._ids, self._full
 
     @override
     def dump(self) -> bytes:

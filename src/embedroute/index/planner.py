@@ -146,7 +146,7 @@ def calibrate(
     traversal, post = {}, {}
     for s in selectivities:
         allowed = np.sort(rng.choice(ids, max(k, int(s * n)), replace=False))
-        ef = base.traversal_ef(k, s, getattr(index, "ef_search", None))
+        ef = base.traversal_ef(k, s, index.ef_search)
         traversal[s] = per_query(allowed, Plan("index-filtered", s, len(allowed), {"efSearch": ef}))
         depth = base.post_filter_depth(n, k, s)
         post[s] = per_query(allowed, Plan("post-filter", s, len(allowed), {"depth": depth}))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import threading
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +147,6 @@ class SearchBatcher:
         if key.router:
             return col.routed_search_batch(queries, key.k, router=key.router, filter=flt)
         expert = col.expert(key.expert)
-        ctx: Any = expert.rescoring(key.rescore) if hasattr(expert, "rescoring") else nullcontext()
+        ctx: Any = expert.rescoring(key.rescore)  # a no-op for experts without a compressed index
         with ctx:
             return col.search_batch(queries, key.k, expert=expert.name, filter=flt)

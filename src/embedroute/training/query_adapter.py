@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..encoders.hashing import weight_hash
+from ..encoders.transformer import TransformerEncoder
 from ..encoders.versions import library_versions
 from ..errors import InputError
 from ..experts.trained import MANIFEST, trained_folder
@@ -159,7 +160,7 @@ def train_query_expert(
         )
     folder = Path(out) if out else trained_folder(name)
     encoder = get_encoder(base)
-    base_folder = getattr(encoder, "path", None)
+    base_folder = encoder.path if isinstance(encoder, TransformerEncoder) else None
     if base_folder is None or not (Path(base_folder) / "modules.json").exists():
         raise InputError(f"base {base!r} is not a sentence-transformers model (LoRA needs its weights)", field="base")
     corpus = train.corpus()
