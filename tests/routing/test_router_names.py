@@ -84,3 +84,10 @@ def test_a_collection_refuses_router_names_that_leave_its_folder(tmp_path):
             col.fit_router("pilot", tiny_data(), routing_expert="tfidf", name=name)
     assert col.routers == [] and sorted(p.name for p in (tmp_path / "outside").iterdir()) == ["evil.json", "evil.npz"]
     col.close()
+
+
+@pytest.mark.parametrize("spec", ["single", "single:nope"])
+def test_single_router_without_an_expert_the_data_scores_is_bad_input_naming_the_router(spec):
+    with pytest.raises(InputError) as exc:
+        make_router(spec).fit(tiny_data())
+    assert exc.value.field == "router" and "single:NAME" in str(exc.value) and "a, b" in str(exc.value)

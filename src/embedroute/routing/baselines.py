@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from typing_extensions import override
 
+from ..errors import InputError
 from .base import ROUTERS, Router, RoutingData, is_sparse, n_rows, reduce_by_owner, similarities
 from .pilot import PilotRouter
 
@@ -98,7 +99,13 @@ class SingleRouter(Router):
         self.experts = list(data.experts)
         target = self.params.get("expert")
         if target not in self.experts:
-            raise ValueError(f"single router: unknown expert {target!r}; experts: {', '.join(self.experts)}")
+            # bad input (``single`` without an expert, or one the data does not score), named as such so that
+            # the CLI and the server's router-fit job report it instead of a traceback
+            raise InputError(
+                f"router 'single' routes to one expert: name one of {', '.join(self.experts)} "
+                f"(single:NAME), not {target!r}",
+                field="router",
+            )
         return self
 
     @override
