@@ -376,3 +376,14 @@ def test_models_prints_every_catalog_expert_and_the_trained_ones(tmp_path, monke
     assert "bm25 lexical - (built in: bm25s + PyStemmer)" in [" ".join(line.split()) for line in lines]
     assert [line.split()[0] for line in lines[1:]] == [m["name"] for m in list_supported_models()] + ["minilm-q-mine"]
     assert lines[-1].endswith("(trained here: query-side LoRA expert)")
+
+
+def test_route_without_a_usable_training_folder_is_a_named_error(tmp_path, capsys):
+    col = str(tmp_path / "c")
+    main(["create", col, "--experts", "bm25"])
+    args = ["route", col, "--router", "pilot", "--routing-expert", "tfidf", "--quiet", "--train-from"]
+    assert main([*args, ","]) == 2  # names no folder: not the current directory
+    assert "train_from names no BEIR folder" in capsys.readouterr().err
+    assert main([*args, str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "no such BEIR folder" in err and "Traceback" not in err

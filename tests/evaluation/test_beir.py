@@ -72,3 +72,9 @@ def test_a_bad_queries_line_is_a_named_error(partial, line, field, message):
         load_beir(path, strict=True)
     assert (info.value.source, info.value.line, info.value.field) == (str(f), 7, field)
     assert message in str(info.value)
+
+
+def test_a_folder_that_does_not_exist_is_named_as_such(tmp_path):
+    with pytest.raises(InputError, match="no such BEIR folder") as info:
+        load_beir(tmp_path / "nope")
+    assert info.value.source == str(tmp_path / "nope")

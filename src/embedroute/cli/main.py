@@ -157,9 +157,8 @@ def cmd_route(a: argparse.Namespace) -> int:
     from ..evaluation.router_fit import fit_routers
 
     with Collection.open(a.path) as col:
-        fits = fit_routers(
-            col, a.router, a.train_from.split(","), routing_expert=a.routing_expert, show_progress=not a.quiet
-        )
+        folders = [p for p in a.train_from.split(",") if p.strip()]  # "a,,b" or "," name no extra folder
+        fits = fit_routers(col, a.router, folders, routing_expert=a.routing_expert, show_progress=not a.quiet)
     for fit in fits:
         print(fit)
     return 0

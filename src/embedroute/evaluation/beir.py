@@ -73,6 +73,17 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
+def _qrels_file(p: Path, split: str) -> Path:
+    """``p/qrels/SPLIT.tsv``, or an InputError saying the folder is missing or which splits it has."""
+    if not p.is_dir():
+        raise InputError("no such BEIR folder (it needs queries.jsonl, corpus.jsonl and qrels/)", source=str(p))
+    qrels_path = p / "qrels" / f"{split}.tsv"
+    if not qrels_path.exists():
+        splits = sorted(q.stem for q in (p / "qrels").glob("*.tsv")) if (p / "qrels").exists() else []
+        raise InputError(f"no qrels for split {split!r} (available: {', '.join(splits) or 'none'})", source=str(p))
+    return qrels_path
+
+
 def load_beir(path: str | Path, split: str = "test", *, strict: bool = False) -> BeirDataset:
     """Queries that have judgements in ``split``, their qrels, and the corpus location.
 
@@ -81,11 +92,7 @@ def load_beir(path: str | Path, split: str = "test", *, strict: bool = False) ->
     refuses such a set instead. A set none of whose judged queries exist is always refused.
     """
     p = Path(path)
-    qrels_path = p / "qrels" / f"{split}.tsv"
-    if not qrels_path.exists():
-        splits = sorted(q.stem for q in (p / "qrels").glob("*.tsv")) if (p / "qrels").exists() else []
-        raise InputError(f"no qrels for split {split!r} (available: {', '.join(splits) or 'none'})", source=str(p))
-    qrels = read_qrels(qrels_path)
+    qrels = read_qrels(_qrels_file(p, split))
     queries_path = p / "queries.jsonl"
     if not queries_path.exists():
         raise InputError("file not found", source=str(queries_path))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..collection import Collection
+from ..errors import InputError
 from ..experts.registry import ExpertSpec
 from ..routing import RoutingData, make_router
 from ..routing.cv import cross_validate
@@ -135,6 +136,8 @@ def fit_routers(
     routing = col.routing_expert(routing_expert)
     if isinstance(train_from, RoutingData):
         data = train_from
+    elif not train_from:
+        raise InputError("train_from names no BEIR folder to take training queries from", field="train_from")
     else:
         # a collection expert is rebuilt from its stored spec; any other name is a routing-only model
         spec: ExpertSpec = col.expert(routing).spec() if routing in col.experts else routing
