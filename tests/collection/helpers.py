@@ -61,3 +61,19 @@ def small_disk(path: Path, size: str):
     path.mkdir()
     _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path))
     return _unmounter(path)
+
+
+def fill_disk(disk: Path) -> None:
+    """Take every free byte of the (small) disk mounted at ``disk``, in ``disk/filler``."""
+    import os
+
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        for block in (1 << 16, 512, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * block)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)

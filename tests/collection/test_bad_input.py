@@ -13,7 +13,7 @@ import pytest
 from embedroute import Collection, CollectionError, InputError, StorageError
 from embedroute.evaluation import load_beir
 
-from .helpers import read_only_view, small_disk, snapshot
+from .helpers import fill_disk, read_only_view, small_disk, snapshot
 
 QUERIES = ["vitamin D and bone fractures", "stem cell reprogramming", "antibiotic resistance genes"]
 
@@ -170,19 +170,6 @@ def test_creating_a_collection_under_a_read_only_folder_is_a_storage_error(tmp_p
 # -- a full disk ---------------------------------------------------------------------------------------------
 
 
-def _fill(disk) -> None:
-    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    try:  # take every free byte
-        for block in (1 << 16, 512, 1):
-            try:
-                while True:
-                    os.write(fd, b"\0" * block)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-
-
 def test_a_full_disk_fails_the_write_cleanly_and_the_collection_recovers(tmp_path, docs, caplog):
     disk = tmp_path / "disk"
     unmount = small_disk(disk, "2m")
@@ -194,7 +181,7 @@ def test_a_full_disk_fails_the_write_cleanly_and_the_collection_recovers(tmp_pat
         col.add(docs[:20])
         ids = [d["id"] for d in docs]
         before = stored(col, ids)
-        _fill(disk)
+        fill_disk(disk)
         with caplog.at_level(logging.WARNING, logger="embedroute.experts"):
             results = [col.search(q, k=5, expert="ann").ids for q in QUERIES]  # built; cannot be saved
         assert any("could not save the index of expert 'ann'" in r.getMessage() for r in caplog.records)

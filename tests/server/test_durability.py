@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import threading
 import time
 
@@ -110,7 +109,7 @@ def test_concurrent_adds_and_searches_lose_nothing(server):
 def test_a_full_disk_is_a_503_that_keeps_the_documents_and_the_reads(tmp_path):
     """StorageError maps to 503 ``storage_unavailable`` over HTTP; the write keeps nothing, names no server
     path, and searches go on answering as before."""
-    from ..collection.helpers import small_disk
+    from ..collection.helpers import fill_disk, small_disk
 
     disk = tmp_path / "disk"
     unmount = small_disk(disk, "2m")
@@ -123,16 +122,7 @@ def test_a_full_disk_is_a_503_that_keeps_the_documents_and_the_reads(tmp_path):
         query = {"query": "vitamin D and bone fractures", "k": 5}
         with httpx.Client(timeout=120) as c:
             before = [h["id"] for h in c.post(base + "/search", json=query).json()["hits"]]
-            fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-            try:  # take every free byte of the small disk
-                for block in (1 << 16, 512, 1):
-                    try:
-                        while True:
-                            os.write(fd, b"\0" * block)
-                    except OSError:
-                        pass
-            finally:
-                os.close(fd)
+            fill_disk(disk)
             big = [{"id": f"big{i}", "text": f"document {i} " + "word " * 20000} for i in range(10)]
             r = c.post(base + "/documents", json={"documents": big})
             assert r.status_code == 503, r.text
