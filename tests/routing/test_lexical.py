@@ -244,3 +244,14 @@ def test_fitting_the_vectorizer_on_all_queries_would_change_the_figure():
     n = len(LEAK_TEXTS)
     leaky = cross_validate("dataset", leak_data(False), folds=n)  # fixed rows: what CV did before
     assert leaky != pytest.approx(cross_validate("dataset", leak_data(True), folds=n))
+
+
+def test_fit_routers_on_tfidf_routing_data_routes_with_tfidf_by_default(data, tmp_path, sample_dir):
+    from embedroute.evaluation.router_fit import fit_routers
+
+    col = Collection.create(tmp_path / "c", experts=["bm25"])  # no dense expert to fall back on
+    col.add_file(sample_dir, show_progress=False)
+    (fit,) = fit_routers(col, ["pilot"], data, show_progress=False)
+    assert fit.routing_expert == "tfidf" and fit.experts == ["bm25"]
+    assert col.routed_search(QUERIES[0], router="pilot").routing.routing_expert == "tfidf"
+    col.close()

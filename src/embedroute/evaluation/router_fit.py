@@ -133,6 +133,8 @@ def fit_routers(
         routers = [routers]
     for r in routers:
         make_router(r)  # a misspelt router or parameter fails before the training queries are run
+    if isinstance(train_from, RoutingData) and routing_expert is None and train_from.routing_encoder:
+        routing_expert = str(train_from.routing_encoder["spec"]["name"])  # data made by tfidf: route with it
     routing = col.routing_expert(routing_expert)
     if isinstance(train_from, RoutingData):
         data = train_from
