@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from embedroute.evaluation.routing_report import P_TEST
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PUBLISHED = ROOT / "benchmarks" / "published.json"
@@ -56,6 +58,16 @@ HEADER = (
 
 class ReportError(Exception):
     """A placeholder or directive the results files cannot fill."""
+
+
+def check_p_test(result: dict[str, Any], name: str) -> None:
+    """Refuse to quote p-values from a routing file that does not record the tables' test (``P_TEST``): one
+    made by the older pooled test, whose p-values do not test the average the table shows."""
+    if result.get("p_test") != P_TEST:
+        raise ReportError(
+            f"{name}.json records p_test={result.get('p_test')!r}, not {P_TEST!r}: re-run its benchmark "
+            "before quoting its p-values"
+        )
 
 
 def load_results(results: Path = RESULTS, published: Path = PUBLISHED) -> dict[str, Any]:
@@ -150,6 +162,13 @@ class Report:
         def key(k: str) -> Callable[..., Any]:
             return lambda name, f=None: self.row(name, f).get(k)
 
+        def pkey(k: str) -> Callable[..., Any]:
+            def get(name: str, f: str | None = None) -> Any:
+                check_p_test(self.file(f), f or self.source or "")
+                return self.row(name, f).get(k)
+
+            return get
+
         def best(f: str | None = None) -> str:
             return self.file(f)["best_single"]
 
@@ -220,8 +239,8 @@ class Report:
             "sf": lambda name, f=None: nd(name, "sf", f),
             "nf": lambda name, f=None: nd(name, "nf", f),
             "cf": lambda name, f=None: nd(name, "cf", f),
-            "p": key("p_value_vs_best_single"),
-            "pd": key("p_value_vs_dataset"),
+            "p": pkey("p_value_vs_best_single"),
+            "pd": pkey("p_value_vs_dataset"),
             "cv": key("train_cv_ndcg@10"),
             "ms": key("ms_per_query"),
             "passes": key("encoder_passes"),
@@ -444,6 +463,8 @@ def t_routing(rep: Report, f: str, cols: str = "p,passes,ms,cv") -> str:
     result = rep.J[f]
     names = result["datasets"]
     keys = cols.split(",")
+    if any(k in ("p", "p4", "pd") for k in keys):
+        check_p_test(result, f)
     routers = [r for r in result["rows"] if r["kind"] == "router"]
     top = max((r["ndcg@10"]["avg"] for r in routers), default=None)
     rows = []

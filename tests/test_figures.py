@@ -121,12 +121,29 @@ def test_every_quoted_figure_is_in_a_results_file(path, rendered):
 
 def test_a_wrong_figure_is_caught(rendered):
     _, pool = rendered
+    rows = {r["name"]: r for r in report.load_results()["routing"]["rows"]}
+    pilot, best, p = rows["pilot"]["ndcg@10"]["avg"], rows["bm25"]["ndcg@10"]["avg"], rows["pilot"]["p_value_vs_best_single"]
+    ovh = rows["auto"]["routing_overhead"]
     wrong = next(x for x in ("0.8123", "0.7311", "0.9137", "0.6667") if not pool.has(float(x), 4, False))
-    right = "the paper's `pilot` then scores 0.4677 against the best single adapter's 0.4573 (p = 0.0009)"
+    right = f"the paper's `pilot` then scores {pilot:.4f} against the best single expert's {best:.4f} (p = {p:.4f})"
     assert unsourced(right, pool) == []
-    assert unsourced(right.replace("0.4677", wrong), pool) == [wrong]
-    assert unsourced("a routing overhead of 4.9% (0.76 ms a query)", pool) == []
-    assert unsourced("a routing overhead of 4.37%", pool) == ["4.37%"]
+    assert unsourced(right.replace(f"{pilot:.4f}", wrong), pool) == [wrong]
+    assert unsourced(f"a routing overhead of {100 * ovh:.1f}%", pool) == []
+    assert unsourced("a routing overhead of 4.3719%", pool) == ["4.3719%"]
+
+
+def test_p_values_are_quoted_only_from_files_of_the_tables_test():
+    data = report.load_results()
+    older = {**data, "routing": {k: v for k, v in data["routing"].items() if k != "p_test"}}
+    rep = report.Report(older)
+    ns = rep.namespace()
+    pilot = next(r for r in data["routing"]["rows"] if r["name"] == "pilot")
+    assert ns["avg"]("pilot", "routing") == pilot["ndcg@10"]["avg"]  # nDCG is still quotable
+    with pytest.raises(report.ReportError, match="p_test=None"):
+        ns["p"]("pilot", "routing")
+    with pytest.raises(report.ReportError, match="re-run its benchmark"):
+        report.t_routing(rep, "routing", "p,passes")
+    assert report.t_routing(rep, "routing", "passes,ms")  # tables without p-values still render
 
 
 def test_figures_skip_versions_code_and_allowed_numbers():

@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+#: how the p-values were computed, recorded in every results file so that files made by an older test
+#: (a pooled one, in which the largest dataset outweighs the others) can be told apart
+P_TEST = "stratified paired randomization, equal weight per dataset"
+
 RowKind = Literal["single", "router", "oracle"]
 
 
@@ -104,6 +108,7 @@ class RoutingReport:
             "route_encode_ms": self.route_encode_ms,
             "best_single": self.best_single,
             "training_queries": self.training_queries,
+            "p_test": P_TEST,
             "rows": [r.to_dict() for r in self.rows],
         }
 
