@@ -778,6 +778,47 @@ def t_muvera(rep: Report) -> str:
     )
 
 
+def t_memory(rep: Report) -> str:
+    m = rep.J["memory"]
+    rows = []
+    for r in m["rows"]:
+        rep.note(r["built_mb"], r["reopened_mb"], r["after_write_mb"], r["bytes_per_vector_declared"])
+        declared = r["bytes_per_vector_declared"] * m["n"] / 2**20
+        rep.note(declared)
+        rows.append(
+            [
+                f"`{r['kind']}`",
+                f"{r['built_mb']:,.0f}",
+                _dash(r["reopened_mb"], ",.0f"),
+                _dash(r["after_write_mb"], ",.0f"),
+                f"{r['bytes_per_vector_declared']:,.0f}",
+                f"{declared:,.0f}",
+            ]
+        )
+    return _table(
+        ["index", "built (MB)", "reopened (MB)", "after one write (MB)", "declared bytes/vector", "declared (MB)"],
+        ["l"] + ["r"] * 5,
+        rows,
+    )
+
+
+def t_pseudo(rep: Report, f: str = "pseudo-queries") -> str:
+    res = rep.J[f]
+    experts = res["experts"]
+    rows = []
+    for ds, row in res["datasets"].items():
+        sets = [("labelled queries", row["labelled"])] + list(row["generators"].items())
+        for i, (name, s) in enumerate(sets):
+            rep.note(*s["win_share"].values(), *s["mean_ndcg@10"].values(), s.get("l1_to_labelled"))
+            rows.append(
+                [DATASETS.get(ds, ds) if i == 0 else "", name if i == 0 else f"`{name}`", f"{s['queries']:,}"]
+                + [f"{s['win_share'][e]:.0%}" for e in experts]
+                + [_dash(s.get("l1_to_labelled"), ".2f")]
+            )
+    head = ["dataset", "queries", "n"] + [f"{e} wins" for e in experts] + ["L1 to labelled"]
+    return _table(head, ["l", "l"] + ["r"] * (len(head) - 2), rows)
+
+
 TABLES: dict[str, Callable[..., str]] = {
     "beir": t_beir,
     "cache": t_cache,
@@ -792,6 +833,8 @@ TABLES: dict[str, Callable[..., str]] = {
     "filtered": t_filtered,
     "load": t_load,
     "muvera": t_muvera,
+    "memory": t_memory,
+    "pseudo": t_pseudo,
 }
 
 

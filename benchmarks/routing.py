@@ -5,8 +5,13 @@ Every dataset is searched on its own corpus by every expert; routers are fitted 
 each test query without its dataset label. The cross-domain rows fit pilots on all but one dataset
 and evaluate on the one left out.
 
+With ``--self-supervised`` each dataset's routers are fitted on pseudo-queries made from its own corpus
+(plus ``--train-from``'s labelled queries, if given; none by default), as a user with no labelled
+queries would fit them.
+
     python benchmarks/routing.py [--data D1,D2,...] [--train-from T1,T2,...] [--experts A,B,...]
                                  [--routers R1,R2,...] [--seed-spread N]
+                                 [--self-supervised [--generators G1,G2] [--pseudo-queries N]]
                                  [--out benchmarks/results/routing.json]
 """
 
@@ -19,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from embedroute.evaluation.pseudo_routing import PseudoSpec
 from embedroute.evaluation.routing import evaluate_routing
 from embedroute.extras import require
+from embedroute.routing.pseudo import DEFAULT_GENERATORS, MAX_QUERIES
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -66,10 +73,20 @@ def main() -> None:
         default=10,
         help="refit randomised routers (the dataset router's sample) with this many seeds",
     )
+    ap.add_argument(
+        "--self-supervised", action="store_true", help="fit each dataset's routers on its own pseudo-queries"
+    )
+    ap.add_argument("--generators", default=",".join(DEFAULT_GENERATORS))
+    ap.add_argument("--pseudo-queries", type=int, default=MAX_QUERIES)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "routing.json"))
     args = ap.parse_args()
     data = resolve(args.data)
-    train = resolve(args.train_from or args.data)
+    if args.self_supervised:
+        train = resolve(args.train_from) if args.train_from else []
+        args.no_cross_domain = True  # each dataset already fits on its own corpus alone
+    else:
+        train = resolve(args.train_from or args.data)
+    pseudo = PseudoSpec(tuple(args.generators.split(",")), args.pseudo_queries)
     experts = args.experts.split(",")
     routers = args.routers.split(",")
     prepared: dict = {}  # each dataset indexed, run and timed once, shared by the cross-domain rows
@@ -83,6 +100,8 @@ def main() -> None:
             workdir=work,
             prepared=prepared,
             seed_spread=args.seed_spread,
+            self_supervised=args.self_supervised,
+            pseudo=pseudo,
         )
         print(report, flush=True)
         result = report.to_dict()

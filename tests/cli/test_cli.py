@@ -189,6 +189,26 @@ def test_route_then_routed_search(tmp_path, capsys, sample_dir):
     assert "dense" in capsys.readouterr().err
 
 
+def test_route_without_labels_fits_on_the_collections_own_documents(tmp_path, capsys, sample_dir):
+    col = str(tmp_path / "c")
+    main(["create", col, "--experts", "bm25,static64"])
+    main(["add", col, str(sample_dir), "--quiet"])
+    args = ["route", col, "--router", "pilot", "--routing-expert", "static64", "--pseudo-queries", "80", "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "fitted router pilot on 80 training queries (pseudo:c)" in out
+    assert "80 pseudo-queries from the collection's own documents (title " in out
+    assert main(["search", col, "vitamin D and bone fractures", "--router", "pilot", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["routing"]["rule"] == "pilot"
+    assert main([*args, "--generators", "title,headline"]) == 2
+    assert "unknown pseudo-query generator 'headline'" in capsys.readouterr().err
+    assert main(["route", col, "--router", "pilot", "--self-supervised", "--quiet"]) == 2
+    assert "give --train-from" in capsys.readouterr().err
+    both = ["route", col, "--router", "dataset", "--routing-expert", "static64", "--pseudo-queries", "40"]
+    assert main([*both, "--train-from", str(sample_dir), "--self-supervised", "--quiet"]) == 0
+    assert "on 65 training queries (pseudo:c, scifact-sample)" in capsys.readouterr().out
+
+
 def test_search_with_filter(tmp_path, capsys):
     col = str(tmp_path / "c")
     main(["create", col, "--experts", "bm25", "--attributes", '{"year": "int"}'])

@@ -290,6 +290,8 @@ def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
         ({"router": "pilot", "train_from": ["scifact-sample"], "routing_expert": "bm25"}, 400, "not a dense expert"),
         ({"router": "pilot", "train_from": ["scifact-sample"], "routing_expert": "nope"}, 400, "unknown expert"),
         ({"router": "pilot", "train_from": ["scifact-sample"], "routing_expert": "splade-tiny"}, 400, "not a dense"),
+        ({"router": "pilot"}, 400, "has 2 documents; routing from its own documents needs at least 20"),
+        ({"router": "pilot", "self_supervised": True}, 400, "give train_from"),
     ]:
         resp = http.post(base + "/routers", json=body)
         assert resp.status_code == status and words in resp.json()["detail"], resp.text
@@ -298,6 +300,26 @@ def test_router_fitted_over_http_as_a_job_then_routes_searches(server):
     http.post(server.url + "/api/collections", json={"name": "fit-lexical", "experts": ["bm25"]})
     lexical = http.post(server.url + "/api/collections/fit-lexical/routers", json={"train_from": ["scifact-sample"]})
     assert lexical.status_code == 400 and "no dense expert" in lexical.json()["detail"]
+
+
+def test_router_fitted_over_http_from_the_collections_own_documents(server):
+    base = f"{server.url}/api/collections/fit-pseudo"
+    made = http.post(server.url + "/api/collections", json={"name": "fit-pseudo", "experts": ["bm25", "static64"]})
+    assert made.status_code == 201, made.text
+    corpus, _, _ = sample_files()
+    docs = [{"id": d["_id"], "title": d["title"], "text": d["text"]} for d in corpus[:60]]
+    assert http.post(base + "/documents", json={"documents": docs}).json()["added"] == 60
+    resp = http.post(base + "/routers", json={"router": "pilot", "routing_expert": "static64", "pseudo_queries": 100})
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["train_from"] == [] and resp.json()["self_supervised"] is False
+    job = _wait(f"{server.url}/api/router-fits/{resp.json()['id']}")
+    assert job["status"] == "done", job
+    res = job["result"]
+    assert res["training_queries"] == 100 and res["datasets"] == ["pseudo:fit-pseudo"]
+    assert res["source"]["labelled"] is None and res["source"]["pseudo"]["queries"] == 100
+    routed = http.post(base + "/search", json={"query": corpus[0]["title"], "k": 3, "router": "pilot"}).json()
+    assert routed["routing"]["rule"] == "pilot" and routed["routing"]["experts"][0] in ("bm25", "static64")
+    assert http.post(base + "/routers", json={"router": "pilot", "pseudo_queries": 5}).status_code == 422
 
 
 @pytest.mark.parametrize(

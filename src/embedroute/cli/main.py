@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EmbedrouteError
+from ..routing.pseudo import DEFAULT_GENERATORS, GENERATORS, MAX_QUERIES
 from .experts import register as register_expert_commands
 
 
@@ -152,13 +153,30 @@ def _eval_routing(a: argparse.Namespace) -> int:
 
 
 def cmd_route(a: argparse.Namespace) -> int:
-    """Run ``embedroute route``: fit routers for a collection from BEIR training queries."""
+    """Run ``embedroute route``: fit routers for a collection from BEIR training queries, from pseudo-queries
+    made from its own documents (no ``--train-from``), or from both (``--self-supervised``)."""
     from ..collection import Collection
     from ..evaluation.router_fit import fit_routers
 
-    with Collection.open(a.path) as col:
+    folders = None
+    if a.train_from is not None:
         folders = [p for p in a.train_from.split(",") if p.strip()]  # "a,,b" or "," name no extra folder
-        fits = fit_routers(col, a.router, folders, routing_expert=a.routing_expert, show_progress=not a.quiet)
+    elif a.self_supervised:
+        raise EmbedrouteError(
+            "--self-supervised adds pseudo-queries to --train-from's labelled ones; give --train-from"
+        )
+    with Collection.open(a.path) as col:
+        fits = fit_routers(
+            col,
+            a.router,
+            folders,
+            routing_expert=a.routing_expert,
+            self_supervised=a.self_supervised,
+            generators=a.generators,
+            max_queries=a.pseudo_queries,
+            seed=a.seed,
+            show_progress=not a.quiet,
+        )
     for fit in fits:
         print(fit)
     return 0
@@ -379,10 +397,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("route", help="fit routers for a collection from BEIR training queries")
+    s = sub.add_parser(
+        "route",
+        help="fit routers for a collection: from BEIR training queries, or from its own documents",
+        description="Fit routers for a collection. With --train-from, from the training queries of BEIR "
+        "folders; without it, from pseudo-queries made from a sample of the collection's own documents "
+        "(no labelled queries needed); with both --train-from and --self-supervised, from both.",
+    )
     s.add_argument("path")
     s.add_argument("--router", type=_experts_arg, default=["pilot"])
-    s.add_argument("--train-from", required=True, help="comma-separated BEIR folders with training queries")
+    s.add_argument(
+        "--train-from",
+        help="comma-separated BEIR folders with training queries (default: none, pseudo-queries only)",
+    )
+    s.add_argument(
+        "--self-supervised", action="store_true", help="add pseudo-queries from the collection to --train-from's"
+    )
+    s.add_argument(
+        "--generators",
+        type=_experts_arg,
+        default=list(DEFAULT_GENERATORS),
+        help=f"pseudo-query generators (default {','.join(DEFAULT_GENERATORS)}; known: {', '.join(GENERATORS)})",
+    )
+    s.add_argument("--pseudo-queries", type=int, default=MAX_QUERIES, help="at most this many pseudo-queries")
+    s.add_argument("--seed", type=int, default=0, help="the document sample and crops the pseudo-queries come from")
     s.add_argument(
         "--routing-expert",
         help="model whose query embeddings route (default: the first dense "

@@ -193,6 +193,15 @@ class Collection(RoutedSearch):
         docs = self._store.get(list(found.values()))
         return {d: docs[r] for d, r in found.items()}
 
+    def sample(self, n: int, *, seed: int = 0) -> list[Document]:
+        """Up to ``n`` stored documents drawn at random without replacement (``seed`` fixes the draw), in
+        row-id order: what pseudo-queries are made from."""
+        rids = self._store.rids()
+        if len(rids) > n:
+            rids = np.sort(np.random.default_rng(seed).choice(rids, n, replace=False))
+        docs = self._store.get(rids.tolist())
+        return [docs[r] for r in rids.tolist() if r in docs]
+
     def _write_manifest(self) -> None:
         entries = [{"name": n, "spec": s, "config": c} for n, s, c in self._store.experts()]
         write_manifest(self.path, experts=entries, attributes=self._store.schema(), created=self._created)

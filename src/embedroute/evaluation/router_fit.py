@@ -1,4 +1,5 @@
-"""Fitting a collection's routers from labelled training queries: the one workflow the CLI (``embedroute
+"""Fitting a collection's routers from labelled training queries, from the collection's own documents
+(pseudo-queries, when it has no labelled queries), or from both: the one workflow the CLI (``embedroute
 route``), the server's router-fit job, the server's sample collection and the demo all call.
 
 RouterRetriever (Lee et al., AAAI 2025, arXiv 2409.02685) fits each router from training queries on which
@@ -6,7 +7,10 @@ every expert was scored: here every expert of the collection (rebuilt from its s
 BEIR training dataset's own corpus, each training query gets every expert's nDCG@10, and the queries are
 embedded by the routing model. The steps are: choose the routing model (:meth:`Collection.routing_expert`:
 the named one, or the collection's first dense expert), build that routing data
-(:func:`build_routing_data`), then fit and save each router (:meth:`Collection.fit_router`).
+(:func:`build_routing_data`), then fit and save each router (:meth:`Collection.fit_router`). With no
+``train_from``, or with ``self_supervised``, pseudo-queries made from a sample of the collection's own
+documents are scored by every expert on the collection itself (:mod:`embedroute.evaluation.pseudo_routing`)
+and become routing data too.
 
 It lives in ``evaluation`` rather than on :class:`~embedroute.collection.Collection` because scoring the
 training queries builds collections over the training corpora: ``collection`` sits below ``evaluation``
@@ -26,8 +30,11 @@ from ..errors import InputError
 from ..experts.registry import ExpertSpec
 from ..routing import RoutingData, make_router
 from ..routing.cv import cross_validate
-from ..routing.models import routing_model_from_spec
-from .routing import prepare, routing_data
+from ..routing.models import routing_model, routing_model_from_spec
+from ..routing.pseudo import DEFAULT_GENERATORS, MAX_QUERIES
+from ..routing.queries import RoutingQueries
+from .pseudo_routing import pseudo_queries_for, pseudo_routing_queries, pseudo_source
+from .routing import labelled_queries, prepare
 from .runner import spec_name
 
 Progress = Callable[[str, int, "int | None"], None]
@@ -51,6 +58,8 @@ class RouterFit:
     datasets: list[str]
     cv_ndcg: float | None
     train_cv: dict[str, float | None] | None
+    #: how the routing data was made (labelled datasets, pseudo-queries and their generators, or both)
+    source: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able, for the CLI's and the server's output."""
@@ -61,6 +70,10 @@ class RouterFit:
             f"fitted router {self.router} on {self.training_queries} training queries "
             f"({', '.join(self.datasets)}), experts {', '.join(self.experts)}"
         )
+        pseudo = (self.source or {}).get("pseudo")
+        if pseudo:
+            made = ", ".join(f"{g} {n}" for g, n in pseudo["per_generator"].items())
+            text += f"; {pseudo['queries']} pseudo-queries from the collection's own documents ({made})"
         if self.rule != self.router:
             text += f"; picked {self.rule}"
         if self.cv_ndcg is not None:
@@ -87,6 +100,24 @@ def build_routing_data(
     expert added under another name or with options is rebuilt as it is); ``progress(stage, done,
     total)`` is told after each dataset (the server's jobs show it)."""
     router_model = routing_model_from_spec(routing_expert)  # fails before any scoring
+    queries = labelled_routing_queries(
+        train_from, experts, workdir=workdir, show_progress=show_progress, progress=progress
+    )
+    if not queries.texts:
+        raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")
+    return queries.embed(router_model, source={"labelled": labelled_source(queries), "pseudo": None})
+
+
+def labelled_routing_queries(
+    train_from: Sequence[str | Path],
+    experts: Sequence[ExpertSpec],
+    *,
+    workdir: str | Path | None = None,
+    show_progress: bool = True,
+    progress: Progress | None = None,
+) -> RoutingQueries:
+    """The training queries of the BEIR folders ``train_from`` with each expert's nDCG@10, not yet embedded:
+    every expert (name or spec) searches each folder's own corpus."""
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="embedroute-routing-")
@@ -106,50 +137,88 @@ def build_routing_data(
                     show_progress=show_progress,
                 )
             )
-        if progress is not None:
-            progress("embedding training queries", len(train_from), len(train_from))
     finally:
         if tmp is not None:
             tmp.cleanup()
-    names = [spec_name(e) for e in experts]
-    return routing_data(prepared, names, router_model)
+    return labelled_queries(prepared, [spec_name(e) for e in experts])
+
+
+def labelled_source(queries: RoutingQueries) -> dict[str, Any]:
+    """How many labelled training queries each dataset gave (saved with the router)."""
+    return {"datasets": {d: queries.datasets.count(d) for d in sorted(set(queries.datasets))}}
 
 
 def fit_routers(
     col: Collection,
     routers: Sequence[str],
-    train_from: Sequence[str | Path] | RoutingData,
+    train_from: Sequence[str | Path] | RoutingData | None = None,
     *,
     routing_expert: str | None = None,
+    self_supervised: bool = False,
+    generators: Sequence[str] = DEFAULT_GENERATORS,
+    max_queries: int = MAX_QUERIES,
+    seed: int = 0,
     progress: Progress | None = None,
     show_progress: bool = True,
 ) -> list[RouterFit]:
-    """Fit and save ``routers`` on ``col`` from the training queries of the BEIR folders ``train_from``
-    (or from routing data already built), and return what each one became.
+    """Fit and save ``routers`` on ``col`` and return what each one became.
 
-    Every router spec is checked before anything is scored; ``routing_expert`` defaults to the
-    collection's first dense expert (:meth:`Collection.routing_expert` says which, or why none)."""
+    The routing data: the training queries of the BEIR folders ``train_from`` (or routing data already
+    built); with ``train_from=None``, pseudo-queries from the collection's own documents (at most
+    ``max_queries``, made by ``generators`` from a sample drawn with ``seed``); with ``self_supervised``,
+    both. Every router spec is checked, and the pseudo-queries made, before anything is scored;
+    ``routing_expert`` defaults to the collection's first dense expert (:meth:`Collection.routing_expert`
+    says which, or why none)."""
     if isinstance(routers, str):
         routers = [routers]
     for r in routers:
         make_router(r)  # a misspelt router or parameter fails before the training queries are run
-    if isinstance(train_from, RoutingData) and routing_expert is None and train_from.routing_encoder:
-        routing_expert = str(train_from.routing_encoder["spec"]["name"])  # data made by tfidf: route with it
-    routing = col.routing_expert(routing_expert)
     if isinstance(train_from, RoutingData):
-        data = train_from
-    elif not train_from:
-        raise InputError("train_from names no BEIR folder to take training queries from", field="train_from")
-    else:
-        # a collection expert is rebuilt from its stored spec; any other name is a routing-only model
-        spec: ExpertSpec = col.expert(routing).spec() if routing in col.experts else routing
-        data = build_routing_data(
+        if self_supervised:
+            raise InputError("self_supervised adds pseudo-queries to BEIR folders, not to built routing data")
+        if routing_expert is None and train_from.routing_encoder:
+            routing_expert = str(train_from.routing_encoder["spec"]["name"])  # data made by tfidf: route with it
+        return _fit_each(col, routers, train_from, col.routing_expert(routing_expert), progress)
+    if train_from is not None and not train_from:
+        raise InputError(
+            "train_from names no BEIR folder to take training queries from (leave it out to fit on "
+            "pseudo-queries from the collection's own documents)",
+            field="train_from",
+        )
+    routing = col.routing_expert(routing_expert)
+    # a collection expert embeds as it is; any other name is a routing-only model, loaded now
+    encoder = routing_model(col.expert(routing)) if routing in col.experts else routing_model_from_spec(routing)
+    pseudo = None
+    if train_from is None or self_supervised:
+        pseudo = pseudo_queries_for(col, generators, max_queries=max_queries, seed=seed)  # too small: fails now
+    queries = RoutingQueries(list(col.experts))
+    source: dict[str, Any] = {"labelled": None, "pseudo": None}
+    if train_from:
+        labelled = labelled_routing_queries(
             list(train_from),
             [col.expert(n).spec() for n in col.experts],
-            routing_expert=spec,
             show_progress=show_progress,
             progress=progress,
         )
+        queries, source["labelled"] = queries.merged(labelled), labelled_source(labelled)
+    if pseudo is not None:
+        scored = pseudo_routing_queries(col, pseudo, progress=progress, show_progress=show_progress)
+        queries = queries.merged(scored)
+        source["pseudo"] = pseudo_source(pseudo, generators, seed=seed, max_queries=max_queries)
+    return _fit_each(col, routers, _embedded(queries, encoder, source, progress), routing, progress)
+
+
+def _embedded(queries: RoutingQueries, encoder: Any, source: dict[str, Any], progress: Progress | None) -> RoutingData:
+    if not queries.texts:
+        raise InputError("the BEIR folders in train_from hold no training queries", field="train_from")
+    if progress is not None:
+        progress("embedding routing queries", 0, None)
+    return queries.embed(encoder, source)
+
+
+def _fit_each(
+    col: Collection, routers: Sequence[str], data: RoutingData, routing: str, progress: Progress | None
+) -> list[RouterFit]:
     fits = []
     for i, r in enumerate(routers):
         if progress is not None:
@@ -170,6 +239,7 @@ def fit_routers(
                 datasets=sorted(set(data.datasets)),
                 cv_ndcg=cv,
                 train_cv=fitted.train_cv,
+                source=data.source,
             )
         )
     return fits

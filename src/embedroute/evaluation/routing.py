@@ -27,8 +27,10 @@ from ..routing import Route, Router, RoutingData, make_router, rrf
 from ..routing.cv import cross_validate
 from ..routing.lexical import TfidfRoutingEncoder
 from ..routing.models import default_routing_expert, routing_model_from_spec
+from ..routing.queries import RoutingQueries
 from .beir import BeirDataset, train_and_test
 from .metrics import evaluate_run
+from .pseudo_routing import PseudoSpec, pseudo_queries_for, pseudo_routing_queries, pseudo_source
 from .routing_report import RoutingReport, RoutingRow, RowKind, SeedSpread
 from .runner import corpus_collection, run_for
 from .significance import stratified_paired_randomization
@@ -46,6 +48,9 @@ class DatasetRuns:
     ndcg: dict[str, dict[str, float]] = field(default_factory=dict)  # expert -> qid -> nDCG@10
     train_ndcg: dict[str, dict[str, float]] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)  # uncached single-query search, per expert
+    #: every expert's nDCG@10 on pseudo-queries made from this dataset's corpus (``prepare(pseudo=...)``)
+    pseudo: RoutingQueries | None = None
+    pseudo_source: dict[str, Any] | None = None
 
 
 def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -60,8 +65,10 @@ def prepare(
     workdir: Path,
     latency_sample: int = 30,
     show_progress: bool = True,
+    pseudo: PseudoSpec | None = None,
 ) -> DatasetRuns:
-    """Index one dataset with every expert, run its test (and train) queries, time single queries.
+    """Index one dataset with every expert, run its test (and train) queries, time single queries, and
+    with ``pseudo`` score every expert on pseudo-queries made from the corpus (its documents only).
 
     ``experts`` are names or specs (``{"source", "name", "options"}``, as a collection stores them);
     the runs are keyed by the name each expert takes."""
@@ -85,35 +92,33 @@ def prepare(
             for q in sample:
                 col.search_batch([q], 100, expert=e, fetch=False)
             out.latency_ms[e] = (time.perf_counter() - t0) * 1000 / max(len(sample), 1)
+    if pseudo is not None:
+        made = pseudo_queries_for(col, pseudo.generators, max_queries=pseudo.max_queries, seed=pseudo.seed)
+        out.pseudo = pseudo_routing_queries(col, made, experts=names, show_progress=show_progress)
+        out.pseudo_source = pseudo_source(made, pseudo.generators, seed=pseudo.seed, max_queries=pseudo.max_queries)
     col.close()
     return out
 
 
 def routing_data(prepared: list[DatasetRuns], experts: list[str], encoder: Any) -> RoutingData:
-    """Training queries of ``prepared`` embedded by ``encoder`` with every expert's per-query nDCG@10.
+    """Training queries of ``prepared`` embedded by ``encoder`` with every expert's per-query nDCG@10."""
+    queries = labelled_queries(prepared, experts)
+    if not queries.texts:
+        raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")
+    counts = {d: queries.datasets.count(d) for d in sorted(set(queries.datasets))}
+    return queries.embed(encoder, source={"labelled": {"datasets": counts}, "pseudo": None})
 
-    An encoder that learns from the queries it routes (``fits_on_queries``: ``tfidf``) is fitted here
-    on all of them first, and its fitted state travels with the data (cross-validation re-fits it inside
-    each fold: :func:`~embedroute.routing.lexical.refit_on_rows`)."""
-    texts: list[str] = []
-    sets: list[str] = []
-    scores: list[np.ndarray] = []
-    qids: list[str] = []
+
+def labelled_queries(prepared: list[DatasetRuns], experts: list[str]) -> RoutingQueries:
+    """The training queries of ``prepared`` (those with a train part) and every expert's nDCG@10 on each."""
+    out = RoutingQueries(list(experts))
     for d in prepared:
         if d.train is None:
             continue
         ids = list(d.train.queries)
-        texts.extend(d.train.queries[q] for q in ids)
-        sets.extend([d.name] * len(ids))
-        scores.append(np.array([[d.train_ndcg[e][q] for e in experts] for q in ids], dtype=np.float32))
-        qids.extend(ids)
-    if not texts:
-        raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")
-    fitted = None
-    if isinstance(encoder, TfidfRoutingEncoder):  # it learns its vocabulary from the queries it routes
-        encoder.fit(texts)
-        fitted = {"spec": encoder.spec(), "state": encoder.state()}
-    return RoutingData(list(experts), encoder.encode_queries(texts), sets, np.vstack(scores), qids, fitted)
+        scores = np.array([[d.train_ndcg[e][q] for e in experts] for q in ids], dtype=np.float32)
+        out.extend([d.train.queries[q] for q in ids], [d.name] * len(ids), scores, ids)
+    return out
 
 
 def evaluate_routing(
@@ -127,10 +132,16 @@ def evaluate_routing(
     show_progress: bool = True,
     prepared: dict[str, DatasetRuns] | None = None,
     seed_spread: int = 0,
+    self_supervised: bool = False,
+    pseudo: PseudoSpec | None = None,
 ) -> RoutingReport:
     """Table-1 style comparison of ``routers`` with each single expert and the oracles, on the test
     queries of ``data``, the routers fitted on the training queries of ``train_from``.
 
+    With ``self_supervised``, as a user without labels would fit them: each dataset's routers are fitted
+    on pseudo-queries made from that dataset's own corpus (``pseudo``: how; default
+    :class:`~embedroute.evaluation.pseudo_routing.PseudoSpec`), plus ``train_from``'s labelled queries
+    when given; no query or qrel of a dataset's test split is read to fit them.
     ``prepared`` (a dict, filled as datasets are prepared) lets several calls over the same datasets
     and experts share each dataset's indexing, runs and timings, as the cross-domain check does.
     ``seed_spread`` = N refits every router that draws at random (takes ``seed``, e.g. the dataset
@@ -140,20 +151,26 @@ def evaluate_routing(
     """
     if seed_spread < 0:
         raise InputError(f"seed_spread must be 0 or more, got {seed_spread}", field="seed_spread")
+    if not train_from and not self_supervised:
+        raise InputError("give train_from (labelled training queries) or self_supervised", field="train_from")
     for rname in routers:
         make_router(rname)  # a misspelt router or parameter fails now, before any dataset is indexed
+    pseudo = (pseudo or PseudoSpec()) if self_supervised else None
     train_paths = [str(Path(p).resolve()) for p in (train_from or [])]
     eval_paths = [str(Path(p).resolve()) for p in data]
-    prepared = _prepare_all(eval_paths, train_paths, experts, workdir, prepared, show_progress)
+    prepared = _prepare_all(eval_paths, train_paths, experts, workdir, prepared, show_progress, pseudo)
     built = {e: make_expert(e) for e in experts}
     routing_name = routing_expert or default_routing_expert({e: built[e].kind for e in experts}) or experts[0]
     encoder = routing_model_from_spec(routing_name)  # a QueryEncoder: a dense expert, or tfidf
     evals = [prepared[p] for p in eval_paths]
     table = _Table([d.name for d in evals])
+    trains, test_emb = _training_data(
+        evals, labelled_queries([prepared[p] for p in train_paths], experts), encoder, routing_name, self_supervised
+    )
     setup = _RouterSetup(
-        train=routing_data([prepared[p] for p in train_paths], experts, encoder),
+        train=trains,
         evals=evals,
-        test_emb={d.name: encoder.encode_queries(list(d.test.queries.values())) for d in evals},
+        test_emb=test_emb,
         routing_name=routing_name,
         lexical=isinstance(encoder, TfidfRoutingEncoder),  # tfidf: no model pass, like bm25
         model_passes={e: float(built[e].query_model_passes) for e in experts},
@@ -173,9 +190,37 @@ def evaluate_routing(
         routing_expert=routing_name,
         route_encode_ms=round(setup.route_encode_ms, 3),
         best_single=best_single,
-        training_queries=len(setup.train.datasets),
+        training_queries=sum(len(t.datasets) for t in setup.distinct_train()),
         rows=table.rows,
+        self_supervised=self_supervised,
+        pseudo={d.name: d.pseudo_source for d in evals} if self_supervised else None,
     )
+
+
+def _training_data(
+    evals: list[DatasetRuns], labelled: RoutingQueries, encoder: Any, routing_name: str, self_supervised: bool
+) -> tuple[dict[str, RoutingData], dict[str, Any]]:
+    """Each evaluated dataset's routing data and its test queries' routing embeddings: one set of labelled
+    training queries shared by all, or (``self_supervised``) each dataset's own pseudo-queries added to
+    them. An encoder fitted on the queries it routes (tfidf) is fitted once per dataset's data."""
+    counts = {d: labelled.datasets.count(d) for d in sorted(set(labelled.datasets))}
+    if not self_supervised:
+        if not labelled.texts:
+            raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")
+        shared = labelled.embed(encoder, source={"labelled": {"datasets": counts}, "pseudo": None})
+        return {d.name: shared for d in evals}, {
+            d.name: encoder.encode_queries(list(d.test.queries.values())) for d in evals
+        }
+    trains, emb = {}, {}
+    for i, d in enumerate(evals):
+        assert d.pseudo is not None  # _prepare_all made them
+        # tfidf learns from the queries it routes: a fresh one per dataset (the first is ``encoder``, timed later)
+        fresh = i > 0 and isinstance(encoder, TfidfRoutingEncoder)
+        enc = routing_model_from_spec(routing_name) if fresh else encoder
+        source = {"labelled": {"datasets": counts} if counts else None, "pseudo": d.pseudo_source}
+        trains[d.name] = labelled.merged(d.pseudo).embed(enc, source=source)
+        emb[d.name] = enc.encode_queries(list(d.test.queries.values()))
+    return trains, emb
 
 
 def _prepare_all(
@@ -185,8 +230,10 @@ def _prepare_all(
     workdir: str | Path | None,
     prepared: dict[str, DatasetRuns] | None,
     show_progress: bool,
+    pseudo: PseudoSpec | None = None,
 ) -> dict[str, DatasetRuns]:
-    """Every dataset indexed, run and timed once (those in ``prepared`` with these experts are kept)."""
+    """Every dataset indexed, run and timed once (those in ``prepared`` with these experts are kept), and
+    with ``pseudo`` every evaluated dataset's pseudo-queries scored."""
     prepared = {} if prepared is None else prepared
     tmp = None
     if workdir is None:
@@ -195,14 +242,38 @@ def _prepare_all(
     try:
         for p in dict.fromkeys(eval_paths + train_paths):
             have = prepared.get(p)
-            if have is None or set(have.runs) != set(experts) or (p in train_paths and have.train is None):
+            wants_pseudo = pseudo is not None and p in eval_paths
+            if (
+                have is None
+                or set(have.runs) != set(experts)
+                or (p in train_paths and have.train is None)
+                or (wants_pseudo and _made_by(have, pseudo) is None)
+            ):
                 prepared[p] = prepare(
-                    p, list(experts), want_train=p in train_paths, workdir=Path(workdir), show_progress=show_progress
+                    p,
+                    list(experts),
+                    want_train=p in train_paths,
+                    workdir=Path(workdir),
+                    show_progress=show_progress,
+                    pseudo=pseudo if wants_pseudo else None,
                 )
     finally:
         if tmp is not None:
             tmp.cleanup()
     return prepared
+
+
+def _made_by(have: DatasetRuns, pseudo: PseudoSpec | None) -> dict[str, Any] | None:
+    """``have``'s pseudo-query settings if they are ``pseudo``'s (so its pseudo-queries can be reused)."""
+    src = have.pseudo_source
+    if src is None or pseudo is None:
+        return None
+    same = (src["generators"], src["max_queries"], src["seed"]) == (
+        list(pseudo.generators),
+        pseudo.max_queries,
+        pseudo.seed,
+    )
+    return src if same else None
 
 
 def _route_encode_ms(encoder: Any, evals: list[DatasetRuns]) -> float:
@@ -218,16 +289,28 @@ def _route_encode_ms(encoder: Any, evals: list[DatasetRuns]) -> float:
 
 @dataclass
 class _RouterSetup:
-    """What every router row is computed from: training data, test datasets and their routing embeddings,
-    and the costs (model passes per expert, the routing encoder's time)."""
+    """What every router row is computed from: each test dataset's training data (one object shared by all
+    unless each fits on its own pseudo-queries), the test datasets and their routing embeddings, and the
+    costs (model passes per expert, the routing encoder's time)."""
 
-    train: RoutingData
+    train: dict[str, RoutingData]
     evals: list[DatasetRuns]
     test_emb: dict[str, Any]
     routing_name: str
     lexical: bool
     model_passes: dict[str, float]
     route_encode_ms: float
+
+    def distinct_train(self) -> list[RoutingData]:
+        """The training data objects, each once."""
+        return list({id(t): t for t in self.train.values()}.values())
+
+    def fit(self, rname: str) -> dict[str, Router]:
+        """``rname`` fitted on each dataset's training data (once per distinct data), by dataset."""
+        fitted: dict[int, Router] = {}
+        for t in self.distinct_train():
+            fitted[id(t)] = make_router(rname).fit(t)
+        return {name: fitted[id(t)] for name, t in self.train.items()}
 
 
 @dataclass
@@ -279,11 +362,12 @@ def _routed_ndcg(d: DatasetRuns, router: Router, routes: list[Route]) -> dict[st
 def _add_router_row(table: _Table, rname: str, setup: _RouterSetup, seed_spread: int) -> None:
     """Fit ``rname``, route every test query and add its row: nDCG@10, the experts it chose, and the cost of
     routing (deciding, plus a routing-encoder pass when the query goes to an expert other than that model)."""
-    router = make_router(rname).fit(setup.train)
+    fitted = setup.fit(rname)
     by_ds: dict[str, dict[str, float]] = {}
     ms_total, route_total, passes_total, n_total = 0.0, 0.0, 0.0, 0
     chosen: dict[str, int] = {}
     for d in setup.evals:
+        router = fitted[d.name]
         qids = list(d.test.queries)
         t0 = time.perf_counter()
         routes = router.route(setup.test_emb[d.name])
@@ -298,28 +382,45 @@ def _add_router_row(table: _Table, rname: str, setup: _RouterSetup, seed_spread:
             ms_total += route_ms + sum(d.latency_ms[e] for e in r.experts)
             passes_total += float(extra_pass and not setup.lexical) + sum(setup.model_passes[e] for e in r.experts)
         n_total += len(qids)
+    cvs = [cross_validate(rname, t) for t in setup.distinct_train()]
     row = table.add(
         rname,
         "router",
         by_ds,
         ms_total / n_total,
         passes_total / n_total,
-        train_cv=_rounded(cross_validate(rname, setup.train)),
-        rule=router.choice,
+        train_cv=_rounded(_mean_or_none(cvs)),
+        rule=_rules(fitted),
         chosen={e: chosen[e] for e in setup.model_passes if e in chosen},
         routing_ms_per_query=round(route_total / n_total, 3),
         routing_overhead=round(route_total / max(ms_total - route_total, 1e-9), 4),
     )
+    router = next(iter(fitted.values()))
     if seed_spread > 0 and "seed" in type(router).accepts and "seed" not in router.params:
         row.seed_spread = _seed_spread(rname, setup, seed_spread)
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    """The mean of the values, or None when any is None (a fusion router has no train CV)."""
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known and len(known) == len(values) else None
+
+
+def _rules(fitted: dict[str, Router]) -> str | None:
+    """The rule ``auto`` picked: one name, or each dataset's when they differ (each fitted on its own data)."""
+    picks = {name: r.choice for name, r in fitted.items()}
+    if len(set(picks.values())) <= 1:
+        return next(iter(picks.values()), None)
+    return "; ".join(f"{name}: {rule}" for name, rule in picks.items())
 
 
 def _seed_spread(rname: str, setup: _RouterSetup, seeds: int) -> SeedSpread:
     avgs = []
     for seed in range(seeds):
-        again = make_router(rname + (";" if "@" in rname else "@") + f"seed={seed}").fit(setup.train)
+        again = setup.fit(rname + (";" if "@" in rname else "@") + f"seed={seed}")
         per_ds = [
-            np.mean(list(_routed_ndcg(d, again, again.route(setup.test_emb[d.name])).values())) for d in setup.evals
+            np.mean(list(_routed_ndcg(d, again[d.name], again[d.name].route(setup.test_emb[d.name])).values()))
+            for d in setup.evals
         ]
         avgs.append(float(np.mean(per_ds)))
     return SeedSpread(

@@ -90,6 +90,10 @@ class RoutingReport:
     best_single: str
     training_queries: int
     rows: list[RoutingRow] = field(default_factory=list)
+    #: whether each dataset's routers were fitted on its own pseudo-queries (plus any labelled ones)
+    self_supervised: bool = False
+    #: per dataset, how its pseudo-queries were made and how many each generator gave
+    pseudo: dict[str, Any] | None = None
 
     def row(self, name: str) -> RoutingRow:
         """The row called ``name`` (a KeyError naming the rows there are, if none is)."""
@@ -109,6 +113,7 @@ class RoutingReport:
             "best_single": self.best_single,
             "training_queries": self.training_queries,
             "p_test": P_TEST,
+            **({"self_supervised": True, "pseudo": self.pseudo} if self.self_supervised else {}),
             "rows": [r.to_dict() for r in self.rows],
         }
 

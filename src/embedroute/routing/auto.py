@@ -33,7 +33,6 @@ class AutoRouter(Router):
 
     @override
     def fit(self, data: RoutingData) -> AutoRouter:
-        from .cv import cross_validate
         from .factory import make_router
 
         folds, seed = int(self.params.get("folds", 5)), int(self.params.get("seed", 0))
@@ -42,10 +41,13 @@ class AutoRouter(Router):
                 f"auto router: folds must be 2..{len(data.datasets)} (the training queries), got {folds}",
                 field="router",
             )
-        train_cv = {c: cross_validate(c, data, folds=folds, seed=seed) for c in CANDIDATES}
+        train_cv = {c: _cv_or_none(c, data, folds, seed) for c in CANDIDATES}
         self.train_cv = train_cv
-        # max keeps the first of equals; every candidate picks one expert, so none scores None
-        self.choice = max(CANDIDATES, key=lambda c: float(train_cv[c] or 0.0))
+        usable = [c for c in CANDIDATES if train_cv[c] is not None]
+        if not usable:
+            raise InputError("auto router: no candidate rule can be fitted on this routing data", field="router")
+        # max keeps the first of equals
+        self.choice = max(usable, key=lambda c: float(train_cv[c] or 0.0))
         self.inner = make_router(self.choice).fit(data)
         self.experts = self.inner.experts
         return self
@@ -57,6 +59,16 @@ class AutoRouter(Router):
     @override
     def state(self) -> dict[str, Any]:
         return super().state() | {"choice": self.choice, "train_cv": self.train_cv, "inner": self.inner.state()}
+
+
+def _cv_or_none(candidate: str, data: RoutingData, folds: int, seed: int) -> float | None:
+    """The candidate's train CV, or None when it cannot be fitted on some fold's data (it is then not chosen)."""
+    from .cv import cross_validate
+
+    try:
+        return cross_validate(candidate, data, folds=folds, seed=seed)
+    except InputError:
+        return None
 
 
 ROUTERS.register("auto", AutoRouter)

@@ -31,6 +31,7 @@ class RoutingData:
     scores: np.ndarray
     query_ids: list[str] = field(default_factory=list)
     routing_encoder: dict[str, Any] | None = None
+    source: dict[str, Any] | None = None
 
     def without(self, expert: str) -> RoutingData:
         """The same training data with the expert ``expert`` left out (its score column dropped)."""
@@ -43,6 +44,7 @@ class RoutingData:
             self.scores[:, keep],
             self.query_ids,
             self.routing_encoder,
+            self.source,
         )
 
     def subset(self, rows: np.ndarray) -> RoutingData:
@@ -50,7 +52,13 @@ class RoutingData:
         sets = np.array(self.datasets)[rows]
         qids = np.array(self.query_ids)[rows].tolist() if self.query_ids else []
         return RoutingData(
-            self.experts, self.embeddings[rows], sets.tolist(), self.scores[rows], qids, self.routing_encoder
+            self.experts,
+            self.embeddings[rows],
+            sets.tolist(),
+            self.scores[rows],
+            qids,
+            self.routing_encoder,
+            self.source,
         )
 
     def dataset_best(self) -> dict[str, str]:

@@ -215,5 +215,11 @@ def refit_on_rows(data: RoutingData, rows: np.ndarray) -> RoutingData:
     vocab = fitted["state"]["vocabulary"]
     state = {"vocabulary": [vocab[j] for j in keep], "idf": new_idf.tolist()}
     return RoutingData(
-        data.experts, emb, data.datasets, data.scores, data.query_ids, {"spec": fitted["spec"], "state": state}
+        data.experts,
+        emb,
+        data.datasets,
+        data.scores,
+        data.query_ids,
+        {"spec": fitted["spec"], "state": state},
+        data.source,
     )

@@ -110,7 +110,9 @@ class PilotRouter(Router):
             self.tau_rel = tau_rel
             sims = self._similarities(data.embeddings)
             spread = float(np.median(sims.max(1) - sims.min(1))) if sims.size else 0.0
-            tau = tau_rel * spread
+            # one pilot (every training query won by one expert), or pilots all as similar: no temperature
+            # changes a route then, so tau_rel itself stands in rather than a temperature of 0
+            tau = tau_rel * spread if spread > 0 else tau_rel
         if not tau > 0:
             raise InputError(
                 "pilot router: weight=size needs a positive temperature (tau, tau_rel) and pilots "

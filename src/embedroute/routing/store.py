@@ -52,7 +52,8 @@ def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any
     np.savez(tmp, **arrays)
     os.replace(tmp, npz_path)
     jtmp = folder / f".{name}.{os.getpid()}.tmp.json"
-    jtmp.write_text(json.dumps(meta | {"experts": data.experts, "training_queries": len(data.datasets)}, indent=2))
+    meta = meta | {"experts": data.experts, "training_queries": len(data.datasets), "routing_data": data.source}
+    jtmp.write_text(json.dumps(meta, indent=2))
     os.replace(jtmp, json_path)
 
 
@@ -67,6 +68,7 @@ def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
     else:
         emb = z["embeddings"]
     encoder = json.loads(str(z["routing_encoder"])) if "routing_encoder" in z else None
+    meta = json.loads(json_path.read_text())
     data = RoutingData(
         [str(e) for e in z["experts"]],
         emb,
@@ -74,5 +76,6 @@ def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
         z["scores"],
         [str(q) for q in z["query_ids"]],
         encoder,
+        meta.get("routing_data"),
     )
-    return data, json.loads(json_path.read_text())
+    return data, meta

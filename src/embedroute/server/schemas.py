@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..index.planner import PlanKind
+from ..routing.pseudo import MAX_QUERIES
 
 Name = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="letters, digits, '.', '_', '-'")
 
@@ -224,7 +225,8 @@ class EvalJob(Job):
 
 class FitRouter(BaseModel):
     """Body of POST /api/collections/{name}/routers: the router to fit, the BEIR folders whose training
-    queries fit it and the model that embeds queries for routing."""
+    queries fit it (none: pseudo-queries from the collection's own documents; ``self_supervised``: both)
+    and the model that embeds queries for routing."""
 
     model_config = ConfigDict(extra="forbid")
     router: str = Field(
@@ -234,7 +236,16 @@ class FitRouter(BaseModel):
         description="router spec: pilot, pilot-nearest, dataset, classifier, fusion, fusion-topk, auto, NAME@key=value",
     )
     train_from: list[str] = Field(
-        min_length=1, max_length=16, description="BEIR folders under the data roots whose training queries fit it"
+        default_factory=list,
+        max_length=16,
+        description="BEIR folders under the data roots whose training queries fit it; none: fit on "
+        "pseudo-queries made from the collection's own documents",
+    )
+    self_supervised: bool = Field(
+        default=False, description="add pseudo-queries from the collection's own documents to train_from's"
+    )
+    pseudo_queries: int = Field(
+        default=MAX_QUERIES, ge=20, le=20_000, description="at most this many pseudo-queries, when they are made"
     )
     routing_expert: str | None = Field(
         default=None,
@@ -252,6 +263,7 @@ class RouterFitJob(Job):
     collection: str
     router: str
     train_from: list[str]
+    self_supervised: bool = False
     routing_expert: str
     result: dict[str, Any] | None = Field(
         default=None, description="the rule fitted, its train CV, the experts and training queries it saw"

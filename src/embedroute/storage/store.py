@@ -133,6 +133,10 @@ class Store:
         """How many documents are stored."""
         return self.conn.execute("SELECT COUNT(*) FROM docs").fetchone()[0]
 
+    def rids(self) -> np.ndarray:
+        """Every stored row id, in order."""
+        return np.array([r[0] for r in self.conn.execute("SELECT rid FROM docs ORDER BY rid")], dtype=np.int64)
+
     def existing_ids(self, ids: Sequence[str]) -> dict[str, int]:
         """The row ids of those of ``ids`` that are stored, by id."""
         found: dict[str, int] = {}

@@ -1,0 +1,68 @@
+"""Routing queries before they are embedded: texts, their datasets, every expert's per-query nDCG@10.
+
+Labelled training queries and a collection's pseudo-queries are gathered here and embedded once, by one
+routing encoder, so that an encoder which learns from the queries it routes (``tfidf``) is fitted on all
+of them together (:meth:`RoutingQueries.embed`). Hand-written glue: lists and one numpy stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .base import RoutingData
+from .lexical import TfidfRoutingEncoder
+
+
+@dataclass
+class RoutingQueries:
+    """Query texts with their dataset (or ``pseudo:COLLECTION``), id and each of ``experts``' nDCG@10."""
+
+    experts: list[str]
+    texts: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    query_ids: list[str] = field(default_factory=list)
+    scores: list[np.ndarray] = field(default_factory=list)
+
+    def extend(self, texts: Sequence[str], datasets: Sequence[str], scores: np.ndarray, ids: Sequence[str]) -> None:
+        """Add queries: ``scores`` is ``(len(texts), len(experts))``."""
+        if scores.shape != (len(texts), len(self.experts)) or len(datasets) != len(texts) or len(ids) != len(texts):
+            raise ValueError(f"{len(texts)} queries need {len(texts)} datasets, ids and score rows of {self.experts}")
+        self.texts.extend(texts)
+        self.datasets.extend(datasets)
+        self.query_ids.extend(ids)
+        self.scores.append(np.asarray(scores, dtype=np.float32))
+
+    def merged(self, other: RoutingQueries) -> RoutingQueries:
+        """These queries followed by ``other``'s (the same experts in the same order)."""
+        if other.experts != self.experts:
+            raise ValueError(f"cannot merge routing queries scored by {other.experts} into {self.experts}")
+        out = RoutingQueries(list(self.experts))
+        for part in (self, other):
+            if part.texts:
+                out.extend(part.texts, part.datasets, np.vstack(part.scores), part.query_ids)
+        return out
+
+    def embed(self, encoder: Any, source: dict[str, Any] | None = None) -> RoutingData:
+        """The routing data: every query embedded by ``encoder``. An encoder that learns from the queries
+        it routes (``tfidf``) is fitted on all of them first, and its fitted state travels with the data
+        (cross-validation re-fits it inside each fold: :func:`~embedroute.routing.lexical.refit_on_rows`).
+        ``source`` says how the queries were made; it is saved with every router fitted on them."""
+        if not self.texts:
+            raise ValueError("no routing queries to embed")
+        fitted = None
+        if isinstance(encoder, TfidfRoutingEncoder):  # it learns its vocabulary from the queries it routes
+            encoder.fit(self.texts)
+            fitted = {"spec": encoder.spec(), "state": encoder.state()}
+        return RoutingData(
+            list(self.experts),
+            encoder.encode_queries(self.texts),
+            list(self.datasets),
+            np.vstack(self.scores),
+            list(self.query_ids),
+            fitted,
+            source,
+        )
