@@ -25,6 +25,7 @@ from ..routing.pseudo import (
     MAX_QUERIES,
     PseudoQuery,
     SourceDocument,
+    generator_names,
     generator_settings,
     make_pseudo_queries,
 )
@@ -50,12 +51,16 @@ class PseudoSpec:
     max_queries: int = MAX_QUERIES
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "generators", generator_names(self.generators))  # "crop" is ("crop",)
+
 
 def pseudo_queries_for(
     col: Collection, generators: Sequence[str] = DEFAULT_GENERATORS, *, max_queries: int = MAX_QUERIES, seed: int = 0
 ) -> list[PseudoQuery]:
     """Up to ``max_queries`` pseudo-queries from a seeded sample of ``col``'s documents (one per document
     and generator); a collection too small, or with too little text, is an InputError saying what to do."""
+    generators = generator_names(generators)  # "title" is ("title",), not five one-letter names
     if max_queries < MIN_DOCUMENTS:
         raise InputError(f"max_queries must be at least {MIN_DOCUMENTS}, got {max_queries}", field="max_queries")
     n = len(col)
@@ -120,5 +125,6 @@ def pseudo_dataset(col: Collection) -> str:
 
 def pseudo_source(queries: Sequence[PseudoQuery], generators: Sequence[str], **settings: Any) -> dict[str, Any]:
     """How the pseudo-queries were made, with how many each generator gave (saved with the router)."""
-    made = {g: sum(q.generator == g for q in queries) for g in generators}
-    return generator_settings(generators, queries=len(queries), per_generator=made, **settings)
+    names = generator_names(generators)
+    made = {g: sum(q.generator == g for q in queries) for g in names}
+    return generator_settings(names, queries=len(queries), per_generator=made, **settings)
