@@ -201,3 +201,16 @@ def test_a_generator_named_by_a_string_or_twice_is_that_one_generator(col):
         col, ["dataset"], None, generators="crop", routing_expert="static64", max_queries=40, show_progress=False
     )
     assert fit.source["pseudo"]["generators"] == ["crop"] and fit.source["pseudo"]["per_generator"] == {"crop": 40}
+
+
+def test_documents_without_titles_still_give_max_queries(tmp_path):
+    """A generator that gives no query for any document (no titles) does not leave the routing data short."""
+    c = Collection.create(tmp_path / "untitled", experts=["bm25"])
+    text = "Document {i} talks about topic number {i} at length. It has a second sentence about {i} too."
+    c.add([{"id": str(i), "text": text.format(i=i)} for i in range(400)], show_progress=False)
+    made = pseudo_queries_for(c, ["title", "crop"], max_queries=300)
+    assert len(made) == 300 and {q.generator for q in made} == {"crop"} and len({q.doc_id for q in made}) == 300
+    assert made == pseudo_queries_for(c, ["title", "crop"], max_queries=300)  # the same seed, the same queries
+    with pytest.raises(InputError, match="max_queries must be at least 20, got 19"):
+        pseudo_queries_for(c, max_queries=19)
+    c.close()

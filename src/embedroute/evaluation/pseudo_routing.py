@@ -12,6 +12,7 @@ Hand-written: the sampling and the loop over experts; the metric and the searche
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,10 +71,15 @@ def pseudo_queries_for(
             f"{MIN_DOCUMENTS}: add documents, or fit the router from labelled queries (train_from)",
             field="train_from",
         )
-    per_doc = max(len(generators), 1)
-    # some documents give no query for some generators (no title, no sentence of query length): draw spare ones
-    docs = col.sample(-(-max_queries // per_doc) + SPARE_DOCUMENTS, seed=seed)
-    queries = make_pseudo_queries([SourceDocument(d.id, d.title, d.text) for d in docs], generators, seed=seed)
+    # some documents give no query for some generators (no title, no sentence of query length): draw spare
+    # ones, and when a whole generator gives none (documents without titles) draw as many more as needed
+    want = -(-max_queries // len(generators)) + SPARE_DOCUMENTS
+    for _ in range(4):
+        docs = col.sample(want, seed=seed)
+        queries = make_pseudo_queries([SourceDocument(d.id, d.title, d.text) for d in docs], generators, seed=seed)
+        if len(queries) >= max_queries or len(docs) >= n or not queries:
+            break
+        want = min(n, max(2 * want, math.ceil(max_queries * len(docs) / len(queries)) + SPARE_DOCUMENTS))
     if len(queries) < MIN_DOCUMENTS:
         raise InputError(
             f"the collection's documents gave only {len(queries)} pseudo-queries ({', '.join(generators)}); "
