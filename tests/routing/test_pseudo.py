@@ -186,3 +186,31 @@ def test_self_supervised_evaluation_reads_no_test_query_to_fit(tmp_path, sample_
     assert a["pseudo"]["scifact-sample"]["per_generator"] == b["pseudo"]["other"]["per_generator"]
     with pytest.raises(InputError, match="train_from"):
         evaluate_routing([sample_dir_module], EXPERTS, ["pilot"], workdir=tmp_path / "c", show_progress=False)
+
+
+def test_a_generator_named_by_a_string_or_twice_is_that_one_generator(col):
+    """``generators="crop"`` is the crop generator (not c, r, o, p), and a name given twice makes its queries once."""
+    from embedroute.evaluation.pseudo_routing import PseudoSpec, pseudo_source
+
+    docs = [doc(str(i), "Some text here for it.", f"Title number {i}") for i in range(5)]
+    assert len(make_pseudo_queries(docs, ["title", "title"])) == 5
+    assert PseudoSpec(generators="crop").generators == ("crop",)
+    made = pseudo_queries_for(col, "title", max_queries=40)
+    assert pseudo_source(made, "title")["per_generator"] == {"title": 40}
+    (fit,) = fit_routers(
+        col, ["dataset"], None, generators="crop", routing_expert="static64", max_queries=40, show_progress=False
+    )
+    assert fit.source["pseudo"]["generators"] == ["crop"] and fit.source["pseudo"]["per_generator"] == {"crop": 40}
+
+
+def test_documents_without_titles_still_give_max_queries(tmp_path):
+    """A generator that gives no query for any document (no titles) does not leave the routing data short."""
+    c = Collection.create(tmp_path / "untitled", experts=["bm25"])
+    text = "Document {i} talks about topic number {i} at length. It has a second sentence about {i} too."
+    c.add([{"id": str(i), "text": text.format(i=i)} for i in range(400)], show_progress=False)
+    made = pseudo_queries_for(c, ["title", "crop"], max_queries=300)
+    assert len(made) == 300 and {q.generator for q in made} == {"crop"} and len({q.doc_id for q in made}) == 300
+    assert made == pseudo_queries_for(c, ["title", "crop"], max_queries=300)  # the same seed, the same queries
+    with pytest.raises(InputError, match="max_queries must be at least 20, got 19"):
+        pseudo_queries_for(c, max_queries=19)
+    c.close()

@@ -12,6 +12,7 @@ Hand-written: the sampling and the loop over experts; the metric and the searche
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from ..routing.pseudo import (
     MAX_QUERIES,
     PseudoQuery,
     SourceDocument,
+    generator_names,
     generator_settings,
     make_pseudo_queries,
 )
@@ -50,12 +52,16 @@ class PseudoSpec:
     max_queries: int = MAX_QUERIES
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "generators", generator_names(self.generators))  # "crop" is ("crop",)
+
 
 def pseudo_queries_for(
     col: Collection, generators: Sequence[str] = DEFAULT_GENERATORS, *, max_queries: int = MAX_QUERIES, seed: int = 0
 ) -> list[PseudoQuery]:
     """Up to ``max_queries`` pseudo-queries from a seeded sample of ``col``'s documents (one per document
     and generator); a collection too small, or with too little text, is an InputError saying what to do."""
+    generators = generator_names(generators)  # "title" is ("title",), not five one-letter names
     if max_queries < MIN_DOCUMENTS:
         raise InputError(f"max_queries must be at least {MIN_DOCUMENTS}, got {max_queries}", field="max_queries")
     n = len(col)
@@ -65,10 +71,15 @@ def pseudo_queries_for(
             f"{MIN_DOCUMENTS}: add documents, or fit the router from labelled queries (train_from)",
             field="train_from",
         )
-    per_doc = max(len(generators), 1)
-    # some documents give no query for some generators (no title, no sentence of query length): draw spare ones
-    docs = col.sample(-(-max_queries // per_doc) + SPARE_DOCUMENTS, seed=seed)
-    queries = make_pseudo_queries([SourceDocument(d.id, d.title, d.text) for d in docs], generators, seed=seed)
+    # some documents give no query for some generators (no title, no sentence of query length): draw spare
+    # ones, and when a whole generator gives none (documents without titles) draw as many more as needed
+    want = -(-max_queries // len(generators)) + SPARE_DOCUMENTS
+    for _ in range(4):
+        docs = col.sample(want, seed=seed)
+        queries = make_pseudo_queries([SourceDocument(d.id, d.title, d.text) for d in docs], generators, seed=seed)
+        if len(queries) >= max_queries or len(docs) >= n or not queries:
+            break
+        want = min(n, max(2 * want, math.ceil(max_queries * len(docs) / len(queries)) + SPARE_DOCUMENTS))
     if len(queries) < MIN_DOCUMENTS:
         raise InputError(
             f"the collection's documents gave only {len(queries)} pseudo-queries ({', '.join(generators)}); "
@@ -120,5 +131,6 @@ def pseudo_dataset(col: Collection) -> str:
 
 def pseudo_source(queries: Sequence[PseudoQuery], generators: Sequence[str], **settings: Any) -> dict[str, Any]:
     """How the pseudo-queries were made, with how many each generator gave (saved with the router)."""
-    made = {g: sum(q.generator == g for q in queries) for g in generators}
-    return generator_settings(generators, queries=len(queries), per_generator=made, **settings)
+    names = generator_names(generators)
+    made = {g: sum(q.generator == g for q in queries) for g in names}
+    return generator_settings(names, queries=len(queries), per_generator=made, **settings)

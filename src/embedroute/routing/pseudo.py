@@ -172,6 +172,21 @@ def document_idf(docs: Sequence[SourceDocument]) -> dict[str, float]:
     return dict(zip(vec.get_feature_names_out().tolist(), idf.tolist()))
 
 
+def generator_names(generators: Sequence[str]) -> tuple[str, ...]:
+    """The generators named, each once, in the order given (one name may come as a plain string); an
+    unknown name is an UnknownNameError and none at all an InputError, before any work.
+
+    >>> generator_names("title"), generator_names(["crop", "title", "crop"])
+    (('title',), ('crop', 'title'))
+    """
+    names = (generators,) if isinstance(generators, str) else tuple(dict.fromkeys(generators))
+    if not names:
+        raise InputError("name at least one pseudo-query generator", field="generators")
+    for g in names:
+        GENERATORS.get(g)
+    return names
+
+
 def make_pseudo_queries(
     docs: Sequence[SourceDocument],
     generators: Sequence[str] = DEFAULT_GENERATORS,
@@ -180,11 +195,7 @@ def make_pseudo_queries(
 ) -> list[PseudoQuery]:
     """One pseudo-query per document and generator, where the generator can make one; the documents'
     order and ``seed`` fix every crop, so the same inputs give the same queries."""
-    if isinstance(generators, str):
-        generators = [generators]
-    if not generators:
-        raise InputError("name at least one pseudo-query generator", field="generators")
-    made = [GENERATORS.get(g)() for g in generators]  # an unknown name fails before any work
+    made = [GENERATORS.get(g)() for g in generator_names(generators)]  # an unknown name fails before any work
     idf = document_idf(docs)
     rng = np.random.default_rng(seed)
     out: list[PseudoQuery] = []
@@ -200,7 +211,7 @@ def generator_settings(generators: Sequence[str], **extra: Any) -> dict[str, Any
     """What is saved with a router fitted on pseudo-queries: the generators and their fixed settings."""
     return {
         "kind": "pseudo-queries",
-        "generators": list(generators),
+        "generators": list(generator_names(generators)),
         "crop_words": [MIN_WORDS, MAX_WORDS],
         "token_pattern": TOKEN.pattern,
         **extra,
