@@ -166,6 +166,8 @@ def test_collections_too_small_or_without_text_are_clear_errors(tmp_path):
         fit_routers(terse, ["pilot"], None, routing_expert="tfidf")
     with pytest.raises(InputError, match="names no BEIR folder"):
         fit_routers(terse, ["pilot"], [], routing_expert="tfidf")
+    with pytest.raises(InputError, match="give train_from"):
+        fit_routers(terse, ["pilot"], None, routing_expert="tfidf", self_supervised=True)
     terse.close()
 
 

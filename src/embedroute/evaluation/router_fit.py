@@ -179,12 +179,7 @@ def fit_routers(
         if routing_expert is None and train_from.routing_encoder:
             routing_expert = str(train_from.routing_encoder["spec"]["name"])  # data made by tfidf: route with it
         return _fit_each(col, routers, train_from, col.routing_expert(routing_expert), progress)
-    if train_from is not None and not train_from:
-        raise InputError(
-            "train_from names no BEIR folder to take training queries from (leave it out to fit on "
-            "pseudo-queries from the collection's own documents)",
-            field="train_from",
-        )
+    _check_sources(train_from, self_supervised)
     routing = col.routing_expert(routing_expert)
     # a collection expert embeds as it is; any other name is a routing-only model, loaded now
     encoder = routing_model(col.expert(routing)) if routing in col.experts else routing_model_from_spec(routing)
@@ -206,6 +201,22 @@ def fit_routers(
         queries = queries.merged(scored)
         source["pseudo"] = pseudo_source(pseudo, generators, seed=seed, max_queries=max_queries)
     return _fit_each(col, routers, _embedded(queries, encoder, source, progress), routing, progress)
+
+
+def _check_sources(train_from: Sequence[str | Path] | None, self_supervised: bool) -> None:
+    """``train_from`` None (pseudo-queries only) or some folders; ``self_supervised`` only with folders."""
+    if self_supervised and train_from is None:
+        raise InputError(
+            "self_supervised adds pseudo-queries to train_from's labelled ones; give train_from (or leave "
+            "self_supervised out to fit on pseudo-queries alone)",
+            field="self_supervised",
+        )
+    if train_from is not None and not train_from:
+        raise InputError(
+            "train_from names no BEIR folder to take training queries from (leave it out to fit on "
+            "pseudo-queries from the collection's own documents)",
+            field="train_from",
+        )
 
 
 def _embedded(queries: RoutingQueries, encoder: Any, source: dict[str, Any], progress: Progress | None) -> RoutingData:
