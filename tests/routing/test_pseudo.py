@@ -59,7 +59,7 @@ def test_keywords_are_the_documents_top_tfidf_terms_in_document_order():
         terms = q.text.split()
         assert q.doc_id == "1" and len(terms) == len(set(terms)) and 3 <= len(terms) <= 6
         # zebra: twice in doc 1 and in no other document: (1 + ln 2) x (ln(4 / 2) + 1), the top weight
-        assert "zebra" in terms and "hill" not in terms  # hill is not in document 1 at all
+        assert "zebra" in terms
         own = "the zebra and the zebra met an okapi near the river".split()
         assert [own.index(t) for t in terms] == sorted(own.index(t) for t in terms)
 
@@ -136,8 +136,11 @@ def test_fit_routers_without_labels_fits_on_pseudo_queries_and_changes_no_docume
     saved = json.loads((col.path / "routers" / "pilot.json").read_text())
     assert saved["routing_data"]["pseudo"]["generators"] == ["title", "crop", "keywords", "masked"]
     col.reload_routers()
-    res = col.routed_search("vitamin D deficiency and bone fractures", router="pilot")
-    assert res.routing.rule == "pilot" and res.routing.experts[0] in EXPERTS and res.hits
+    query = "vitamin D deficiency and bone fractures"
+    res = col.routed_search(query, router="pilot")
+    (chosen,) = res.routing.experts
+    assert res.routing.rule == "pilot" and chosen in EXPERTS
+    assert [h.id for h in res.hits] == [h.id for h in col.search(query, expert=chosen).hits]  # the chosen one searched
 
 
 def test_fit_routers_self_supervised_mixes_labelled_and_pseudo_queries(col, sample_dir_module):
