@@ -145,7 +145,7 @@ def labelled_routing_queries(
 
 def labelled_source(queries: RoutingQueries) -> dict[str, Any]:
     """How many labelled training queries each dataset gave (saved with the router)."""
-    return {"datasets": {d: queries.datasets.count(d) for d in sorted(set(queries.datasets))}}
+    return {"datasets": queries.per_dataset()}
 
 
 def fit_routers(

@@ -105,8 +105,7 @@ def routing_data(prepared: list[DatasetRuns], experts: list[str], encoder: Any) 
     queries = labelled_queries(prepared, experts)
     if not queries.texts:
         raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")
-    counts = {d: queries.datasets.count(d) for d in sorted(set(queries.datasets))}
-    return queries.embed(encoder, source={"labelled": {"datasets": counts}, "pseudo": None})
+    return queries.embed(encoder, source={"labelled": {"datasets": queries.per_dataset()}, "pseudo": None})
 
 
 def labelled_queries(prepared: list[DatasetRuns], experts: list[str]) -> RoutingQueries:
@@ -203,7 +202,7 @@ def _training_data(
     """Each evaluated dataset's routing data and its test queries' routing embeddings: one set of labelled
     training queries shared by all, or (``self_supervised``) each dataset's own pseudo-queries added to
     them. An encoder fitted on the queries it routes (tfidf) is fitted once per dataset's data."""
-    counts = {d: labelled.datasets.count(d) for d in sorted(set(labelled.datasets))}
+    counts = labelled.per_dataset()
     if not self_supervised:
         if not labelled.texts:
             raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")

@@ -36,6 +36,10 @@ class RoutingQueries:
         self.query_ids.extend(ids)
         self.scores.append(np.asarray(scores, dtype=np.float32))
 
+    def per_dataset(self) -> dict[str, int]:
+        """How many queries each dataset gave, by dataset name."""
+        return {d: self.datasets.count(d) for d in sorted(set(self.datasets))}
+
     def merged(self, other: RoutingQueries) -> RoutingQueries:
         """These queries followed by ``other``'s (the same experts in the same order)."""
         if other.experts != self.experts:
