@@ -7,11 +7,14 @@ and evaluate on the one left out.
 
 With ``--self-supervised`` each dataset's routers are fitted on pseudo-queries made from its own corpus
 (plus ``--train-from``'s labelled queries, if given; none by default), as a user with no labelled
-queries would fit them.
+queries would fit them. With ``--leave-one-out`` each dataset's routers are fitted on the other
+datasets' labelled training queries only (plus, with ``--self-supervised``, its own pseudo-queries):
+the dataset left out contributes no labelled query.
 
     python benchmarks/routing.py [--data D1,D2,...] [--train-from T1,T2,...] [--experts A,B,...]
                                  [--routers R1,R2,...] [--seed-spread N]
                                  [--self-supervised [--generators G1,G2] [--pseudo-queries N]]
+                                 [--leave-one-out]
                                  [--out benchmarks/results/routing.json]
 """
 
@@ -76,12 +79,21 @@ def main() -> None:
     ap.add_argument(
         "--self-supervised", action="store_true", help="fit each dataset's routers on its own pseudo-queries"
     )
+    ap.add_argument(
+        "--leave-one-out",
+        action="store_true",
+        help="fit each dataset's routers on the other datasets' labelled queries only",
+    )
     ap.add_argument("--generators", default=",".join(DEFAULT_GENERATORS))
     ap.add_argument("--pseudo-queries", type=int, default=MAX_QUERIES)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "routing.json"))
     args = ap.parse_args()
     data = resolve(args.data)
-    if args.self_supervised:
+    if args.leave_one_out:
+        if args.train_from:
+            ap.error("--leave-one-out trains each dataset on the others of --data; give no --train-from")
+        train, args.no_cross_domain = [], True
+    elif args.self_supervised:
         train = resolve(args.train_from) if args.train_from else []
         args.no_cross_domain = True  # each dataset already fits on its own corpus alone
     else:
@@ -102,6 +114,7 @@ def main() -> None:
             seed_spread=args.seed_spread,
             self_supervised=args.self_supervised,
             pseudo=pseudo,
+            leave_one_out=args.leave_one_out,
         )
         print(report, flush=True)
         result = report.to_dict()

@@ -25,10 +25,12 @@ def cv_by_hand(router: str, data: RoutingData, *, folds: int = 5, seed: int = 0)
             data.embeddings[np.array(train)],
             [data.datasets[i] for i in train],
             data.scores[np.array(train)],
+            features=None if data.features is None else data.features[np.array(train)],
         )
         fitted = make_router(router).fit(part)
         for i in held:
-            expert = fitted.route(data.embeddings[np.array([i])])[0].experts[0]
+            feats = None if data.features is None else data.features[np.array([i])]
+            expert = fitted.route(data.embeddings[np.array([i])], feats)[0].experts[0]
             got[i] = float(data.scores[i, data.experts.index(expert)])
     by_set: dict[str, list[float]] = {}
     for i, d in enumerate(data.datasets):
@@ -57,8 +59,8 @@ def rrf_by_hand(rankings: list[Mapping[str, float]], k: int = 60, depth: int = 1
 
 def training_data_by_hand(runs, experts: list[str], encoder) -> RoutingData:
     """Routing data rebuilt from a prepared dataset's training runs: the routing encoder's embeddings of
-    the training queries and each expert's per-query nDCG@10 on them."""
+    the training queries, their query features and each expert's per-query nDCG@10 on them."""
     qids = list(runs.train.queries)
     emb = encoder.encode_queries([runs.train.queries[q] for q in qids])
     scores = np.array([[runs.train_ndcg[e][q] for e in experts] for q in qids])
-    return RoutingData(list(experts), emb, [runs.name] * len(qids), scores)
+    return RoutingData(list(experts), emb, [runs.name] * len(qids), scores, features=runs.train_features)

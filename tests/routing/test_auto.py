@@ -83,14 +83,16 @@ def test_routing_evaluation_names_the_rule_auto_picked(tmp_path, sample_dir, min
 def test_routing_data_won_by_one_expert_fits_every_candidate_and_auto():
     """Pseudo-queries can all be won by one expert (one pilot): every rule still fits and routes to it."""
     from embedroute.routing import RoutingData
+    from embedroute.routing.features import FEATURE_NAMES
 
     rng = np.random.default_rng(0)
     emb = rng.standard_normal((40, 8)).astype(np.float32)
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     scores = np.zeros((40, 2), dtype=np.float32)
     scores[:, 0] = rng.uniform(0.2, 1.0, 40)  # "a" wins every query
-    one = RoutingData(["a", "b"], emb, ["pseudo:c"] * 40, scores)
+    feats = rng.random((40, len(FEATURE_NAMES))).astype(np.float32)
+    one = RoutingData(["a", "b"], emb, ["pseudo:c"] * 40, scores, features=feats)
     for rule in [*CANDIDATES, "auto"]:
         router = make_router(rule).fit(one)
-        assert [r.experts[0] for r in router.route(emb[:5])] == ["a"] * 5, rule
+        assert [r.experts[0] for r in router.route(emb[:5], feats[:5])] == ["a"] * 5, rule
     assert make_router("auto").fit(one).train_cv["pilot@weight=size"] == pytest.approx(float(scores[:, 0].mean()))

@@ -86,6 +86,7 @@ def dense_copy(data: RoutingData, encoder: bool = True) -> RoutingData:
         data.scores,
         data.query_ids,
         data.routing_encoder if encoder else None,
+        features=data.features,
     )
 
 
@@ -102,8 +103,9 @@ def dense_copy(data: RoutingData, encoder: bool = True) -> RoutingData:
 def test_every_router_routes_sparse_rows_as_it_routes_the_same_rows_dense(data, name):
     enc = encoder_of(data)
     q_sparse = enc.encode_queries(QUERIES)
-    routes = make_router(name).fit(data).route(q_sparse)
-    dense = make_router(name).fit(dense_copy(data)).route(q_sparse.toarray())
+    feats = data.features[:3] if make_router(name).fit(data).uses_features else None  # qpp: training rows'
+    routes = make_router(name).fit(data).route(q_sparse, feats)
+    dense = make_router(name).fit(dense_copy(data)).route(q_sparse.toarray(), feats)
     assert len(routes) == 3 and all(r.experts and set(r.experts) <= set(EXPERTS) for r in routes)
     assert q_sparse[1].nnz == 0  # a query near nothing seen still gets a route
     if "per_group" in name:  # k-means runs another code path on sparse input: its centroids may differ

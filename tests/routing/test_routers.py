@@ -51,7 +51,9 @@ def test_every_router_routes_to_known_experts(data, name, minilm):
         "zzqx 9931 qwfp lorem",  # the second is near nothing seen
         "mitochondrial DNA mutations in ageing",
     ]
-    routes = router.route(minilm.encode_queries(queries))
+    # a router on query features gets three training queries' features (a collection computes live ones)
+    feats = data.features[:3] if router.uses_features else None
+    routes = router.route(minilm.encode_queries(queries), feats)
     assert len(routes) == 3
     for r in routes:
         assert r.experts and set(r.experts) <= set(EXPERTS)
@@ -61,11 +63,13 @@ def test_every_router_routes_to_known_experts(data, name, minilm):
             assert sorted(r.experts) == sorted(EXPERTS)
         elif name == "fusion-topk":
             assert len(r.experts) == 2
+        elif name == "fusion-adaptive":
+            assert len(r.experts) in (1, 2) and r.why["fused"] == (len(r.experts) == 2)
         else:
             assert len(r.experts) == 1
     if name == "single:bm25":
         assert all(r.experts == ["bm25"] for r in routes)
-    again = make_router(name).fit(data).route(minilm.encode_queries(queries))
+    again = make_router(name).fit(data).route(minilm.encode_queries(queries), feats)
     assert [r.experts for r in again] == [r.experts for r in routes]
 
 
@@ -204,7 +208,7 @@ class PinnedRouter(Router):
         self.experts = list(data.experts)
         return self
 
-    def scores(self, embeddings):
+    def scores(self, embeddings, features=None):
         out = np.zeros((len(embeddings), len(self.experts)))
         out[:, self.experts.index(self.params["to"])] = 1.0
         return out
@@ -221,7 +225,7 @@ class PlantedOracle(Router):
         self.experts = list(data.experts)
         return self
 
-    def scores(self, embeddings):
+    def scores(self, embeddings, features=None):
         refs, best = self.table
         out = np.zeros((len(embeddings), len(self.experts)))
         for i, j in enumerate((np.asarray(embeddings) @ refs.T).argmax(1)):

@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import EmbedrouteError
 from ..routing.pseudo import DEFAULT_GENERATORS, GENERATORS, MAX_QUERIES
@@ -94,6 +95,8 @@ def cmd_search(a: argparse.Namespace) -> int:
     if res.routing:
         scores = ", ".join(f"{e} {s:.3f}" for e, s in sorted(res.routing.scores.items(), key=lambda kv: -kv[1]))
         print(f"router {res.routing.router} chose {'+'.join(res.routing.experts)} ({scores})")
+        for line in explanation_lines(res.routing.why):
+            print(f"  {line}")
     for h in res.hits:
         text = (f"{h.title}: " if h.title else "") + (h.text or "")
         print(f"{h.rank:>3}. {h.score:8.4f}  {h.id:<12} {text[:100]}")
@@ -370,8 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--router",
         type=_experts_arg,
-        help="routing evaluation with these routers (pilot, pilot-nearest, dataset, classifier, "
-        "fusion, fusion-topk, auto, single:NAME; parameters as NAME@key=value)",
+        help="routing evaluation with these routers (pilot, pilot-nearest, dataset, classifier, qpp, "
+        "fusion, fusion-topk, fusion-adaptive, auto, single:NAME; parameters as NAME@key=value)",
     )
     s.add_argument("--train-from", help="comma-separated BEIR folders whose training queries fit the routers")
     s.add_argument(
@@ -536,3 +539,17 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def explanation_lines(why: dict[str, Any]) -> list[str]:
+    """A routed search's explanation (:attr:`RoutingInfo.why`) as lines for the terminal.
+
+    >>> explanation_lines({"scores": "predicted nDCG@10", "features": {"lex_top1": 0.41}, "reason": "one expert"})
+    ['scores: predicted nDCG@10', 'features weighing most: lex_top1 0.41', 'one expert']
+    """
+    lines = [f"scores: {why['scores']}"] if "scores" in why else []
+    if why.get("features"):
+        lines.append("features weighing most: " + ", ".join(f"{k} {v:g}" for k, v in why["features"].items()))
+    if why.get("reason"):
+        lines.append(str(why["reason"]))
+    return lines

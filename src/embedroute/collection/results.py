@@ -51,6 +51,9 @@ class RoutingInfo:
     routing_expert: str
     experts: list[str]
     scores: dict[str, float]
+    #: why (:meth:`embedroute.routing.Router.explain`): what the scores are; for qpp the query's values of
+    #: the features that weigh most; for adaptive fusion whether it fused, its margin and threshold
+    why: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able, for the CLI's and the server's output."""

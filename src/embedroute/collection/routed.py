@@ -21,6 +21,7 @@ from ..routing.base import Router, RoutingData
 from ..routing.lexical import names_tfidf, tfidf_from_spec
 from ..routing.models import default_routing_expert, routing_model
 from .manifest import model_change
+from .query_features import collection_query_features
 from .results import Hit, RoutingInfo, SearchResult
 
 
@@ -234,7 +235,8 @@ class RoutedSearch:
             return []
         t0 = time.perf_counter()
         fitted, routing_expert, rule, model = self._router(router)
-        routes = fitted.route(model.encode_queries(list(queries)))
+        features = collection_query_features(self, list(queries)) if fitted.uses_features else None  # type: ignore[arg-type]
+        routes = fitted.route(model.encode_queries(list(queries)), features)
         route_ms = (time.perf_counter() - t0) * 1000 / len(queries)
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, route in enumerate(routes):
@@ -252,7 +254,9 @@ class RoutedSearch:
         results = [found_at[i] for i in range(len(queries))]
         for res, route in zip(results, routes):
             res.timings = dict(res.timings) | {"route_ms": route_ms, "total_ms": total_ms}
-            res.routing = RoutingInfo(router, rule, routing_expert, list(route.experts), dict(route.scores))
+            res.routing = RoutingInfo(
+                router, rule, routing_expert, list(route.experts), dict(route.scores), dict(route.why)
+            )
         return results
 
     def _fused(self, query: str, parts: list[SearchResult], name: str, k: int) -> SearchResult:

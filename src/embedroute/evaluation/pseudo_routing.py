@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..collection import Collection
+from ..collection.query_features import collection_query_features, has_feature_experts
 from ..errors import InputError
 from ..routing.pseudo import (
     DEFAULT_GENERATORS,
@@ -120,7 +121,8 @@ def pseudo_routing_queries(
         scores[:, j] = [per_query.get(qid, {}).get("ndcg@10", 0.0) for qid in qids]
     bar.close()
     out = RoutingQueries(names)
-    out.extend(texts, [pseudo_dataset(col)] * len(texts), scores, qids)
+    features = collection_query_features(col, texts) if has_feature_experts(col) else None
+    out.extend(texts, [pseudo_dataset(col)] * len(texts), scores, qids, features)
     return out
 
 

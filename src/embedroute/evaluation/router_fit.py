@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..collection import Collection
+from ..collection.query_features import feature_experts
 from ..errors import InputError
 from ..experts.registry import ExpertSpec
 from ..routing import RoutingData, make_router
@@ -180,6 +181,8 @@ def fit_routers(
             routing_expert = str(train_from.routing_encoder["spec"]["name"])  # data made by tfidf: route with it
         return _fit_each(col, routers, train_from, col.routing_expert(routing_expert), progress)
     _check_sources(train_from, self_supervised)
+    if any(make_router(r).uses_features for r in routers):
+        feature_experts(col)  # qpp needs a bm25 and a dense expert: say so before anything is scored
     routing = col.routing_expert(routing_expert)
     # a collection expert embeds as it is; any other name is a routing-only model, loaded now
     encoder = routing_model(col.expert(routing)) if routing in col.experts else routing_model_from_spec(routing)

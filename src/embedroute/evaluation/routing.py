@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..collection.query_features import collection_query_features, has_feature_experts
 from ..encoders.cache import caching_disabled
 from ..errors import InputError
 from ..experts.registry import ExpertSpec, make_expert
@@ -51,6 +52,9 @@ class DatasetRuns:
     #: every expert's nDCG@10 on pseudo-queries made from this dataset's corpus (``prepare(pseudo=...)``)
     pseudo: RoutingQueries | None = None
     pseudo_source: dict[str, Any] | None = None
+    #: query-performance features of the test and train queries in this corpus (None: no bm25 + dense pair)
+    test_features: np.ndarray | None = None
+    train_features: np.ndarray | None = None
 
 
 def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -92,6 +96,10 @@ def prepare(
             for q in sample:
                 col.search_batch([q], 100, expert=e, fetch=False)
             out.latency_ms[e] = (time.perf_counter() - t0) * 1000 / max(len(sample), 1)
+    if has_feature_experts(col):
+        out.test_features = collection_query_features(col, list(test.queries.values()))
+        if train is not None:
+            out.train_features = collection_query_features(col, list(train.queries.values()))
     if pseudo is not None:
         made = pseudo_queries_for(col, pseudo.generators, max_queries=pseudo.max_queries, seed=pseudo.seed)
         out.pseudo = pseudo_routing_queries(col, made, experts=names, show_progress=show_progress)
@@ -116,7 +124,7 @@ def labelled_queries(prepared: list[DatasetRuns], experts: list[str]) -> Routing
             continue
         ids = list(d.train.queries)
         scores = np.array([[d.train_ndcg[e][q] for e in experts] for q in ids], dtype=np.float32)
-        out.extend([d.train.queries[q] for q in ids], [d.name] * len(ids), scores, ids)
+        out.extend([d.train.queries[q] for q in ids], [d.name] * len(ids), scores, ids, d.train_features)
     return out
 
 
@@ -133,6 +141,7 @@ def evaluate_routing(
     seed_spread: int = 0,
     self_supervised: bool = False,
     pseudo: PseudoSpec | None = None,
+    leave_one_out: bool = False,
 ) -> RoutingReport:
     """Table-1 style comparison of ``routers`` with each single expert and the oracles, on the test
     queries of ``data``, the routers fitted on the training queries of ``train_from``.
@@ -147,25 +156,40 @@ def evaluate_routing(
     router's 100 sampled queries) with seeds 0..N-1 and stores the spread of its average nDCG@10 as
     the row's ``seed_spread``: one draw is one sample of that baseline, not the baseline.
     Router rows also get ``p_value_vs_dataset`` when a ``dataset`` row is in the table.
+    With ``leave_one_out`` (and no ``train_from``), each dataset's routers learn from the labelled
+    training queries of the other datasets of ``data`` only (plus its own pseudo-queries when
+    ``self_supervised``): the dataset left out contributes no labelled query to its own routers.
     """
     if seed_spread < 0:
         raise InputError(f"seed_spread must be 0 or more, got {seed_spread}", field="seed_spread")
-    if not train_from and not self_supervised:
+    if leave_one_out and train_from:
+        raise InputError(
+            "leave_one_out trains each dataset on the others of data; give no train_from", field="train_from"
+        )
+    if leave_one_out and len(data) < 2:
+        raise InputError("leave_one_out needs at least two datasets", field="data")
+    if not train_from and not self_supervised and not leave_one_out:
         raise InputError("give train_from (labelled training queries) or self_supervised", field="train_from")
     for rname in routers:
         make_router(rname)  # a misspelt router or parameter fails now, before any dataset is indexed
     pseudo = (pseudo or PseudoSpec()) if self_supervised else None
-    train_paths = [str(Path(p).resolve()) for p in (train_from or [])]
     eval_paths = [str(Path(p).resolve()) for p in data]
+    train_paths = list(eval_paths) if leave_one_out else [str(Path(p).resolve()) for p in (train_from or [])]
     prepared = _prepare_all(eval_paths, train_paths, experts, workdir, prepared, show_progress, pseudo)
     built = {e: make_expert(e) for e in experts}
     routing_name = routing_expert or default_routing_expert({e: built[e].kind for e in experts}) or experts[0]
     encoder = routing_model_from_spec(routing_name)  # a QueryEncoder: a dense expert, or tfidf
     evals = [prepared[p] for p in eval_paths]
     table = _Table([d.name for d in evals])
-    trains, test_emb = _training_data(
-        evals, labelled_queries([prepared[p] for p in train_paths], experts), encoder, routing_name, self_supervised
-    )
+    if leave_one_out:  # each dataset's routers learn from the other datasets' labelled queries only
+        labelled_for = {
+            prepared[p].name: labelled_queries([prepared[t] for t in train_paths if t != p], experts)
+            for p in eval_paths
+        }
+    else:
+        shared = labelled_queries([prepared[p] for p in train_paths], experts)
+        labelled_for = {d.name: shared for d in evals}
+    trains, test_emb = _training_data(evals, labelled_for, encoder, routing_name, self_supervised)
     setup = _RouterSetup(
         train=trains,
         evals=evals,
@@ -174,6 +198,8 @@ def evaluate_routing(
         lexical=isinstance(encoder, TfidfRoutingEncoder),  # tfidf: no model pass, like bm25
         model_passes={e: float(built[e].query_model_passes) for e in experts},
         route_encode_ms=_route_encode_ms(encoder, evals),
+        test_features={d.name: d.test_features for d in evals},
+        feature_experts=_feature_experts(built),
     )
     for e in experts:
         lat = float(np.mean([d.latency_ms[e] for d in evals]))
@@ -193,31 +219,42 @@ def evaluate_routing(
         rows=table.rows,
         self_supervised=self_supervised,
         pseudo={d.name: d.pseudo_source for d in evals} if self_supervised else None,
+        leave_one_out=leave_one_out,
     )
 
 
 def _training_data(
-    evals: list[DatasetRuns], labelled: RoutingQueries, encoder: Any, routing_name: str, self_supervised: bool
+    evals: list[DatasetRuns],
+    labelled_for: dict[str, RoutingQueries],
+    encoder: Any,
+    routing_name: str,
+    self_supervised: bool,
 ) -> tuple[dict[str, RoutingData], dict[str, Any]]:
-    """Each evaluated dataset's routing data and its test queries' routing embeddings: one set of labelled
-    training queries shared by all, or (``self_supervised``) each dataset's own pseudo-queries added to
-    them. An encoder fitted on the queries it routes (tfidf) is fitted once per dataset's data."""
-    counts = labelled.per_dataset()
-    if not self_supervised:
-        if not labelled.texts:
+    """Each evaluated dataset's routing data and its test queries' routing embeddings: its labelled
+    training queries (``labelled_for``: one object shared by all, or under leave-one-out the other
+    datasets' own) and, ``self_supervised``, its own pseudo-queries. Data shared by several datasets is
+    embedded once; an encoder fitted on the queries it routes (tfidf) is fitted once per distinct data."""
+    trains: dict[str, RoutingData] = {}
+    emb: dict[str, Any] = {}
+    made: dict[Any, tuple[RoutingData, Any]] = {}
+    for d in evals:
+        labelled = labelled_for[d.name]
+        counts = labelled.per_dataset()
+        if self_supervised:
+            assert d.pseudo is not None  # _prepare_all made them
+            key: Any = d.name
+            queries = labelled.merged(d.pseudo)
+        else:
+            key, queries = id(labelled), labelled
+        if not queries.texts:
             raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")
-        shared = labelled.embed(encoder, source={"labelled": {"datasets": counts}, "pseudo": None})
-        return {d.name: shared for d in evals}, {
-            d.name: encoder.encode_queries(list(d.test.queries.values())) for d in evals
-        }
-    trains, emb = {}, {}
-    for i, d in enumerate(evals):
-        assert d.pseudo is not None  # _prepare_all made them
-        # tfidf learns from the queries it routes: a fresh one per dataset (the first is ``encoder``, timed later)
-        fresh = i > 0 and isinstance(encoder, TfidfRoutingEncoder)
-        enc = routing_model_from_spec(routing_name) if fresh else encoder
-        source = {"labelled": {"datasets": counts} if counts else None, "pseudo": d.pseudo_source}
-        trains[d.name] = labelled.merged(d.pseudo).embed(enc, source=source)
+        if key not in made:
+            # tfidf learns from the queries it routes: a fresh one per distinct data (the first is ``encoder``)
+            fresh = bool(made) and isinstance(encoder, TfidfRoutingEncoder)
+            enc = routing_model_from_spec(routing_name) if fresh else encoder
+            source = {"labelled": {"datasets": counts} if counts else None, "pseudo": d.pseudo_source}
+            made[key] = (queries.embed(enc, source=source), enc)
+        trains[d.name], enc = made[key]
         emb[d.name] = enc.encode_queries(list(d.test.queries.values()))
     return trains, emb
 
@@ -299,6 +336,9 @@ class _RouterSetup:
     lexical: bool
     model_passes: dict[str, float]
     route_encode_ms: float
+    test_features: dict[str, np.ndarray | None] = field(default_factory=dict)
+    #: the experts whose searches make the query features (bm25, dense), or None
+    feature_experts: tuple[str, str] | None = None
 
     def distinct_train(self) -> list[RoutingData]:
         """The training data objects, each once."""
@@ -369,17 +409,17 @@ def _add_router_row(table: _Table, rname: str, setup: _RouterSetup, seed_spread:
         router = fitted[d.name]
         qids = list(d.test.queries)
         t0 = time.perf_counter()
-        routes = router.route(setup.test_emb[d.name])
+        routes = _route(router, d.name, setup)
         decide_ms = (time.perf_counter() - t0) * 1000 / max(len(qids), 1)
         by_ds[d.name] = _routed_ndcg(d, router, routes)
         for r in routes:
             for e in r.experts:
                 chosen[e] = chosen.get(e, 0) + 1
-            extra_pass = router.embeds_queries and setup.routing_name not in r.experts
-            route_ms = decide_ms + (setup.route_encode_ms if extra_pass else 0.0)
+            route_ms, extra_passes = _routing_cost(router, r, d, setup)
+            route_ms += decide_ms
             route_total += route_ms
             ms_total += route_ms + sum(d.latency_ms[e] for e in r.experts)
-            passes_total += float(extra_pass and not setup.lexical) + sum(setup.model_passes[e] for e in r.experts)
+            passes_total += extra_passes + sum(setup.model_passes[e] for e in r.experts)
         n_total += len(qids)
     cvs = [cross_validate(rname, t) for t in setup.distinct_train()]
     row = table.add(
@@ -399,6 +439,30 @@ def _add_router_row(table: _Table, rname: str, setup: _RouterSetup, seed_spread:
         row.seed_spread = _seed_spread(rname, setup, seed_spread)
 
 
+def _routing_cost(router: Router, route: Route, d: DatasetRuns, setup: _RouterSetup) -> tuple[float, float]:
+    """Milliseconds and model passes a query spends on routing beyond the experts it is sent to: the routing
+    encoder's pass when it goes elsewhere; for a router on query features, the searches that make them (BM25,
+    and the dense routing expert's, which includes its pass) unless the query is sent to those experts."""
+    if router.uses_features and setup.feature_experts is not None:
+        ms, passes = 0.0, 0.0
+        for e in setup.feature_experts:
+            if e not in route.experts:
+                ms += d.latency_ms[e]
+                passes += setup.model_passes[e]
+        return ms, passes
+    extra_pass = router.embeds_queries and setup.routing_name not in route.experts
+    return (setup.route_encode_ms if extra_pass else 0.0), float(extra_pass and not setup.lexical)
+
+
+def _feature_experts(built: dict[str, Any]) -> tuple[str, str] | None:
+    """The bm25 and dense experts whose searches make the query features, as a collection picks them."""
+    from ..experts.bm25 import BM25Expert
+
+    lexical = next((n for n, e in built.items() if isinstance(e, BM25Expert)), None)
+    dense = next((n for n, e in built.items() if e.kind == "dense"), None)
+    return (lexical, dense) if lexical and dense else None
+
+
 def _mean_or_none(values: list[float | None]) -> float | None:
     """The mean of the values, or None when any is None (a fusion router has no train CV)."""
     known = [v for v in values if v is not None]
@@ -413,12 +477,16 @@ def _rules(fitted: dict[str, Router]) -> str | None:
     return "; ".join(f"{name}: {rule}" for name, rule in picks.items())
 
 
+def _route(router: Router, name: str, setup: _RouterSetup) -> list[Route]:
+    return router.route(setup.test_emb[name], setup.test_features[name] if router.uses_features else None)
+
+
 def _seed_spread(rname: str, setup: _RouterSetup, seeds: int) -> SeedSpread:
     avgs = []
     for seed in range(seeds):
         again = setup.fit(rname + (";" if "@" in rname else "@") + f"seed={seed}")
         per_ds = [
-            np.mean(list(_routed_ndcg(d, again[d.name], again[d.name].route(setup.test_emb[d.name])).values()))
+            np.mean(list(_routed_ndcg(d, again[d.name], _route(again[d.name], d.name, setup)).values()))
             for d in setup.evals
         ]
         avgs.append(float(np.mean(per_ds)))

@@ -94,6 +94,8 @@ class RoutingReport:
     self_supervised: bool = False
     #: per dataset, how its pseudo-queries were made and how many each generator gave
     pseudo: dict[str, Any] | None = None
+    #: each dataset's routers learnt from the other datasets' labelled queries only
+    leave_one_out: bool = False
 
     def row(self, name: str) -> RoutingRow:
         """The row called ``name`` (a KeyError naming the rows there are, if none is)."""
@@ -114,6 +116,7 @@ class RoutingReport:
             "training_queries": self.training_queries,
             "p_test": P_TEST,
             **({"self_supervised": True, "pseudo": self.pseudo} if self.self_supervised else {}),
+            **({"leave_one_out": True} if self.leave_one_out else {}),
             "rows": [r.to_dict() for r in self.rows],
         }
 

@@ -4,9 +4,10 @@ Written here. Which routing rule wins depends on the experts and the data (on ou
 paper's ``pilot`` lost to ``pilot-nearest`` with general experts and to ``classifier`` and the pilot
 variants with domain adapters; BENCHMARKS.md, "Routing"), so ``auto`` measures each candidate with
 :func:`~embedroute.routing.cv.cross_validate` on the routing data it is fitted on, never on test
-queries, and routes with the winner (the first candidate on a tie); a routing encoder fitted on the
-training queries (``tfidf``) is re-fitted inside each fold there, so no held-out query shapes the
-encoding it is scored under. Its state records every candidate's figure, so a user can see why it
+queries, and routes with the winner (the first candidate on a tie); ``qpp`` is a candidate when the
+routing data holds query features (without them it cannot be fitted, so is not chosen); a routing
+encoder fitted on the training queries (``tfidf``) is re-fitted inside each fold there, so no held-out
+query shapes the encoding it is scored under. Its state records every candidate's figure, so a user can see why it
 chose what it chose.
 """
 
@@ -21,7 +22,15 @@ from ..errors import InputError
 from .base import ROUTERS, Router, RoutingData
 
 #: the routers ``auto`` compares: the paper's rule first, so that it wins ties
-CANDIDATES = ("pilot", "pilot-nearest", "dataset", "classifier", "pilot@weight=size", "pilot@min_share=0.15")
+CANDIDATES = (
+    "pilot",
+    "pilot-nearest",
+    "dataset",
+    "classifier",
+    "pilot@weight=size",
+    "pilot@min_share=0.15",
+    "qpp",
+)
 
 
 class AutoRouter(Router):
@@ -50,11 +59,16 @@ class AutoRouter(Router):
         self.choice = max(usable, key=lambda c: float(train_cv[c] or 0.0))
         self.inner = make_router(self.choice).fit(data)
         self.experts = self.inner.experts
+        self.uses_features = self.inner.uses_features
         return self
 
     @override
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        return self.inner.scores(embeddings)
+    def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        return self.inner.scores(embeddings, features)
+
+    @override
+    def explain(self, scores: np.ndarray, features: np.ndarray | None = None) -> dict[str, Any]:
+        return self.inner.explain(scores, features) | {"chosen_rule": self.choice}
 
     @override
     def state(self) -> dict[str, Any]:

@@ -32,6 +32,9 @@ class RoutingData:
     query_ids: list[str] = field(default_factory=list)
     routing_encoder: dict[str, Any] | None = None
     source: dict[str, Any] | None = None
+    #: ``(n_queries, n_features)`` query-performance features (:data:`~embedroute.routing.features.FEATURE_NAMES`)
+    #: of each query in the collection it was scored on, or None when they were not computed
+    features: np.ndarray | None = None
 
     def without(self, expert: str) -> RoutingData:
         """The same training data with the expert ``expert`` left out (its score column dropped)."""
@@ -45,6 +48,7 @@ class RoutingData:
             self.query_ids,
             self.routing_encoder,
             self.source,
+            self.features,
         )
 
     def subset(self, rows: np.ndarray) -> RoutingData:
@@ -59,6 +63,7 @@ class RoutingData:
             qids,
             self.routing_encoder,
             self.source,
+            None if self.features is None else self.features[rows],
         )
 
     def dataset_best(self) -> dict[str, str]:
@@ -88,10 +93,12 @@ class RoutingData:
 
 @dataclass
 class Route:
-    """A routing decision: the experts to use (best first) and every expert's score."""
+    """A routing decision: the experts to use (best first), every expert's score, and why
+    (:meth:`Router.explain`: what the scores are and, per router, what decided)."""
 
     experts: list[str]
     scores: dict[str, float]
+    why: dict[str, Any] = field(default_factory=dict)
 
 
 class Router(ABC):
@@ -105,6 +112,9 @@ class Router(ABC):
     embeds_queries: bool = True
     #: the parameters ``NAME@key=value`` may set
     accepts: frozenset[str] = frozenset()
+    #: whether routing a query needs its query-performance features (:mod:`embedroute.routing.features`),
+    #: which the collection computes by searching its cheap experts
+    uses_features: bool = False
     #: a router that picks its rule when fitted (``auto``): the rule it picked, else None
     choice: str | None = None
     #: that router's 5-fold train-CV nDCG@10 for each candidate rule (None for fusion rules), else None
@@ -119,18 +129,31 @@ class Router(ABC):
         """Learn from the training queries in ``data`` (and take its expert list); returns the router itself."""
 
     @abstractmethod
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        """``(n_queries, n_experts)`` routing scores (higher is better)."""
+    def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        """``(n_queries, n_experts)`` routing scores (higher is better) from the queries' routing embeddings
+        and, for a router that ``uses_features``, their query-performance features (``RoutingData.features``)."""
 
-    def route(self, embeddings: Any) -> list[Route]:
+    def route(self, embeddings: Any, features: np.ndarray | None = None) -> list[Route]:
         """One Route per query: the best expert (or, for a fusion router, the top ``k``) and every expert's score."""
-        s = self.scores(embeddings if is_sparse(embeddings) else np.atleast_2d(embeddings))
+        if self.uses_features and features is None:
+            raise ValueError(f"router {self.name!r} routes by query features: pass them with the embeddings")
+        s = self.scores(embeddings if is_sparse(embeddings) else np.atleast_2d(embeddings), features)
         k = int(self.params.get("k", 1)) if self.fused else 1
         out = []
-        for row in s:
+        for i, row in enumerate(s):
             order = np.argsort(-row, kind="stable")[:k]
-            out.append(Route([self.experts[j] for j in order], {e: float(v) for e, v in zip(self.experts, row)}))
+            why = self.explain(row, None if features is None else features[i])
+            out.append(Route([self.experts[j] for j in order], {e: float(v) for e, v in zip(self.experts, row)}, why))
         return out
+
+    #: what the routing scores are, in a few words (shown with every routed search)
+    score_meaning: str = "routing score"
+
+    def explain(self, scores: np.ndarray, features: np.ndarray | None = None) -> dict[str, Any]:
+        """Why one query was routed as it was, from its row of :meth:`scores` (and of features): JSON-able.
+        Routers that know more (qpp: the features that weighed most; adaptive fusion: whether it fused,
+        and why) say more."""
+        return {"scores": self.score_meaning}
 
     def state(self) -> dict[str, Any]:
         """JSON-able fitted state (vectors as lists), for saving beside a collection."""

@@ -22,6 +22,7 @@ class DatasetRouter(Router):
     routed to that dataset's best expert."""
 
     name = "dataset"
+    score_meaning = "similarity to the nearest sampled training query of a dataset this expert is best on"
     accepts = frozenset({"n_per_dataset", "seed"})
 
     @override
@@ -41,7 +42,7 @@ class DatasetRouter(Router):
         return self
 
     @override
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         sims = similarities(embeddings, self.samples)
         return reduce_by_owner(sims, self.labels, len(self.experts), "max")
 
@@ -56,6 +57,7 @@ class ClassifierRouter(Router):
     embedding, trained on which expert won each query."""
 
     name = "classifier"
+    score_meaning = "probability that this expert wins (logistic regression)"
     accepts = frozenset({"C"})
 
     @override
@@ -74,7 +76,7 @@ class ClassifierRouter(Router):
         return self
 
     @override
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         out = np.full((n_rows(embeddings), len(self.experts)), -np.inf, dtype=np.float32)
         if self.model is None:
             out[:, self.classes[0] if self.classes else 0] = 1.0
@@ -91,6 +93,7 @@ class SingleRouter(Router):
     """``single:NAME``: always the named expert (the single-expert rows of Table 1)."""
 
     name = "single"
+    score_meaning = "1 for the pinned expert"
     accepts = frozenset({"expert"})
     embeds_queries = False
 
@@ -109,7 +112,7 @@ class SingleRouter(Router):
         return self
 
     @override
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         out = np.zeros((n_rows(embeddings), len(self.experts)), dtype=np.float32)
         out[:, self.experts.index(self.params["expert"])] = 1.0
         return out
@@ -119,6 +122,7 @@ class FusionRouter(Router):
     """``fusion``: every expert, fused by reciprocal-rank fusion (Cormack et al., SIGIR 2009)."""
 
     name = "fusion"
+    score_meaning = "every expert is fused"
     accepts = frozenset({"k"})
     fused = True
     embeds_queries = False
@@ -130,7 +134,7 @@ class FusionRouter(Router):
         return self
 
     @override
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         return np.ones((n_rows(embeddings), len(self.experts)), dtype=np.float32)
 
 
@@ -138,6 +142,7 @@ class FusionTopKRouter(Router):
     """``fusion-topk``: the pilot router's top ``k`` (default 2) experts, fused by RRF."""
 
     name = "fusion-topk"
+    score_meaning = "mean similarity to the expert's pilot embeddings; the top k are fused"
     fused = True
     accepts = frozenset({"k"}) | PilotRouter.accepts
 
@@ -149,8 +154,8 @@ class FusionTopKRouter(Router):
         return self
 
     @override
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        return self.inner.scores(embeddings)
+    def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        return self.inner.scores(embeddings, features)
 
 
 ROUTERS.register("dataset", DatasetRouter)

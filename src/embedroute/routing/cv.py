@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import RoutingData
+from .base import RoutingData, is_sparse
 from .lexical import refit_on_rows
 
 
@@ -31,16 +31,30 @@ def cross_validate(router: str, data: RoutingData, *, folds: int = 5, seed: int 
 
     if make_router(router).fused:
         return None
+    chosen = out_of_fold_scores(router, data, folds=folds, seed=seed).argmax(1)
+    got = data.scores[np.arange(len(data.datasets)), chosen].astype(np.float64)
+    sets = np.array(data.datasets)
+    return float(np.mean([got[sets == d].mean() for d in sorted(set(data.datasets))]))
+
+
+def out_of_fold_scores(router: str, data: RoutingData, *, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Every training query's routing scores from ``router`` fitted on the other folds: ``(n, n_experts)``,
+    what the router would say of queries it has not seen (adaptive fusion sets its threshold on them)."""
+    from .factory import make_router
+
     n = len(data.datasets)
     if n < folds:
         raise ValueError(f"{n} training queries cannot make {folds} folds")
     fold = np.random.default_rng(seed).permutation(n) % folds
-    sets = np.array(data.datasets)
-    got = np.zeros(n, dtype=np.float64)
+    out = np.full((n, len(data.experts)), -np.inf, dtype=np.float32)
     for f in range(folds):
         held = fold == f
         fold_data = data if data.routing_encoder is None else refit_on_rows(data, ~held)
         r = make_router(router).fit(fold_data.subset(~held))
-        chosen = [data.experts.index(route.experts[0]) for route in r.route(fold_data.embeddings[held])]
-        got[held] = data.scores[np.flatnonzero(held), chosen]
-    return float(np.mean([got[sets == d].mean() for d in sorted(set(data.datasets))]))
+        emb = fold_data.embeddings[held]
+        feats = None if data.features is None else data.features[held]
+        scored = r.scores(emb if is_sparse(emb) else np.atleast_2d(emb), feats)
+        # a router fitted on a fold may know fewer experts (none won there): place its columns by name
+        for j, e in enumerate(r.experts):
+            out[held, data.experts.index(e)] = scored[:, j]
+    return out

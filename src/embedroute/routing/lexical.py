@@ -222,4 +222,5 @@ def refit_on_rows(data: RoutingData, rows: np.ndarray) -> RoutingData:
         data.query_ids,
         {"spec": fitted["spec"], "state": state},
         data.source,
+        data.features,
     )

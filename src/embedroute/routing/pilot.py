@@ -75,6 +75,7 @@ class PilotRouter(Router):
     similarity of the query to its pilot centroids."""
 
     name = "pilot"
+    score_meaning = "mean similarity to the expert's pilot embeddings"
     accepts = frozenset({"per_group", "weight", "tau", "tau_rel", "min_share"})
     #: the ``tau_rel`` values ``weight=size`` chooses among by cross-validation on its training queries,
     #: from near the nearest pilot's score (small) to near a size-weighted mean (large)
@@ -153,7 +154,7 @@ class PilotRouter(Router):
         return similarities(embeddings, self.pilots)
 
     @override
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         sims = self._similarities(embeddings)
         if self.params.get("weight") == "size":
             return self._size_weighted(sims)
@@ -192,9 +193,10 @@ class PilotNearestRouter(PilotRouter):
     """The released RouterRetriever code's rule: route to the expert owning the single most similar pilot."""
 
     name = "pilot-nearest"
+    score_meaning = "similarity to the expert's nearest pilot embedding"
 
     @override
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         return reduce_by_owner(self._similarities(embeddings), self._owner_idx, len(self.experts), "max")
 
 

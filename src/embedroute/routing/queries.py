@@ -26,15 +26,33 @@ class RoutingQueries:
     datasets: list[str] = field(default_factory=list)
     query_ids: list[str] = field(default_factory=list)
     scores: list[np.ndarray] = field(default_factory=list)
+    #: each part's query-performance features (None for a part added without them)
+    features: list[np.ndarray | None] = field(default_factory=list)
 
-    def extend(self, texts: Sequence[str], datasets: Sequence[str], scores: np.ndarray, ids: Sequence[str]) -> None:
-        """Add queries: ``scores`` is ``(len(texts), len(experts))``."""
+    def extend(
+        self,
+        texts: Sequence[str],
+        datasets: Sequence[str],
+        scores: np.ndarray,
+        ids: Sequence[str],
+        features: np.ndarray | None = None,
+    ) -> None:
+        """Add queries: ``scores`` is ``(len(texts), len(experts))``, ``features`` one row per query."""
         if scores.shape != (len(texts), len(self.experts)) or len(datasets) != len(texts) or len(ids) != len(texts):
             raise ValueError(f"{len(texts)} queries need {len(texts)} datasets, ids and score rows of {self.experts}")
+        if features is not None and len(features) != len(texts):
+            raise ValueError(f"{len(texts)} queries need {len(texts)} feature rows, got {len(features)}")
         self.texts.extend(texts)
         self.datasets.extend(datasets)
         self.query_ids.extend(ids)
         self.scores.append(np.asarray(scores, dtype=np.float32))
+        self.features.append(None if features is None else np.asarray(features, dtype=np.float32))
+
+    def stacked_features(self) -> np.ndarray | None:
+        """Every query's features, or None unless every part was added with them."""
+        if not self.features or any(f is None for f in self.features):
+            return None
+        return np.vstack([f for f in self.features if f is not None])
 
     def per_dataset(self) -> dict[str, int]:
         """How many queries each dataset gave, by dataset name."""
@@ -47,7 +65,7 @@ class RoutingQueries:
         out = RoutingQueries(list(self.experts))
         for part in (self, other):
             if part.texts:
-                out.extend(part.texts, part.datasets, np.vstack(part.scores), part.query_ids)
+                out.extend(part.texts, part.datasets, np.vstack(part.scores), part.query_ids, part.stacked_features())
         return out
 
     def embed(self, encoder: Any, source: dict[str, Any] | None = None) -> RoutingData:
@@ -69,4 +87,5 @@ class RoutingQueries:
             list(self.query_ids),
             fitted,
             source,
+            self.stacked_features(),
         )

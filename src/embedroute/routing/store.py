@@ -41,6 +41,8 @@ def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any
     else:
         emb = {"embeddings": data.embeddings}
     arrays: dict[str, Any] = dict(emb)
+    if data.features is not None:
+        arrays["features"] = data.features
     if data.routing_encoder:
         arrays["routing_encoder"] = np.array(json.dumps(data.routing_encoder))
     arrays |= {
@@ -77,5 +79,6 @@ def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
         [str(q) for q in z["query_ids"]],
         encoder,
         meta.get("routing_data"),
+        z["features"] if "features" in z else None,
     )
     return data, meta

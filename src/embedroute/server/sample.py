@@ -10,7 +10,7 @@ from ..collection.manifest import MANIFEST
 from ..errors import InputError
 from ..evaluation.beir import load_beir
 
-ROUTERS = ("pilot", "pilot-nearest", "fusion", "auto")
+ROUTERS = ("pilot", "pilot-nearest", "fusion", "auto", "qpp", "fusion-adaptive")
 
 
 def length_bucket(words: int) -> str:

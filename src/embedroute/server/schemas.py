@@ -167,6 +167,11 @@ class RoutingOut(BaseModel):
     routing_expert: str = Field(description="the model that embedded the query for routing")
     experts: list[str] = Field(description="the experts chosen, best first; several are fused by RRF")
     scores: dict[str, float] = Field(description="every expert's routing score")
+    why: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the scores are; qpp: the query's values of the features that weigh most; "
+        "fusion-adaptive: whether it fused, its margin and threshold, and the reason",
+    )
 
 
 class PlanOut(BaseModel):
@@ -233,7 +238,7 @@ class FitRouter(BaseModel):
         default="auto",
         min_length=1,
         max_length=200,
-        description="router spec: pilot, pilot-nearest, dataset, classifier, fusion, fusion-topk, auto, NAME@key=value",
+        description="router spec: pilot, pilot-nearest, dataset, classifier, qpp, fusion, fusion-topk, fusion-adaptive, auto, NAME@key=value",
     )
     train_from: list[str] = Field(
         default_factory=list,

@@ -136,7 +136,20 @@ function renderRouting(res) {
   const rule = r.rule && r.rule !== r.router ? `, rule <b id="router-rule">${esc(r.rule)}</b> picked by train CV` : "";
   panel.innerHTML = `<p>Router <b>${esc(r.router)}</b> (routing encoder ${esc(r.routing_expert)}${rule}) chose ` +
     `<span class="chosen-label" id="chosen-expert">${esc(r.experts.join(" + "))}</span>.</p>` +
-    `<p class="muted">Score of each expert for this query (higher wins):</p>${bars}`;
+    `<p class="muted">Score of each expert for this query (higher wins): ${esc((r.why && r.why.scores) || "routing score")}</p>${bars}` +
+    explainRouting(r.why || {});
+}
+
+function explainRouting(why) {
+  const parts = [];
+  if ("fused" in why) {
+    parts.push(`<p id="fusion-decision" data-fused="${why.fused}">${why.fused ? "<b>Fused</b>" : "<b>One expert</b>"}: ${esc(why.reason || "")}</p>`);
+  }
+  if (why.features) {
+    const feats = Object.entries(why.features).map(([k, v]) => `${esc(k)} ${Number(v).toFixed(3)}`).join(", ");
+    parts.push(`<p class="muted" id="routing-features">Features weighing most, this query's values: ${feats}</p>`);
+  }
+  return parts.join("");
 }
 
 function renderPlan(res) {

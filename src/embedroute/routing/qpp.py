@@ -1,0 +1,111 @@
+"""``qpp``: route each query to the expert predicted to do best on it, from query-performance features.
+
+A per-expert regressor (scikit-learn's ``GradientBoostingRegressor``) learns, on the routing data, each
+expert's per-query nDCG@10 minus the mean over experts (how much better or worse than the others that
+expert does on this query, which removes how hard the query is) from the query's features
+(:mod:`embedroute.routing.features`: term rarity, BM25's and the dense routing expert's score profiles,
+their agreement). The query goes to the highest prediction. The features mean the same thing in every
+collection, so a router fitted on one domain's queries (or on a collection's own pseudo-queries) carries
+over to another, where pilot embeddings do not (LTRR, arXiv 2506.13743; query-performance prediction,
+Carmel and Yom-Tov 2010). Each training query is weighted by one over its dataset's size, so every
+dataset counts the same, as in the macro average the router is judged by.
+
+The regressor's settings (``trees=150``, ``depth=3``, ``rate=0.05``, subsample 0.8, at least 20 queries per
+leaf) are the usual small-tabular-data choices, fixed before any test query was scored; ``auto`` compares
+this router with the others by cross-validation on the routing data only. Hand-written: the glue and the
+target; scikit-learn does the learning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from typing_extensions import override
+
+from ..errors import InputError
+from .base import ROUTERS, Router, RoutingData, n_rows
+from .features import FEATURE_NAMES
+
+
+def dataset_weights(datasets: list[str]) -> np.ndarray:
+    """One over each query's dataset size: every dataset weighs the same in total.
+
+    >>> dataset_weights(["a", "a", "b"]).tolist()
+    [0.5, 0.5, 1.0]
+    """
+    sets = np.array(datasets)
+    counts = {d: int((sets == d).sum()) for d in set(datasets)}
+    return np.array([1.0 / counts[d] for d in datasets])
+
+
+class QPPRouter(Router):
+    """Routes to the expert whose predicted per-query nDCG@10 (a gradient-boosting regressor on
+    query-performance features) is highest."""
+
+    name = "qpp"
+    uses_features = True
+    score_meaning = "predicted nDCG@10 minus the experts' mean"
+    accepts = frozenset({"trees", "depth", "rate", "seed"})
+
+    @override
+    def fit(self, data: RoutingData) -> QPPRouter:
+        from sklearn.ensemble import GradientBoostingRegressor
+
+        if data.features is None:
+            raise InputError(
+                "router 'qpp' learns from query features, which this routing data does not hold (fit it through "
+                "fit_routers on a collection with a bm25 and a dense expert)",
+                field="router",
+            )
+        if data.features.shape[1] != len(FEATURE_NAMES):
+            raise InputError(
+                f"router 'qpp': routing data has {data.features.shape[1]} features, expected {len(FEATURE_NAMES)}",
+                field="router",
+            )
+        self.experts = list(data.experts)
+        target = data.scores - data.scores.mean(axis=1, keepdims=True)
+        weights = dataset_weights(data.datasets)
+        self.models = []
+        for j in range(len(self.experts)):
+            model = GradientBoostingRegressor(
+                n_estimators=int(self.params.get("trees", 150)),
+                max_depth=int(self.params.get("depth", 3)),
+                learning_rate=float(self.params.get("rate", 0.05)),
+                subsample=0.8,
+                min_samples_leaf=20,
+                random_state=int(self.params.get("seed", 0)),
+            )
+            self.models.append(model.fit(data.features, target[:, j], sample_weight=weights))
+        return self
+
+    @override
+    def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        if features is None:
+            raise ValueError("router 'qpp' routes by query features: pass them")
+        x = np.atleast_2d(np.asarray(features, dtype=np.float32))
+        if len(x) != n_rows(embeddings) and n_rows(embeddings):
+            raise ValueError(f"{n_rows(embeddings)} queries but {len(x)} feature rows")
+        return np.column_stack([m.predict(x) for m in self.models]).astype(np.float32)
+
+    def weighing_most(self, top: int = 3) -> list[tuple[str, float]]:
+        """The features that weigh most in the predictions (mean impurity importance over the experts'
+        models), largest first: what an explanation of a qpp route names."""
+        imp = np.mean([m.feature_importances_ for m in self.models], axis=0)
+        order = np.argsort(-imp)[:top]
+        return [(FEATURE_NAMES[i], round(float(imp[i]), 4)) for i in order]
+
+    @override
+    def explain(self, scores: np.ndarray, features: np.ndarray | None = None) -> dict[str, Any]:
+        out = super().explain(scores, features)
+        if features is not None:  # the query's own values of the features that weigh most
+            top = self.weighing_most()
+            out["features"] = {n: round(float(features[FEATURE_NAMES.index(n)]), 4) for n, _ in top}
+        return out
+
+    @override
+    def state(self) -> dict[str, Any]:
+        return super().state() | {"weighing_most": self.weighing_most()}
+
+
+ROUTERS.register("qpp", QPPRouter)

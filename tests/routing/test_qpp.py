@@ -1,0 +1,157 @@
+"""Query-performance-prediction routing and adaptive fusion (issue #16, items 2a, 2b and 3)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from embedroute import Collection
+from embedroute.errors import InputError
+from embedroute.evaluation.router_fit import fit_routers
+from embedroute.experts.bm25 import BM25Expert
+from embedroute.routing import RoutingData, make_router
+from embedroute.routing.adaptive import margins
+from embedroute.routing.features import FEATURE_NAMES, RankedList, query_features
+
+EXPERTS = ["bm25", "static64"]
+
+
+# ---- features, against values worked out by hand -----------------------------------------------------------
+def test_bm25_term_statistics_count_content_words_and_document_frequencies():
+    e = BM25Expert()
+    e.load(np.arange(4), ["bone density loss", "bone marrow", "sea level rise", "the sea and the bone"], None)
+    a, b = e.term_statistics(["the bone of zzyzx", "and the"])
+    assert (a.words, a.documents, sorted(a.document_frequencies.tolist())) == (2, 4, [3])  # bone: 3 docs
+    assert (b.words, len(b.document_frequencies)) == (0, 0)
+
+
+def test_query_features_by_hand():
+    lex = RankedList(["a", "b", "c"], np.array([8.0, 4.0, 2.0]))
+    den = RankedList(["c", "d"], np.array([0.9, 0.6]))
+    row = dict(zip(FEATURE_NAMES, query_features("bone zzyzx", 2, np.array([10]), 100, lex, den, k1=1.0)))
+    idf = math.log(1 + (100 - 10 + 0.5) / 10.5)
+    assert row["query_words"] == pytest.approx(math.log(3))
+    assert row["unknown_share"] == pytest.approx(0.5)  # one of the two content words is unknown
+    assert row["idf_max"] == pytest.approx(idf / math.log(101))
+    assert row["lex_top1"] == pytest.approx(8.0 / (idf * 2.0))
+    assert row["lex_gap_1_2"] == pytest.approx(0.5) and row["lex_gap_1_10"] == pytest.approx(0.75)
+    p = np.array([8, 4, 2]) / 14
+    assert row["lex_entropy"] == pytest.approx(float(-(p * np.log(p)).sum() / math.log(10)), rel=1e-5)
+    assert row["dense_top1"] == pytest.approx(0.9) and row["dense_gap_1_2"] == pytest.approx(0.3)
+    assert row["overlap_10"] == pytest.approx(0.1) and row["top1_agree"] == 0.0
+    assert row["dense_top1_lex_rr"] == pytest.approx(1 / 3)  # dense's top document is BM25's third
+    empty = dict(zip(FEATURE_NAMES, query_features("x", 0, np.zeros(0), 100, RankedList([], np.zeros(0)), den)))
+    assert empty["lex_empty"] == 1.0 and empty["unknown_share"] == 1.0 and empty["lex_top1"] == 0.0
+
+
+# ---- the routers, on routing data whose right answer is known ----------------------------------------------
+def rule_data(n: int = 400, seed: int = 0) -> RoutingData:
+    """Expert a wins exactly when feature 0 is above 0.5, in two datasets; embeddings carry nothing."""
+    rng = np.random.default_rng(seed)
+    feats = rng.random((n, len(FEATURE_NAMES))).astype(np.float32)
+    a_wins = feats[:, 0] > 0.5
+    scores = np.where(a_wins[:, None], [[0.9, 0.2]], [[0.1, 0.8]]).astype(np.float32)
+    emb = np.ones((n, 4), dtype=np.float32) / 2
+    return RoutingData(["a", "b"], emb, ["x", "y"] * (n // 2), scores, features=feats)
+
+
+def test_qpp_learns_which_expert_a_feature_says_will_win():
+    train, test = rule_data(seed=0), rule_data(seed=1)
+    r = make_router("qpp").fit(train)
+    chosen = np.array([route.experts[0] == "a" for route in r.route(test.embeddings, test.features)])
+    assert (chosen == (test.features[:, 0] > 0.5)).mean() > 0.95
+    assert r.weighing_most(1)[0][0] == FEATURE_NAMES[0]  # the explanation names the feature that decides
+    with pytest.raises(InputError, match="query features"):
+        make_router("qpp").fit(RoutingData(["a", "b"], train.embeddings, train.datasets, train.scores))
+
+
+def test_auto_considers_qpp_and_picks_it_when_only_features_tell_the_experts_apart():
+    r = make_router("auto").fit(rule_data())
+    assert r.choice == "qpp" and r.uses_features and r.train_cv["qpp"] > max(
+        v for k, v in r.train_cv.items() if k != "qpp" and v is not None
+    )
+
+
+def test_margins_by_hand():
+    assert margins(np.array([[0.5, 0.2, 0.4], [0.1, 0.1, 0.0]])).round(6).tolist() == [0.1, 0.0]
+
+
+@pytest.mark.parametrize("budget, fused_share", [(1.0, 0.0), (1.5, 0.5), (2.0, 1.0)])
+def test_adaptive_fusion_fuses_the_share_its_budget_allows(budget, fused_share):
+    train, test = rule_data(seed=0), rule_data(seed=1)
+    r = make_router(f"fusion-adaptive@budget={budget}").fit(train)
+    routes = r.route(test.embeddings, test.features)
+    fused = np.array([len(route.experts) == 2 for route in routes])
+    assert r.base == "qpp" and r.fused
+    assert abs(fused.mean() - fused_share) < 0.12  # the threshold was set on out-of-fold margins
+    sure = margins(r.scores(test.embeddings, test.features))
+    if 0 < fused_share < 1:  # the queries fused are those the router is least sure of
+        assert sure[fused].max() <= sure[~fused].min()
+    for route in routes:  # one expert routes as the base router does
+        if len(route.experts) == 1:
+            assert route.experts[0] == ("a" if max(route.scores, key=route.scores.get) == "a" else "b")
+
+
+def test_adaptive_fusion_rejects_bad_budgets():
+    with pytest.raises(InputError, match="budget"):
+        make_router("fusion-adaptive@budget=0.5").fit(rule_data())
+
+
+# ---- on a real collection ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def col(tmp_path_factory):
+    from embedroute.demo import sample_path
+    from embedroute.evaluation.beir import load_beir
+
+    c = Collection.create(tmp_path_factory.mktemp("qpp") / "c", experts=EXPERTS)
+    c.add(load_beir(sample_path()).corpus(), show_progress=False)
+    yield c
+    c.close()
+
+
+def test_qpp_and_adaptive_fusion_fit_on_pseudo_queries_and_route_live_queries(col):
+    fits = fit_routers(col, ["qpp", "fusion-adaptive@budget=1.5"], None, max_queries=200, show_progress=False)
+    assert [f.rule for f in fits] == ["qpp", "fusion-adaptive@budget=1.5"]
+    saved = np.load(col.path / "routers" / "qpp.npz")
+    assert saved["features"].shape == (200, len(FEATURE_NAMES))
+    col.reload_routers()  # re-fitted from the saved routing data, features included
+    queries = ["vitamin D deficiency and bone fractures", "gene expression in tumour cells", "sleep apnea"]
+    for q, res in zip(queries, col.routed_search_batch(queries, router="qpp")):
+        (chosen,) = res.routing.experts
+        assert [h.id for h in res.hits] == [h.id for h in col.search(q, expert=chosen).hits]
+        assert set(res.routing.scores) == set(EXPERTS)
+        why = res.routing.why  # the explanation: what the scores are, the query's values of the top features
+        assert why["scores"] == "predicted nDCG@10 minus the experts' mean" and len(why["features"]) == 3
+        assert set(why["features"]) <= set(FEATURE_NAMES)
+    more = [d.title or d.text[:80] for d in col.sample(40, seed=3)]  # titles as queries: some sure, some not
+    widths = []
+    for q, res in zip(more, col.routed_search_batch(more, router="fusion-adaptive@budget=1.5")):
+        widths.append(len(res.routing.experts))
+        why = res.routing.why
+        assert why["fused"] == (len(res.routing.experts) == 2) and (why["margin"] < why["threshold"]) == why["fused"]
+        if len(res.routing.experts) == 1:
+            assert [h.id for h in res.hits] == [h.id for h in col.search(q, expert=res.routing.experts[0]).hits]
+            continue
+        by_hand: dict[str, float] = {}
+        for e in res.routing.experts:  # reciprocal-rank fusion, k = 60, ties in a list by document id
+            hits = sorted(col.search(q, 100, expert=e).hits, key=lambda h: (-h.score, h.id))
+            for rank, h in enumerate(hits, start=1):
+                by_hand[h.id] = by_hand.get(h.id, 0.0) + 1 / (60 + rank)
+        assert [h.id for h in res.hits] == sorted(by_hand, key=lambda d: (-by_hand[d], d))[:10]
+    assert set(widths) == {1, 2}  # confident queries go to one expert, the others are fused
+    meta = json.loads((col.path / "routers" / "qpp.json").read_text())
+    assert meta["router"] == "qpp" and meta["routing_data"]["pseudo"]["queries"] == 200
+
+
+def test_qpp_on_a_collection_without_bm25_is_a_clear_error(tmp_path):
+    from embedroute.demo import sample_path
+    from embedroute.evaluation.beir import load_beir
+
+    c = Collection.create(tmp_path / "dense-only", experts=["static64"])
+    c.add(load_beir(sample_path()).corpus(), show_progress=False)
+    with pytest.raises(InputError, match="qpp"):
+        fit_routers(c, ["qpp"], None, max_queries=50, show_progress=False)
+    c.close()
