@@ -80,6 +80,14 @@ def test_search_filter_and_routing_panel(page):
     page.click("#search-btn")
     page.wait_for_selector("#router-rule", timeout=30_000)
     assert "picked by train CV" in page.locator("#routing-panel").inner_text()
+    page.select_option("#mode", "r:fusion-adaptive")  # adaptive fusion says whether it fused, and why
+    page.click("#search-btn")
+    page.wait_for_selector("#fusion-decision", timeout=30_000)
+    decision = page.locator("#fusion-decision")
+    fused = decision.get_attribute("data-fused") == "true"
+    assert ("Fused" if fused else "One expert") in decision.inner_text() and "threshold" in decision.inner_text()
+    assert ("+" in page.locator("#chosen-expert").inner_text()) == fused
+    assert page.locator("#routing-features").count() == 1  # its qpp base names the features that weighed most
 
 
 def test_expert_choice_and_evaluation_view(page):

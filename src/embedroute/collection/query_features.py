@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..experts.bm25 import BM25Expert
-from ..routing.features import FEATURE_NAMES, RankedList, query_features
+from ..routing.features import FEATURE_NAMES, RankedList, query_features, route_costs
 
 if TYPE_CHECKING:
     from .collection import Collection
@@ -48,6 +48,14 @@ def has_feature_experts(col: Collection) -> bool:
     except InputError:
         return False
     return True
+
+
+def collection_route_costs(col: Collection) -> dict[str, float] | None:
+    """Model passes a query routed on features costs per expert of ``col`` (None: no features here)."""
+    if not has_feature_experts(col):
+        return None
+    passes = {n: float(col.expert(n).query_model_passes) for n in col.experts}
+    return route_costs(passes, feature_experts(col)[1])
 
 
 def collection_query_features(col: Collection, texts: Sequence[str]) -> np.ndarray:

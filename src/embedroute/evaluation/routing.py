@@ -26,6 +26,7 @@ from ..errors import InputError
 from ..experts.registry import ExpertSpec, make_expert
 from ..routing import Route, Router, RoutingData, make_router, rrf
 from ..routing.cv import cross_validate
+from ..routing.features import route_costs
 from ..routing.lexical import TfidfRoutingEncoder
 from ..routing.models import default_routing_expert, routing_model_from_spec
 from ..routing.queries import RoutingQueries
@@ -189,17 +190,20 @@ def evaluate_routing(
     else:
         shared = labelled_queries([prepared[p] for p in train_paths], experts)
         labelled_for = {d.name: shared for d in evals}
-    trains, test_emb = _training_data(evals, labelled_for, encoder, routing_name, self_supervised)
+    model_passes = {e: float(built[e].query_model_passes) for e in experts}
+    features_from = _feature_experts(built)
+    costs = route_costs(model_passes, features_from[1]) if features_from else None
+    trains, test_emb = _training_data(evals, labelled_for, encoder, routing_name, self_supervised, costs)
     setup = _RouterSetup(
         train=trains,
         evals=evals,
         test_emb=test_emb,
         routing_name=routing_name,
         lexical=isinstance(encoder, TfidfRoutingEncoder),  # tfidf: no model pass, like bm25
-        model_passes={e: float(built[e].query_model_passes) for e in experts},
+        model_passes=model_passes,
         route_encode_ms=_route_encode_ms(encoder, evals),
         test_features={d.name: d.test_features for d in evals},
-        feature_experts=_feature_experts(built),
+        feature_experts=features_from,
     )
     for e in experts:
         lat = float(np.mean([d.latency_ms[e] for d in evals]))
@@ -229,6 +233,7 @@ def _training_data(
     encoder: Any,
     routing_name: str,
     self_supervised: bool,
+    costs: dict[str, float] | None = None,
 ) -> tuple[dict[str, RoutingData], dict[str, Any]]:
     """Each evaluated dataset's routing data and its test queries' routing embeddings: its labelled
     training queries (``labelled_for``: one object shared by all, or under leave-one-out the other
@@ -253,7 +258,7 @@ def _training_data(
             fresh = bool(made) and isinstance(encoder, TfidfRoutingEncoder)
             enc = routing_model_from_spec(routing_name) if fresh else encoder
             source = {"labelled": {"datasets": counts} if counts else None, "pseudo": d.pseudo_source}
-            made[key] = (queries.embed(enc, source=source), enc)
+            made[key] = (queries.embed(enc, source=source, costs=costs), enc)
         trains[d.name], enc = made[key]
         emb[d.name] = enc.encode_queries(list(d.test.queries.values()))
     return trains, emb

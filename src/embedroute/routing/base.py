@@ -35,6 +35,9 @@ class RoutingData:
     #: ``(n_queries, n_features)`` query-performance features (:data:`~embedroute.routing.features.FEATURE_NAMES`)
     #: of each query in the collection it was scored on, or None when they were not computed
     features: np.ndarray | None = None
+    #: model passes a query costs in all when routed to each expert by a router on query features
+    #: (:func:`~embedroute.routing.features.route_costs`), or None when unknown
+    costs: dict[str, float] | None = None
 
     def without(self, expert: str) -> RoutingData:
         """The same training data with the expert ``expert`` left out (its score column dropped)."""
@@ -49,6 +52,7 @@ class RoutingData:
             self.routing_encoder,
             self.source,
             self.features,
+            None if self.costs is None else {e: c for e, c in self.costs.items() if e != expert},
         )
 
     def subset(self, rows: np.ndarray) -> RoutingData:
@@ -64,6 +68,7 @@ class RoutingData:
             self.routing_encoder,
             self.source,
             None if self.features is None else self.features[rows],
+            self.costs,
         )
 
     def dataset_best(self) -> dict[str, str]:

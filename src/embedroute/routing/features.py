@@ -141,3 +141,13 @@ def query_features(
         ],
         dtype=np.float32,
     )
+
+
+def route_costs(passes: dict[str, float], dense: str) -> dict[str, float]:
+    """Model passes a query costs in all when a router on these features sends it to each expert: the
+    dense routing expert's pass (the features need it) plus the expert's own, unless it is that expert.
+
+    >>> route_costs({"minilm": 1, "bm25": 0, "splade": 1}, "minilm")
+    {'minilm': 1.0, 'bm25': 1.0, 'splade': 2.0}
+    """
+    return {e: float(p) + (0.0 if e == dense else float(passes[dense])) for e, p in passes.items()}

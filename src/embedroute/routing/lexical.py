@@ -223,4 +223,5 @@ def refit_on_rows(data: RoutingData, rows: np.ndarray) -> RoutingData:
         {"spec": fitted["spec"], "state": state},
         data.source,
         data.features,
+        data.costs,
     )

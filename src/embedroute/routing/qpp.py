@@ -12,7 +12,14 @@ dataset counts the same, as in the macro average the router is judged by.
 
 The regressor's settings (``trees=150``, ``depth=3``, ``rate=0.05``, subsample 0.8, at least 20 queries per
 leaf) are the usual small-tabular-data choices, fixed before any test query was scored; ``auto`` compares
-this router with the others by cross-validation on the routing data only. Hand-written: the glue and the
+this router with the others by cross-validation on the routing data only.
+
+Routing costs: the features need the dense routing expert's pass, so a query sent to another model-based
+expert costs two passes where one sent to the dense routing expert or to BM25 costs one
+(``RoutingData.costs``). ``budget=B`` (default 1.1 passes a query) makes the router pay for that: it routes
+by the prediction minus ``penalty`` x the expert's extra passes, with ``penalty`` the smallest value of
+:data:`PENALTY_GRID` whose out-of-fold routing of the training queries gives the best nDCG@10 among those
+that stay within the budget (the largest value when none does). ``penalty=X`` fixes it. Hand-written: the glue and the
 target; scikit-learn does the learning.
 """
 
@@ -26,6 +33,12 @@ from typing_extensions import override
 from ..errors import InputError
 from .base import ROUTERS, Router, RoutingData, n_rows
 from .features import FEATURE_NAMES
+
+#: the penalties per extra model pass ``budget`` chooses among (1 forbids any extra pass: predicted
+#: differences of nDCG@10 never reach it)
+PENALTY_GRID = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 1.0)
+#: the default budget: about one model pass a query
+BUDGET = 1.1
 
 
 def dataset_weights(datasets: list[str]) -> np.ndarray:
@@ -45,8 +58,8 @@ class QPPRouter(Router):
 
     name = "qpp"
     uses_features = True
-    score_meaning = "predicted nDCG@10 minus the experts' mean"
-    accepts = frozenset({"trees", "depth", "rate", "seed"})
+    score_meaning = "predicted nDCG@10 minus the experts' mean, less a penalty per extra model pass"
+    accepts = frozenset({"trees", "depth", "rate", "seed", "budget", "penalty"})
 
     @override
     def fit(self, data: RoutingData) -> QPPRouter:
@@ -77,7 +90,32 @@ class QPPRouter(Router):
                 random_state=int(self.params.get("seed", 0)),
             )
             self.models.append(model.fit(data.features, target[:, j], sample_weight=weights))
+        self.extra = np.zeros(len(self.experts), dtype=np.float32)
+        if data.costs is not None and all(e in data.costs for e in self.experts):
+            cost = np.array([data.costs[e] for e in self.experts], dtype=np.float32)
+            self.extra = cost - cost.min()
+        self.penalty = self._penalty(data) if "penalty" not in self.params else float(self.params["penalty"])
         return self
+
+    def _penalty(self, data: RoutingData) -> float:
+        """The penalty per extra pass chosen on out-of-fold routes of the training queries (module docstring)."""
+        from .cv import out_of_fold_scores
+
+        if not self.extra.any() or len(data.datasets) < 5:
+            return 0.0
+        budget = float(self.params.get("budget", BUDGET))
+        plain = ";".join(f"{k}={v}" for k, v in self.params.items() if k not in ("budget", "penalty"))
+        oof = out_of_fold_scores(f"qpp@{plain + ';' if plain else ''}penalty=0", data)
+        cost = self.extra + np.array([data.costs[e] for e in self.experts]).min()  # type: ignore[index]
+        sets = np.array(data.datasets)
+        best: tuple[float, float] | None = None
+        for lam in PENALTY_GRID:
+            chosen = (oof - lam * self.extra).argmax(1)
+            got = data.scores[np.arange(len(chosen)), chosen]
+            ndcg = float(np.mean([got[sets == d].mean() for d in sorted(set(data.datasets))]))
+            if float(cost[chosen].mean()) <= budget + 1e-9 and (best is None or ndcg > best[1]):
+                best = (lam, ndcg)
+        return PENALTY_GRID[-1] if best is None else best[0]
 
     @override
     def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
@@ -86,7 +124,8 @@ class QPPRouter(Router):
         x = np.atleast_2d(np.asarray(features, dtype=np.float32))
         if len(x) != n_rows(embeddings) and n_rows(embeddings):
             raise ValueError(f"{n_rows(embeddings)} queries but {len(x)} feature rows")
-        return np.column_stack([m.predict(x) for m in self.models]).astype(np.float32)
+        predicted = np.column_stack([m.predict(x) for m in self.models]).astype(np.float32)
+        return predicted - self.penalty * self.extra
 
     def weighing_most(self, top: int = 3) -> list[tuple[str, float]]:
         """The features that weigh most in the predictions (mean impurity importance over the experts'
@@ -105,7 +144,7 @@ class QPPRouter(Router):
 
     @override
     def state(self) -> dict[str, Any]:
-        return super().state() | {"weighing_most": self.weighing_most()}
+        return super().state() | {"weighing_most": self.weighing_most(), "penalty": self.penalty}
 
 
 ROUTERS.register("qpp", QPPRouter)

@@ -68,11 +68,14 @@ class RoutingQueries:
                 out.extend(part.texts, part.datasets, np.vstack(part.scores), part.query_ids, part.stacked_features())
         return out
 
-    def embed(self, encoder: Any, source: dict[str, Any] | None = None) -> RoutingData:
+    def embed(
+        self, encoder: Any, source: dict[str, Any] | None = None, costs: dict[str, float] | None = None
+    ) -> RoutingData:
         """The routing data: every query embedded by ``encoder``. An encoder that learns from the queries
         it routes (``tfidf``) is fitted on all of them first, and its fitted state travels with the data
         (cross-validation re-fits it inside each fold: :func:`~embedroute.routing.lexical.refit_on_rows`).
-        ``source`` says how the queries were made; it is saved with every router fitted on them."""
+        ``source`` says how the queries were made; it is saved with every router fitted on them; ``costs``
+        are the model passes a routed query costs per expert (:attr:`RoutingData.costs`)."""
         if not self.texts:
             raise ValueError("no routing queries to embed")
         fitted = None
@@ -88,4 +91,5 @@ class RoutingQueries:
             fitted,
             source,
             self.stacked_features(),
+            costs,
         )

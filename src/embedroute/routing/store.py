@@ -54,7 +54,12 @@ def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any
     np.savez(tmp, **arrays)
     os.replace(tmp, npz_path)
     jtmp = folder / f".{name}.{os.getpid()}.tmp.json"
-    meta = meta | {"experts": data.experts, "training_queries": len(data.datasets), "routing_data": data.source}
+    meta = meta | {
+        "experts": data.experts,
+        "training_queries": len(data.datasets),
+        "routing_data": data.source,
+        "costs": data.costs,
+    }
     jtmp.write_text(json.dumps(meta, indent=2))
     os.replace(jtmp, json_path)
 
@@ -80,5 +85,6 @@ def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
         encoder,
         meta.get("routing_data"),
         z["features"] if "features" in z else None,
+        meta.get("costs"),
     )
     return data, meta

@@ -238,7 +238,8 @@ class FitRouter(BaseModel):
         default="auto",
         min_length=1,
         max_length=200,
-        description="router spec: pilot, pilot-nearest, dataset, classifier, qpp, fusion, fusion-topk, fusion-adaptive, auto, NAME@key=value",
+        description="router spec: pilot, pilot-nearest, dataset, classifier, qpp, fusion, fusion-topk, "
+        "fusion-adaptive, auto, NAME@key=value",
     )
     train_from: list[str] = Field(
         default_factory=list,
