@@ -7,11 +7,14 @@ query is sent to the base router's top expert when the margin is at least a thre
 ``k`` (default 2; ``k=0``: every expert), fused by RRF.
 
 The threshold is set on the routing data, never on test queries: the base router's out-of-fold scores of
-the training queries (:func:`~embedroute.routing.cv.out_of_fold_scores`, 5 folds) give the margins a
-router meets on queries it has not seen, and the threshold is the margin quantile that fuses the share
-``(budget - 1) / (k - 1)`` of them, so that on average ``budget`` experts are searched per query (1: never
-fuse). The base router is ``qpp`` when the routing data holds query features, else ``pilot``
-(``base=NAME`` to choose). Hand-written: no library routes this way.
+the training queries (:func:`~embedroute.routing.cv.out_of_fold_scores`, 5 folds) give the margins and the
+routes a router meets on queries it has not seen. When the routing data knows what each expert costs
+(``RoutingData.costs``: model passes, routing included) the threshold is the largest margin quantile whose
+out-of-fold routes cost at most ``budget`` passes a query on average; fusing BM25 (no model pass) with the
+dense routing expert (whose pass the query features paid for) costs no more than routing to one of them.
+Otherwise ``budget`` counts experts searched, and the share ``(budget - 1) / (k - 1)`` is fused. The base
+router is ``qpp`` when the routing data holds query features, else ``pilot`` (``base=NAME`` to choose).
+Hand-written: no library routes this way.
 """
 
 from __future__ import annotations
@@ -69,11 +72,28 @@ class AdaptiveFusionRouter(Router):
         self.experts = self.inner.experts
         self.fuse_share = float(np.clip((budget - 1) / max(self.k - 1, 1), 0.0, 1.0))
         folds = int(self.params.get("folds", 5))
-        if self.fuse_share <= 0 or len(data.datasets) < folds:
-            self.threshold = -np.inf if self.fuse_share <= 0 else np.inf
+        costed = data.costs is not None and all(e in data.costs for e in self.experts)
+        if len(data.datasets) < folds or (not costed and self.fuse_share <= 0):
+            self.threshold = np.inf if self.fuse_share >= 1 else -np.inf  # too few queries to set it on
             return self
-        oof = out_of_fold_scores(self.base, data, folds=folds, seed=int(self.params.get("seed", 0)))
-        self.threshold = float(np.quantile(margins(oof), self.fuse_share))
+        # the base router refitted per fold with the settings it chose on all the data (qpp: its penalty), so
+        # that no fold runs the base's own cross-validation again
+        oof = out_of_fold_scores(self.inner.fixed_spec(), data, folds=folds, seed=int(self.params.get("seed", 0)))
+        m = margins(oof)
+        if not costed:
+            self.threshold = float(np.quantile(m, self.fuse_share))
+            return self
+        assert data.costs is not None
+        cost = np.array([data.costs[e] for e in self.experts])
+        base = cost.min()  # the routing pass every query pays (the features' dense pass)
+        order = np.argsort(-oof, axis=1, kind="stable")
+        one = cost[order[:, 0]]
+        many = base + (cost[order[:, : self.k]] - base).sum(axis=1)
+        self.threshold, self.fuse_share = -np.inf, 0.0
+        for share in np.linspace(0.0, 1.0, 101):  # the largest fused share within the budget
+            t = np.inf if share >= 1 else float(np.quantile(m, share))
+            if float(np.where(m < t, many, one).mean()) <= budget + 1e-9:
+                self.threshold, self.fuse_share = t, float(share)
         return self
 
     @override
@@ -96,16 +116,19 @@ class AdaptiveFusionRouter(Router):
     def explain(self, scores: np.ndarray, features: np.ndarray | None = None) -> dict[str, Any]:
         (m,) = margins(np.atleast_2d(scores))
         fused = bool(m < self.threshold)
+        t = f"{self.threshold:.4f}" if np.isfinite(self.threshold) else "none (the budget lets every query fuse)"
+        if not fused and not np.isfinite(self.threshold):
+            t = "none (the budget lets no query fuse)"
         reason = (
-            f"margin {m:.4f} below the threshold {self.threshold:.4f}: the {self.base} router is unsure, so the "
-            f"top {self.k} are fused"
+            f"margin {m:.4f} below the threshold {t}: the {self.base} router is unsure, so its top {self.k} are fused"
             if fused
-            else f"margin {m:.4f} at or above the threshold {self.threshold:.4f}: one expert"
+            else f"margin {m:.4f} at or above the threshold {t}: one expert"
         )
+        finite = np.isfinite(self.threshold)
         return self.inner.explain(scores, features) | {
             "fused": fused,
-            "margin": round(float(m), 4),
-            "threshold": round(self.threshold, 4),
+            "margin": round(float(m), 4) if np.isfinite(m) else None,
+            "threshold": round(self.threshold, 4) if finite else None,
             "reason": reason,
         }
 
@@ -114,7 +137,7 @@ class AdaptiveFusionRouter(Router):
         return super().state() | {
             "base": self.base,
             "k": self.k,
-            "threshold": self.threshold,
+            "threshold": self.threshold if np.isfinite(self.threshold) else None,
             "fuse_share": self.fuse_share,
         }
 

@@ -67,6 +67,10 @@ class AutoRouter(Router):
         return self.inner.scores(embeddings, features)
 
     @override
+    def fixed_spec(self) -> str:
+        return self.inner.fixed_spec()
+
+    @override
     def explain(self, scores: np.ndarray, features: np.ndarray | None = None) -> dict[str, Any]:
         return self.inner.explain(scores, features) | {"chosen_rule": self.choice}
 

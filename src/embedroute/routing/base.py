@@ -151,6 +151,14 @@ class Router(ABC):
             out.append(Route([self.experts[j] for j in order], {e: float(v) for e, v in zip(self.experts, row)}, why))
         return out
 
+    def fixed_spec(self) -> str:
+        """The spec that refits this router as fitted, with what it chose on its data fixed (``auto``: its
+        rule; ``qpp``: its penalty), so that a refit per fold does not choose again."""
+        if self.choice:
+            return self.choice
+        params = ";".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.name}@{params}" if params else self.name
+
     #: what the routing scores are, in a few words (shown with every routed search)
     score_meaning: str = "routing score"
 

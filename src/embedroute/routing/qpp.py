@@ -135,6 +135,11 @@ class QPPRouter(Router):
         return [(FEATURE_NAMES[i], round(float(imp[i]), 4)) for i in order]
 
     @override
+    def fixed_spec(self) -> str:
+        params = {k: v for k, v in self.params.items() if k not in ("budget", "penalty")} | {"penalty": self.penalty}
+        return "qpp@" + ";".join(f"{k}={v}" for k, v in params.items())
+
+    @override
     def explain(self, scores: np.ndarray, features: np.ndarray | None = None) -> dict[str, Any]:
         out = super().explain(scores, features)
         if features is not None:  # the query's own values of the features that weigh most
