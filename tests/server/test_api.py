@@ -39,7 +39,7 @@ def test_health_list_and_info(server):
             "name": "scifact-sample",
             "documents": 500,
             "experts": ["minilm", "bm25"],
-            "routers": ["auto", "fusion", "pilot", "pilot-nearest"],
+            "routers": ["auto", "fusion", "fusion-adaptive", "pilot", "pilot-nearest", "qpp"],
         }
     ]
     info = http.get(server.url + COL).json()

@@ -28,7 +28,7 @@ def test_serve_with_sample_builds_and_serves_it(tmp_path):
             "name": "scifact-sample",
             "documents": 500,
             "experts": ["minilm", "bm25"],
-            "routers": ["auto", "fusion", "pilot", "pilot-nearest"],
+            "routers": ["auto", "fusion", "fusion-adaptive", "pilot", "pilot-nearest", "qpp"],
         }
         doc = http.get(srv.url + "/api/collections/scifact-sample/documents/4983").json()
         words = len(doc["text"].split())

@@ -36,6 +36,8 @@ def margins(scores: np.ndarray) -> np.ndarray:
     """
     s = np.where(np.isfinite(scores), scores, np.nan)
     top2 = -np.sort(-np.nan_to_num(s, nan=-np.inf), axis=1)[:, :2]
+    if top2.shape[1] < 2:  # one expert: nothing to be unsure between
+        return np.full(len(top2), np.inf)
     out = top2[:, 0] - top2[:, 1]
     return np.where(np.isfinite(out), out, np.inf)
 
@@ -53,9 +55,17 @@ class AdaptiveFusionRouter(Router):
         from .cv import out_of_fold_scores
         from .factory import make_router
 
-        budget = float(self.params.get("budget", 1.3))
+        try:
+            budget = float(self.params.get("budget", 1.3))
+            k = int(self.params.get("k", 2)) or len(data.experts)
+            folds = int(self.params.get("folds", 5))
+        except (TypeError, ValueError):
+            raise InputError(
+                f"fusion-adaptive: budget must be a number and k, folds integers, got {self.params}", field="router"
+            ) from None
         n_exp = len(data.experts)
-        k = int(self.params.get("k", 2)) or n_exp
+        if folds < 2:
+            raise InputError(f"fusion-adaptive: folds must be at least 2, got {folds}", field="router")
         if budget < 1 or not 2 <= k <= max(n_exp, 2):
             raise InputError(
                 f"fusion-adaptive: budget must be at least 1 and k 2..{n_exp} (0: all), got budget={budget}, "
@@ -71,7 +81,6 @@ class AdaptiveFusionRouter(Router):
         self.embeds_queries = self.inner.embeds_queries
         self.experts = self.inner.experts
         self.fuse_share = float(np.clip((budget - 1) / max(self.k - 1, 1), 0.0, 1.0))
-        folds = int(self.params.get("folds", 5))
         costed = data.costs is not None and all(e in data.costs for e in self.experts)
         if len(data.datasets) < folds or (not costed and self.fuse_share <= 0):
             self.threshold = np.inf if self.fuse_share >= 1 else -np.inf  # too few queries to set it on

@@ -76,6 +76,19 @@ class QPPRouter(Router):
                 f"router 'qpp': routing data has {data.features.shape[1]} features, expected {len(FEATURE_NAMES)}",
                 field="router",
             )
+        try:
+            trees, depth = int(self.params.get("trees", 150)), int(self.params.get("depth", 3))
+            rate, budget = float(self.params.get("rate", 0.05)), float(self.params.get("budget", BUDGET))
+            float(self.params.get("penalty", 0.0))
+        except (TypeError, ValueError):
+            raise InputError(
+                f"router 'qpp': trees, depth must be integers, rate, budget, penalty numbers, got {self.params}",
+                field="router",
+            ) from None
+        if trees < 1 or depth < 1 or rate <= 0 or budget <= 0:
+            raise InputError(
+                "router 'qpp': trees and depth must be at least 1, rate and budget above 0", field="router"
+            )
         self.experts = list(data.experts)
         target = data.scores - data.scores.mean(axis=1, keepdims=True)
         weights = dataset_weights(data.datasets)
