@@ -143,6 +143,8 @@ def test_qpp_and_adaptive_fusion_fit_on_pseudo_queries_and_route_live_queries(co
         why = res.routing.why  # the explanation: what the scores are, the query's values of the top features
         assert why["scores"].startswith("predicted nDCG@10 minus the experts' mean") and len(why["features"]) == 3
         assert set(why["features"]) <= set(FEATURE_NAMES)
+    nothing = col.routed_search("zzyzx qwxvb", router="qpp")  # no word BM25 knows: it found nothing
+    assert nothing.routing.experts == ["static64"] and len(nothing.hits) == 10
     more = [d.title or d.text[:80] for d in col.sample(40, seed=3)]  # titles as queries: some sure, some not
     widths = []
     for q, res in zip(more, col.routed_search_batch(more, router="fusion-adaptive@budget=1.5")):
@@ -218,3 +220,39 @@ def test_adaptive_fusion_left_with_one_expert_routes_to_it():
     one = rule_data().without("b")
     routes = make_router("fusion-adaptive").fit(one).route(one.embeddings[:3], one.features[:3])
     assert [r.experts for r in routes] == [["a"]] * 3
+
+
+def test_qpp_never_sends_a_query_bm25_found_nothing_for_to_bm25_alone():
+    """Expert a is the lexical one (the data says so); where its list was empty it cannot answer, whatever the
+    model learnt from the other features."""
+    train, test = rule_data(seed=0), rule_data(seed=1)
+    train.feature_experts = ("a", "b")
+    empty = FEATURE_NAMES.index("lex_empty")
+    test.features[:, empty] = (np.arange(len(test.datasets)) % 2).astype(np.float32)  # every other query
+    r = make_router("qpp").fit(train)
+    routes = r.route(test.embeddings, test.features)
+    a_wins = test.features[:, 0] > 0.5
+    got = np.array([route.experts[0] == "a" for route in routes])
+    assert not got[test.features[:, empty] == 1].any()  # none of the empty ones goes to a
+    assert got[(test.features[:, empty] == 0) & a_wins].mean() > 0.9  # the others still route by the rule
+
+
+def test_a_removed_feature_expert_makes_a_qpp_router_ask_to_be_fitted_again(tmp_path):
+    """The features were made by bm25's search: once bm25 is removed they cannot be made for a live query,
+    so qpp says so (not a wrong route), and auto chooses again among the rules that need no features."""
+    from embedroute.demo import sample_path
+    from embedroute.errors import CollectionError
+    from embedroute.evaluation.beir import load_beir
+
+    c = Collection.create(tmp_path / "c", experts=["bm25", "static64", "minilm-l3"])
+    c.add(load_beir(sample_path()).corpus(), show_progress=False)
+    fit_routers(c, ["qpp", "fusion-adaptive@budget=1.5"], None, max_queries=120, show_progress=False)
+    meta = json.loads((c.path / "routers" / "qpp.json").read_text())
+    assert meta["feature_experts"] == ["bm25", "static64"]
+    c.remove_expert("bm25")
+    c.reload_routers()
+    with pytest.raises(CollectionError, match="fit it again"):
+        c.routed_search("bone density", router="qpp")
+    res = c.routed_search("bone density", router="fusion-adaptive@budget=1.5")  # refitted on pilots instead
+    assert set(res.routing.experts) <= {"static64", "minilm-l3"} and res.hits
+    c.close()

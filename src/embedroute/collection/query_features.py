@@ -1,35 +1,61 @@
 """A collection's query-performance-prediction features: the routing features of
 :mod:`embedroute.routing.features`, computed by searching this collection with its cheap experts.
 
-The lexical side is the collection's BM25 expert (its top 100, and the document frequencies of the
-query's terms); the dense side is the routing expert's top 10 (the model that embeds queries for routing
-anyway, so when a query is routed to it the pass is shared). Training queries, pseudo-queries and live
-queries all get their features here, from the collection they are routed in, so a router never sees
-features made another way than those it routes by. Hand-written glue over ``search_batch``.
+The lexical side is the collection's first expert with term statistics (BM25: its top 100, and the
+document frequencies of the query's terms); the dense side is the collection's first dense expert's top 10
+(the default routing expert). A query routed to one of the two reuses that search. Training queries,
+pseudo-queries and live queries all get their features here, from the collection they are routed in,
+so a router never sees features made another way than those it routes by. Hand-written glue over ``search_batch``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import InputError
-from ..experts.bm25 import BM25Expert
+from ..experts.base import Expert
 from ..routing.features import FEATURE_NAMES, RankedList, query_features, route_costs
+from .results import SearchResult
 
-if TYPE_CHECKING:
-    from .collection import Collection
+
+class Searchable(Protocol):
+    """What the features need of a collection (a :class:`~embedroute.collection.Collection` is one):
+    its experts and ``search_batch``. Declared here so that this module does not import the collection."""
+
+    @property
+    def experts(self) -> list[str]:
+        """Names of the collection's experts."""
+        ...
+
+    def expert(self, name: str | None = None) -> Expert:
+        """The expert called ``name``."""
+        ...
+
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        *,
+        expert: str | None = None,
+        fetch: bool = True,
+        filter: dict[str, Any] | None = None,  # noqa: A002
+    ) -> list[SearchResult]:
+        """Top ``k`` of each query by one expert."""
+        ...
+
 
 #: BM25 list depth (for the reciprocal rank of the dense top document) and the dense list depth
 LEXICAL_DEPTH, DENSE_DEPTH = 100, 10
 
 
-def feature_experts(col: Collection) -> tuple[str, str]:
+def feature_experts(col: Searchable) -> tuple[str, str]:
     """The collection's BM25 expert and dense routing expert, which the features search; an InputError
     naming what to add when it lacks either."""
-    lexical = next((n for n in col.experts if isinstance(col.expert(n), BM25Expert)), None)
+    lexical = next((n for n in col.experts if col.expert(n).has_term_statistics), None)
     dense = next((n for n in col.experts if col.expert(n).kind == "dense"), None)
     if lexical is None or dense is None:
         missing = "a bm25 expert" if lexical is None else "a dense expert"
@@ -41,7 +67,7 @@ def feature_experts(col: Collection) -> tuple[str, str]:
     return lexical, dense
 
 
-def has_feature_experts(col: Collection) -> bool:
+def has_feature_experts(col: Searchable) -> bool:
     """Whether ``col`` has the BM25 and dense experts the features search."""
     try:
         feature_experts(col)
@@ -50,7 +76,7 @@ def has_feature_experts(col: Collection) -> bool:
     return True
 
 
-def collection_route_costs(col: Collection) -> dict[str, float] | None:
+def collection_route_costs(col: Searchable) -> dict[str, float] | None:
     """Model passes a query routed on features costs per expert of ``col`` (None: no features here)."""
     if not has_feature_experts(col):
         return None
@@ -58,16 +84,35 @@ def collection_route_costs(col: Collection) -> dict[str, float] | None:
     return route_costs(passes, feature_experts(col)[1])
 
 
-def collection_query_features(col: Collection, texts: Sequence[str]) -> np.ndarray:
+def collection_query_features(col: Searchable, texts: Sequence[str]) -> np.ndarray:
     """``(len(texts), len(FEATURE_NAMES))`` features of each query, searching ``col``."""
+    return feature_searches(col, texts).features
+
+
+@dataclass(frozen=True)
+class FeatureSearches:
+    """The features of a batch of queries and the searches that made them: by expert name, each query's
+    result (ids and scores, no texts) and how deep it was searched."""
+
+    features: np.ndarray
+    results: dict[str, list[SearchResult]]
+    depth: dict[str, int]
+
+    def reusable(self, expert: str, k: int) -> bool:
+        """Whether the top ``k`` of ``expert`` is already among these searches."""
+        return expert in self.results and k <= self.depth[expert]
+
+
+def feature_searches(col: Searchable, texts: Sequence[str]) -> FeatureSearches:
+    """The features of each query and the searches that made them (BM25's top :data:`LEXICAL_DEPTH`, the
+    dense expert's top :data:`DENSE_DEPTH`), so that a query routed to one of those experts reuses its
+    search instead of running it again."""
     if not texts:
-        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+        return FeatureSearches(np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32), {}, {})
     lexical, dense = feature_experts(col)
     lex = col.search_batch(list(texts), LEXICAL_DEPTH, expert=lexical, fetch=False)
     den = col.search_batch(list(texts), DENSE_DEPTH, expert=dense, fetch=False)
-    bm25 = col.expert(lexical)
-    assert isinstance(bm25, BM25Expert)  # feature_experts chose it so
-    stats = bm25.term_statistics(list(texts))
+    stats = col.expert(lexical).term_statistics(list(texts))
     rows = [
         query_features(
             t,
@@ -76,8 +121,8 @@ def collection_query_features(col: Collection, texts: Sequence[str]) -> np.ndarr
             s.documents,
             RankedList([h.id for h in a.hits], np.array([h.score for h in a.hits])),
             RankedList([h.id for h in b.hits], np.array([h.score for h in b.hits])),
-            bm25.k1,
+            s.k1,
         )
         for t, s, a, b in zip(texts, stats, lex, den)
     ]
-    return np.vstack(rows)
+    return FeatureSearches(np.vstack(rows), {lexical: lex, dense: den}, {lexical: LEXICAL_DEPTH, dense: DENSE_DEPTH})

@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
 
 from ..errors import CollectionError, InputError, UnknownNameError
 from ..experts.base import QueryEncoder
@@ -21,7 +24,7 @@ from ..routing.base import Router, RoutingData
 from ..routing.lexical import names_tfidf, tfidf_from_spec
 from ..routing.models import default_routing_expert, routing_model
 from .manifest import model_change
-from .query_features import collection_query_features
+from .query_features import FeatureSearches, feature_experts, feature_searches, has_feature_experts
 from .results import Hit, RoutingInfo, SearchResult
 
 
@@ -178,9 +181,19 @@ class RoutedSearch:
             data, meta = load_routing(self.path / "routers", name)
             removed = [e for e in data.experts if e not in self._experts]
             for e in removed:
-                data = data.without(e)  # an expert removed since: pilots recomputed without it
+                data = data.without(e)  # an expert removed since: pilots recomputed without it (features too)
+            made_by = data.feature_experts
+            stale = made_by is not None and (not has_feature_experts(self) or feature_experts(self) != made_by)  # type: ignore[arg-type]
+            if stale:  # features made by other experts than those that would make a live query's
+                data = replace(data, features=None, costs=None, feature_experts=None)
             # auto chooses its rule again when the experts changed; otherwise the saved rule is re-fitted
-            spec = meta.get("requested", meta["router"]) if removed else meta["router"]
+            spec = meta.get("requested", meta["router"]) if removed or stale else meta["router"]
+            if make_router(spec).uses_features and data.features is None:
+                raise CollectionError(
+                    f"router {name!r} routes by query features that the collection's experts can no longer "
+                    f"make as when it was fitted (made by {', '.join(made_by or ()) or 'experts since removed'}); "
+                    "fit it again"
+                )
             fitted = make_router(spec).fit(data)
             routing = meta["routing_expert"]
             model = self._routing_model(
@@ -235,8 +248,10 @@ class RoutedSearch:
             return []
         t0 = time.perf_counter()
         fitted, routing_expert, rule, model = self._router(router)
-        features = collection_query_features(self, list(queries)) if fitted.uses_features else None  # type: ignore[arg-type]
-        routes = fitted.route(model.encode_queries(list(queries)), features)
+        searched = feature_searches(self, list(queries)) if fitted.uses_features else None  # type: ignore[arg-type]
+        # a router that reads no embedding (qpp: its features' dense search embeds the query) costs no pass here
+        emb = model.encode_queries(list(queries)) if fitted.embeds_queries else np.zeros((len(queries), 0))
+        routes = fitted.route(emb, None if searched is None else searched.features)
         route_ms = (time.perf_counter() - t0) * 1000 / len(queries)
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, route in enumerate(routes):
@@ -244,7 +259,9 @@ class RoutedSearch:
         found_at: dict[int, SearchResult] = {}
         for experts, rows in groups.items():
             qs = [queries[i] for i in rows]
-            if len(experts) == 1:
+            if len(experts) == 1 and filter is None and searched is not None and searched.reusable(experts[0], k):
+                found = [self._reused(searched, experts[0], i, k) for i in rows]
+            elif len(experts) == 1:
                 found = self.search_batch(qs, k, expert=experts[0], filter=filter)
             else:
                 parts = [self.search_batch(qs, 100, expert=e, fetch=False, filter=filter) for e in experts]
@@ -264,13 +281,22 @@ class RoutedSearch:
 
         fused = rrf([{h.id: h.score for h in p.hits} for p in parts])
         top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return SearchResult(query, name, self._with_documents(top), {}, plan=parts[0].plan)
+
+    def _reused(self, searched: FeatureSearches, expert: str, i: int, k: int) -> SearchResult:
+        """Query ``i``'s top ``k`` of ``expert`` from the search its routing features ran, with the texts."""
+        done = searched.results[expert][i]
+        hits = self._with_documents([(h.id, h.score) for h in done.hits[:k]])
+        return SearchResult(done.query, expert, hits, dict(done.timings), plan=done.plan)
+
+    def _with_documents(self, top: list[tuple[str, float]]) -> list[Hit]:
+        """Hits, ranked as given, with each document's title, text and attributes."""
         ids = self._store.existing_ids([d for d, _ in top])
         docs = self._store.get(list(ids.values()))
-        hits = [
+        return [
             Hit(d, s, r, docs[ids[d]].title, docs[ids[d]].text, docs[ids[d]].attributes)
             for r, (d, s) in enumerate(top, start=1)
         ]
-        return SearchResult(query, name, hits, {}, plan=parts[0].plan)
 
 
 def check_queries(queries: Sequence[str]) -> None:

@@ -193,7 +193,7 @@ def evaluate_routing(
     model_passes = {e: float(built[e].query_model_passes) for e in experts}
     features_from = _feature_experts(built)
     costs = route_costs(model_passes, features_from[1]) if features_from else None
-    trains, test_emb = _training_data(evals, labelled_for, encoder, routing_name, self_supervised, costs)
+    trains, test_emb = _training_data(evals, labelled_for, encoder, routing_name, self_supervised, costs, features_from)
     setup = _RouterSetup(
         train=trains,
         evals=evals,
@@ -234,6 +234,7 @@ def _training_data(
     routing_name: str,
     self_supervised: bool,
     costs: dict[str, float] | None = None,
+    feature_experts: tuple[str, str] | None = None,
 ) -> tuple[dict[str, RoutingData], dict[str, Any]]:
     """Each evaluated dataset's routing data and its test queries' routing embeddings: its labelled
     training queries (``labelled_for``: one object shared by all, or under leave-one-out the other
@@ -258,7 +259,7 @@ def _training_data(
             fresh = bool(made) and isinstance(encoder, TfidfRoutingEncoder)
             enc = routing_model_from_spec(routing_name) if fresh else encoder
             source = {"labelled": {"datasets": counts} if counts else None, "pseudo": d.pseudo_source}
-            made[key] = (queries.embed(enc, source=source, costs=costs), enc)
+            made[key] = (queries.embed(enc, source, costs, feature_experts), enc)
         trains[d.name], enc = made[key]
         emb[d.name] = enc.encode_queries(list(d.test.queries.values()))
     return trains, emb
@@ -461,9 +462,7 @@ def _routing_cost(router: Router, route: Route, d: DatasetRuns, setup: _RouterSe
 
 def _feature_experts(built: dict[str, Any]) -> tuple[str, str] | None:
     """The bm25 and dense experts whose searches make the query features, as a collection picks them."""
-    from ..experts.bm25 import BM25Expert
-
-    lexical = next((n for n, e in built.items() if isinstance(e, BM25Expert)), None)
+    lexical = next((n for n, e in built.items() if e.has_term_statistics), None)
     dense = next((n for n, e in built.items() if e.kind == "dense"), None)
     return (lexical, dense) if lexical and dense else None
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -42,6 +43,18 @@ class QueryEncoder(Protocol):
 def unsupported(expert: Expert, what: str) -> InputError:
     """The error for asking ``expert`` to do what its kind cannot (``what``: the sentence saying so)."""
     return InputError(f"expert {expert.name!r} is {expert.kind}; {what}", field="expert")
+
+
+@dataclass(frozen=True)
+class TermStatistics:
+    """One query against a lexical index: how many content words it has (stop words removed), the document
+    frequency of each that the index knows (unknown words have none), how many documents there are, and the
+    index's BM25 ``k1`` (one term's score is at most its idf x (k1 + 1))."""
+
+    words: int
+    document_frequencies: np.ndarray
+    documents: int
+    k1: float
 
 
 class Expert(ABC):
@@ -77,6 +90,13 @@ class Expert(ABC):
     options: dict[str, Any] = {}
     #: model passes one query costs this expert (0: no model, as BM25); what routing evaluation counts
     query_model_passes: int = 1
+    #: whether :meth:`term_statistics` works (a BM25 index): query-performance routing reads them
+    has_term_statistics: bool = False
+
+    def term_statistics(self, queries: Sequence[str]) -> list[TermStatistics]:
+        """Each query's content words and their document frequencies in this expert's index (experts with
+        ``has_term_statistics``): the pre-retrieval side of query-performance prediction."""
+        raise unsupported(self, "it keeps no term statistics (a bm25 expert does)")
 
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> Any:
         """Document representations to store (``None`` for experts that keep none)."""

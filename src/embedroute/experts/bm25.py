@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,17 +11,7 @@ from typing_extensions import override
 
 from ..encoders.versions import library_versions
 from ..index.planner import Plan
-from .base import Expert, SearchBatch, top_k_masked
-
-
-@dataclass(frozen=True)
-class TermStatistics:
-    """One query against a BM25 index: how many content words it has (stop words removed), the document
-    frequency of each that the index knows (unknown words have none), and how many documents there are."""
-
-    words: int
-    document_frequencies: np.ndarray
-    documents: int
+from .base import Expert, SearchBatch, TermStatistics, top_k_masked
 
 
 class BM25Expert(Expert):
@@ -32,6 +21,7 @@ class BM25Expert(Expert):
     kind = "lexical"
     stores_vectors = False
     query_model_passes = 0
+    has_term_statistics = True
 
     def __init__(
         self,
@@ -80,13 +70,14 @@ class BM25Expert(Expert):
     def __len__(self) -> int:
         return len(self._ids)
 
+    @override
     def term_statistics(self, queries: Sequence[str]) -> list[TermStatistics]:
         """Each query's content words (after stop words) and the document frequency of those the index
         knows: the pre-retrieval side of query-performance prediction (features.py in ``routing``)."""
         if len(self._ids) and (self._dirty or self._retriever is None):
             self._build()
         if self._retriever is None:
-            return [TermStatistics(len(q.split()), np.zeros(0, dtype=np.int64), 0) for q in queries]
+            return [TermStatistics(len(q.split()), np.zeros(0, dtype=np.int64), 0, self.k1) for q in queries]
         indptr = np.asarray(self._retriever.scores["indptr"])
         stop = set(self._tokenizer.stopwords or ())
         out = []
@@ -95,7 +86,7 @@ class BM25Expert(Expert):
             known = self._tokenizer.tokenize([q], update_vocab=False, return_as="ids", show_progress=False)[0]
             known = [t for t in known if t < len(indptr) - 1 and indptr[t + 1] > indptr[t]]
             df = np.array([indptr[t + 1] - indptr[t] for t in known], dtype=np.int64)
-            out.append(TermStatistics(len(words), df, len(self._ids)))
+            out.append(TermStatistics(len(words), df, len(self._ids), self.k1))
         return out
 
     def _build(self) -> None:

@@ -89,6 +89,9 @@ class AdaptiveFusionRouter(Router):
         # that no fold runs the base's own cross-validation again
         oof = out_of_fold_scores(self.inner.fixed_spec(), data, folds=folds, seed=int(self.params.get("seed", 0)))
         m = margins(oof)
+        if not np.isfinite(m).any():  # one expert left: nothing to fuse
+            self.threshold, self.fuse_share = -np.inf, 0.0
+            return self
         if not costed:
             self.threshold = float(np.quantile(m, self.fuse_share))
             return self

@@ -60,6 +60,7 @@ class AutoRouter(Router):
         self.inner = make_router(self.choice).fit(data)
         self.experts = self.inner.experts
         self.uses_features = self.inner.uses_features
+        self.embeds_queries = self.inner.embeds_queries
         return self
 
     @override

@@ -7,7 +7,7 @@ and looked up by name in ``ROUTERS``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,11 +38,17 @@ class RoutingData:
     #: model passes a query costs in all when routed to each expert by a router on query features
     #: (:func:`~embedroute.routing.features.route_costs`), or None when unknown
     costs: dict[str, float] | None = None
+    #: the (lexical, dense) experts whose searches made ``features``: a router on features knows which
+    #: expert BM25 is, and a collection sees when its feature experts are no longer these
+    feature_experts: tuple[str, str] | None = None
 
     def without(self, expert: str) -> RoutingData:
-        """The same training data with the expert ``expert`` left out (its score column dropped)."""
+        """The same training data with the expert ``expert`` left out (its score column dropped). Leaving out
+        an expert whose searches made the features drops the features too: they cannot be made again."""
         j = self.experts.index(expert)
         keep = [i for i in range(len(self.experts)) if i != j]
+        if self.feature_experts is not None and expert in self.feature_experts:
+            return replace(self, features=None, costs=None, feature_experts=None).without(expert)
         return RoutingData(
             [self.experts[i] for i in keep],
             self.embeddings,
@@ -53,6 +59,7 @@ class RoutingData:
             self.source,
             self.features,
             None if self.costs is None else {e: c for e, c in self.costs.items() if e != expert},
+            self.feature_experts,
         )
 
     def subset(self, rows: np.ndarray) -> RoutingData:
@@ -69,6 +76,7 @@ class RoutingData:
             self.source,
             None if self.features is None else self.features[rows],
             self.costs,
+            self.feature_experts,
         )
 
     def dataset_best(self) -> dict[str, str]:

@@ -19,8 +19,9 @@ expert costs two passes where one sent to the dense routing expert or to BM25 co
 (``RoutingData.costs``). ``budget=B`` (default 1.1 passes a query) makes the router pay for that: it routes
 by the prediction minus ``penalty`` x the expert's extra passes, with ``penalty`` the smallest value of
 :data:`PENALTY_GRID` whose out-of-fold routing of the training queries gives the best nDCG@10 among those
-that stay within the budget (the largest value when none does). ``penalty=X`` fixes it. Hand-written: the glue and the
-target; scikit-learn does the learning.
+that stay within the budget (the largest value when none does). ``penalty=X`` fixes it. A query for which
+BM25 found nothing is never sent to BM25 alone. Hand-written: the glue and the target; scikit-learn does the
+learning.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class QPPRouter(Router):
 
     name = "qpp"
     uses_features = True
+    embeds_queries = False  # the features' dense search embeds the query; no routing-encoder pass
     score_meaning = "predicted nDCG@10 minus the experts' mean, less a penalty per extra model pass"
     accepts = frozenset({"trees", "depth", "rate", "seed", "budget", "penalty"})
 
@@ -90,6 +92,8 @@ class QPPRouter(Router):
                 "router 'qpp': trees and depth must be at least 1, rate and budget above 0", field="router"
             )
         self.experts = list(data.experts)
+        lexical = data.feature_experts[0] if data.feature_experts else None
+        self.lexical = lexical if lexical in self.experts else None
         target = data.scores - data.scores.mean(axis=1, keepdims=True)
         weights = dataset_weights(data.datasets)
         self.models = []
@@ -137,8 +141,12 @@ class QPPRouter(Router):
         x = np.atleast_2d(np.asarray(features, dtype=np.float32))
         if len(x) != n_rows(embeddings) and n_rows(embeddings):
             raise ValueError(f"{n_rows(embeddings)} queries but {len(x)} feature rows")
-        predicted = np.column_stack([m.predict(x) for m in self.models]).astype(np.float32)
-        return predicted - self.penalty * self.extra
+        out = np.column_stack([m.predict(x) for m in self.models]).astype(np.float32) - self.penalty * self.extra
+        if self.lexical is not None and len(self.experts) > 1:  # BM25 found nothing: it cannot be the answer
+            empty = x[:, FEATURE_NAMES.index("lex_empty")] > 0.5
+            j = self.experts.index(self.lexical)
+            out[empty, j] = out[empty].min(axis=1) - 1.0
+        return out
 
     def weighing_most(self, top: int = 3) -> list[tuple[str, float]]:
         """The features that weigh most in the predictions (mean impurity importance over the experts'

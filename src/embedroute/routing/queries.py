@@ -69,16 +69,21 @@ class RoutingQueries:
         return out
 
     def embed(
-        self, encoder: Any, source: dict[str, Any] | None = None, costs: dict[str, float] | None = None
+        self,
+        encoder: Any,
+        source: dict[str, Any] | None = None,
+        costs: dict[str, float] | None = None,
+        feature_experts: tuple[str, str] | None = None,
     ) -> RoutingData:
         """The routing data: every query embedded by ``encoder``. An encoder that learns from the queries
         it routes (``tfidf``) is fitted on all of them first, and its fitted state travels with the data
         (cross-validation re-fits it inside each fold: :func:`~embedroute.routing.lexical.refit_on_rows`).
         ``source`` says how the queries were made; it is saved with every router fitted on them; ``costs``
-        are the model passes a routed query costs per expert (:attr:`RoutingData.costs`)."""
+        are the model passes a routed query costs per expert (:attr:`RoutingData.costs`), ``feature_experts`` the
+        experts whose searches made the features (:attr:`RoutingData.feature_experts`)."""
         if not self.texts:
             raise ValueError("no routing queries to embed")
-        fitted = None
+        fitted, features = None, self.stacked_features()
         if isinstance(encoder, TfidfRoutingEncoder):  # it learns its vocabulary from the queries it routes
             encoder.fit(self.texts)
             fitted = {"spec": encoder.spec(), "state": encoder.state()}
@@ -90,6 +95,7 @@ class RoutingQueries:
             list(self.query_ids),
             fitted,
             source,
-            self.stacked_features(),
+            features,
             costs,
+            feature_experts if features is not None else None,
         )

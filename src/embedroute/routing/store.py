@@ -59,6 +59,7 @@ def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any
         "training_queries": len(data.datasets),
         "routing_data": data.source,
         "costs": data.costs,
+        "feature_experts": None if data.feature_experts is None else list(data.feature_experts),
     }
     jtmp.write_text(json.dumps(meta, indent=2))
     os.replace(jtmp, json_path)
@@ -86,5 +87,6 @@ def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
         meta.get("routing_data"),
         z["features"] if "features" in z else None,
         meta.get("costs"),
+        tuple(meta["feature_experts"]) if meta.get("feature_experts") else None,
     )
     return data, meta
