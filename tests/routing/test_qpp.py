@@ -256,3 +256,69 @@ def test_a_removed_feature_expert_makes_a_qpp_router_ask_to_be_fitted_again(tmp_
     res = c.routed_search("bone density", router="fusion-adaptive@budget=1.5")  # refitted on pilots instead
     assert set(res.routing.experts) <= {"static64", "minilm-l3"} and res.hits
     c.close()
+
+
+def test_a_routed_search_embeds_each_query_once_per_dense_expert(col):
+    """qpp's features search static64 and the query is then routed (often to static64): one model pass each,
+    shared, and none of a routing encoder. Counted by wrapping the real encoder, which still runs."""
+    fit_routers(col, ["qpp@seed=1"], None, max_queries=120, show_progress=False)
+    dense = col.expert("static64")
+    real, seen = dense.encoder.encode_queries, []
+
+    def counting(texts):
+        seen.extend(texts)
+        return real(texts)
+
+    dense.encoder.encode_queries = counting
+    try:
+        queries = ["vitamin D deficiency and bone fractures", "sleep apnea in children", "zzyzx qwxvb"]
+        results = col.routed_search_batch(queries, router="qpp@seed=1")
+    finally:
+        dense.encoder.encode_queries = real
+    assert sorted(seen) == sorted(queries)  # each once, though static64 was searched twice for some
+    for q, res in zip(queries, results):  # and the routed hits are the chosen expert's own search
+        fresh = col.search(q, expert=res.routing.experts[0])
+        assert [(h.id, round(h.score, 5), h.rank, h.text) for h in res.hits] == [
+            (h.id, round(h.score, 5), h.rank, h.text) for h in fresh.hits
+        ]
+    with pytest.raises(InputError, match="k must be at least 1"):
+        col.routed_search_batch(queries, 0, router="qpp@seed=1")
+
+
+def test_routing_data_whose_features_other_experts_made_is_refused(col):
+    """Features made by another collection's experts would not mean what live queries' features mean."""
+    from embedroute.routing.store import load_routing
+
+    fit_routers(col, ["qpp@seed=2"], None, max_queries=60, show_progress=False)
+    data, _ = load_routing(col.path / "routers", "qpp@seed=2")
+    assert data.feature_experts == ("bm25", "static64")  # saved with the router and loaded back
+    data.feature_experts = ("bm25", "minilm")
+    with pytest.raises(InputError, match="made by the experts bm25, minilm"):
+        col.fit_router("qpp", data, name="other")
+
+
+def test_feature_routers_saved_before_feature_experts_were_recorded_still_guard_and_refit(tmp_path):
+    """A router saved without the feature_experts key (older versions) is taken as made by the collection's
+    current feature experts: the empty-BM25 guard holds, and after bm25 is removed qpp and
+    fusion-adaptive@base=qpp ask to be fitted again."""
+    from embedroute.demo import sample_path
+    from embedroute.errors import CollectionError
+    from embedroute.evaluation.beir import load_beir
+
+    c = Collection.create(tmp_path / "c", experts=EXPERTS)
+    c.add(load_beir(sample_path()).corpus(), show_progress=False)
+    fit_routers(c, ["qpp", "fusion-adaptive@base=qpp"], None, max_queries=120, show_progress=False)
+    for name in ("qpp", "fusion-adaptive@base=qpp"):
+        path = c.path / "routers" / f"{name}.json"
+        meta = json.loads(path.read_text())
+        del meta["feature_experts"]
+        path.write_text(json.dumps(meta))
+    c.reload_routers()
+    assert c.routed_search("zzyzx qwxvb", router="qpp").routing.experts == ["static64"]
+    c.add_expert("minilm-l3", show_progress=False)
+    c.remove_expert("bm25")
+    c.reload_routers()
+    for name in ("qpp", "fusion-adaptive@base=qpp"):
+        with pytest.raises(CollectionError, match="fit it again"):
+            c.routed_search("bone density", router=name)
+    c.close()

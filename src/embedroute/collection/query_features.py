@@ -3,7 +3,8 @@
 
 The lexical side is the collection's first expert with term statistics (BM25: its top 100, and the
 document frequencies of the query's terms); the dense side is the collection's first dense expert's top 10
-(the default routing expert). A query routed to one of the two reuses that search. Training queries,
+(the default routing expert). A live query routed to the dense expert shares its model pass with the
+features' search (``Expert.sharing_query_passes``). Training queries,
 pseudo-queries and live queries all get their features here, from the collection they are routed in,
 so a router never sees features made another way than those it routes by. Hand-written glue over ``search_batch``.
 """
@@ -11,7 +12,6 @@ so a router never sees features made another way than those it routes by. Hand-w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -86,29 +86,8 @@ def collection_route_costs(col: Searchable) -> dict[str, float] | None:
 
 def collection_query_features(col: Searchable, texts: Sequence[str]) -> np.ndarray:
     """``(len(texts), len(FEATURE_NAMES))`` features of each query, searching ``col``."""
-    return feature_searches(col, texts).features
-
-
-@dataclass(frozen=True)
-class FeatureSearches:
-    """The features of a batch of queries and the searches that made them: by expert name, each query's
-    result (ids and scores, no texts) and how deep it was searched."""
-
-    features: np.ndarray
-    results: dict[str, list[SearchResult]]
-    depth: dict[str, int]
-
-    def reusable(self, expert: str, k: int) -> bool:
-        """Whether the top ``k`` of ``expert`` is already among these searches."""
-        return expert in self.results and k <= self.depth[expert]
-
-
-def feature_searches(col: Searchable, texts: Sequence[str]) -> FeatureSearches:
-    """The features of each query and the searches that made them (BM25's top :data:`LEXICAL_DEPTH`, the
-    dense expert's top :data:`DENSE_DEPTH`), so that a query routed to one of those experts reuses its
-    search instead of running it again."""
     if not texts:
-        return FeatureSearches(np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32), {}, {})
+        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
     lexical, dense = feature_experts(col)
     lex = col.search_batch(list(texts), LEXICAL_DEPTH, expert=lexical, fetch=False)
     den = col.search_batch(list(texts), DENSE_DEPTH, expert=dense, fetch=False)
@@ -125,4 +104,4 @@ def feature_searches(col: Searchable, texts: Sequence[str]) -> FeatureSearches:
         )
         for t, s, a, b in zip(texts, stats, lex, den)
     ]
-    return FeatureSearches(np.vstack(rows), {lexical: lex, dense: den}, {lexical: LEXICAL_DEPTH, dense: DENSE_DEPTH})
+    return np.vstack(rows)

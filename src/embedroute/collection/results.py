@@ -43,7 +43,8 @@ def ranked_hits(
 @dataclass(frozen=True)
 class RoutingInfo:
     """Why a routed search went where it did: the router asked for, the rule it ran (``auto``: the rule
-    it chose when fitted), the model that embedded the query for routing, the experts chosen (best
+    it chose when fitted), the model that embeds queries for routing (a router on query features, such as
+    ``qpp``, reads none: its features search the collection's bm25 and first dense expert), the experts chosen (best
     first; several are fused by RRF) and every expert's routing score (RouterRetriever, arXiv 2409.02685)."""
 
     router: str

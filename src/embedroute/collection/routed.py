@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,7 +25,7 @@ from ..routing.base import Router, RoutingData
 from ..routing.lexical import names_tfidf, tfidf_from_spec
 from ..routing.models import default_routing_expert, routing_model
 from .manifest import model_change
-from .query_features import FeatureSearches, feature_experts, feature_searches, has_feature_experts
+from .query_features import collection_query_features, feature_experts, has_feature_experts
 from .results import Hit, RoutingInfo, SearchResult
 
 
@@ -113,6 +114,14 @@ class RoutedSearch:
                 f"{routing_expert!r} makes {enc.dim}-d ones",
                 field="routing_expert",
             )
+        made_by, now = data.feature_experts, feature_experts(self) if has_feature_experts(self) else None  # type: ignore[arg-type]
+        if made_by is not None and made_by != now:
+            raise InputError(
+                f"routing data's query features were made by the experts {', '.join(made_by)}, but this collection's "
+                f"are {', '.join(now) if now else 'missing (it needs a bm25 and a dense expert)'}: build the "
+                "routing data on this collection (fit_routers)",
+                field="routing_data",
+            )
         unknown = [e for e in data.experts if e not in self._experts]
         for e in unknown:
             data = data.without(e)
@@ -179,22 +188,31 @@ class RoutedSearch:
                     f"{', '.join(have) or 'none'} (fit one with fit_router)"
                 )
             data, meta = load_routing(self.path / "routers", name)
+            loaded_features = data.features is not None
+            now = feature_experts(self) if has_feature_experts(self) else None  # type: ignore[arg-type]
+            if loaded_features and data.feature_experts is None:  # saved before routers recorded who made them:
+                # taken as made by the experts that make them now (if none can, they are lost)
+                data = replace(data, feature_experts=now) if now else replace(data, features=None, costs=None)
             removed = [e for e in data.experts if e not in self._experts]
             for e in removed:
                 data = data.without(e)  # an expert removed since: pilots recomputed without it (features too)
             made_by = data.feature_experts
-            stale = made_by is not None and (not has_feature_experts(self) or feature_experts(self) != made_by)  # type: ignore[arg-type]
+            stale = made_by is not None and now != made_by
             if stale:  # features made by other experts than those that would make a live query's
                 data = replace(data, features=None, costs=None, feature_experts=None)
+            lost = stale or (data.features is None and loaded_features)
             # auto chooses its rule again when the experts changed; otherwise the saved rule is re-fitted
             spec = meta.get("requested", meta["router"]) if removed or stale else meta["router"]
-            if make_router(spec).uses_features and data.features is None:
+            try:
+                fitted = make_router(spec).fit(data)
+            except InputError as e:
+                if not lost:
+                    raise
                 raise CollectionError(
-                    f"router {name!r} routes by query features that the collection's experts can no longer "
-                    f"make as when it was fitted (made by {', '.join(made_by or ()) or 'experts since removed'}); "
+                    f"router {name!r} routes by query features that the collection's experts can no longer make "
+                    f"as when it was fitted (made by {', '.join(made_by or ()) or 'experts since removed'}); "
                     "fit it again"
-                )
-            fitted = make_router(spec).fit(data)
+                ) from e
             routing = meta["routing_expert"]
             model = self._routing_model(
                 routing if routing in self._experts else meta.get("routing_spec", routing), data.routing_encoder
@@ -241,17 +259,33 @@ class RoutedSearch:
     def routed_search_batch(
         self, queries: Sequence[str], k: int = 10, *, router: str = "pilot", filter: dict[str, Any] | None = None
     ) -> list[SearchResult]:  # noqa: A002
-        """:meth:`routed_search` for many queries: one routing-encoder pass for all of them, then one
-        :meth:`search_batch` per chosen expert (or set of experts to fuse). Timings are per query."""
+        """:meth:`routed_search` for many queries: one routing-encoder pass for all of them (none for a router
+        on query features, whose dense search embeds the queries), then one :meth:`search_batch` per chosen
+        expert (or set of experts to fuse). A dense expert embeds each query once in the call: the routing
+        pass, the features' search and the routed search share it. Timings are per query."""
         check_queries(queries)
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}", field="k")
         if not queries:
             return []
+        with ExitStack() as shared:  # the features' dense search and the routed search share the query's pass
+            for e in self._experts.values():
+                shared.enter_context(e.sharing_query_passes())
+            return self._routed(list(queries), k, router, filter)
+
+    def _routed(
+        self,
+        queries: list[str],
+        k: int,
+        router: str,
+        filter: dict[str, Any] | None,  # noqa: A002
+    ) -> list[SearchResult]:
         t0 = time.perf_counter()
         fitted, routing_expert, rule, model = self._router(router)
-        searched = feature_searches(self, list(queries)) if fitted.uses_features else None  # type: ignore[arg-type]
+        features = collection_query_features(self, queries) if fitted.uses_features else None  # type: ignore[arg-type]
         # a router that reads no embedding (qpp: its features' dense search embeds the query) costs no pass here
-        emb = model.encode_queries(list(queries)) if fitted.embeds_queries else np.zeros((len(queries), 0))
-        routes = fitted.route(emb, None if searched is None else searched.features)
+        emb = model.encode_queries(queries) if fitted.embeds_queries else np.zeros((len(queries), 0))
+        routes = fitted.route(emb, features)
         route_ms = (time.perf_counter() - t0) * 1000 / len(queries)
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, route in enumerate(routes):
@@ -259,9 +293,7 @@ class RoutedSearch:
         found_at: dict[int, SearchResult] = {}
         for experts, rows in groups.items():
             qs = [queries[i] for i in rows]
-            if len(experts) == 1 and filter is None and searched is not None and searched.reusable(experts[0], k):
-                found = [self._reused(searched, experts[0], i, k) for i in rows]
-            elif len(experts) == 1:
+            if len(experts) == 1:
                 found = self.search_batch(qs, k, expert=experts[0], filter=filter)
             else:
                 parts = [self.search_batch(qs, 100, expert=e, fetch=False, filter=filter) for e in experts]
@@ -282,12 +314,6 @@ class RoutedSearch:
         fused = rrf([{h.id: h.score for h in p.hits} for p in parts])
         top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         return SearchResult(query, name, self._with_documents(top), {}, plan=parts[0].plan)
-
-    def _reused(self, searched: FeatureSearches, expert: str, i: int, k: int) -> SearchResult:
-        """Query ``i``'s top ``k`` of ``expert`` from the search its routing features ran, with the texts."""
-        done = searched.results[expert][i]
-        hits = self._with_documents([(h.id, h.score) for h in done.hits[:k]])
-        return SearchResult(done.query, expert, hits, dict(done.timings), plan=done.plan)
 
     def _with_documents(self, top: list[tuple[str, float]]) -> list[Hit]:
         """Hits, ranked as given, with each document's title, text and attributes."""

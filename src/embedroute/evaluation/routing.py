@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..collection.query_features import collection_query_features, has_feature_experts
+from ..collection.query_features import collection_query_features, feature_experts, has_feature_experts
 from ..encoders.cache import caching_disabled
 from ..errors import InputError
 from ..experts.registry import ExpertSpec, make_expert
@@ -56,6 +56,8 @@ class DatasetRuns:
     #: query-performance features of the test and train queries in this corpus (None: no bm25 + dense pair)
     test_features: np.ndarray | None = None
     train_features: np.ndarray | None = None
+    #: the (lexical, dense) experts whose searches made those features
+    feature_experts: tuple[str, str] | None = None
 
 
 def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -98,6 +100,7 @@ def prepare(
                 col.search_batch([q], 100, expert=e, fetch=False)
             out.latency_ms[e] = (time.perf_counter() - t0) * 1000 / max(len(sample), 1)
     if has_feature_experts(col):
+        out.feature_experts = feature_experts(col)
         out.test_features = collection_query_features(col, list(test.queries.values()))
         if train is not None:
             out.train_features = collection_query_features(col, list(train.queries.values()))
@@ -114,7 +117,12 @@ def routing_data(prepared: list[DatasetRuns], experts: list[str], encoder: Any) 
     queries = labelled_queries(prepared, experts)
     if not queries.texts:
         raise ValueError("no training queries: give --train-from datasets with a train split or judged queries")
-    return queries.embed(encoder, source={"labelled": {"datasets": queries.per_dataset()}, "pseudo": None})
+    made_by = {d.feature_experts for d in prepared if d.train is not None}
+    return queries.embed(
+        encoder,
+        {"labelled": {"datasets": queries.per_dataset()}, "pseudo": None},
+        feature_experts=made_by.pop() if len(made_by) == 1 else None,
+    )
 
 
 def labelled_queries(prepared: list[DatasetRuns], experts: list[str]) -> RoutingQueries:
@@ -447,15 +455,15 @@ def _add_router_row(table: _Table, rname: str, setup: _RouterSetup, seed_spread:
 
 def _routing_cost(router: Router, route: Route, d: DatasetRuns, setup: _RouterSetup) -> tuple[float, float]:
     """Milliseconds and model passes a query spends on routing beyond the experts it is sent to: the routing
-    encoder's pass when it goes elsewhere; for a router on query features, the searches that make them (BM25,
-    and the dense routing expert's, which includes its pass) unless the query is sent to those experts."""
+    encoder's pass when it goes elsewhere; for a router on query features, the searches that make them: BM25's
+    always (a live route to BM25 searches again), the dense expert's unless the query goes to it (alone or
+    fused: the routed search shares the features' model pass, ``Expert.sharing_query_passes``)."""
     if router.uses_features and setup.feature_experts is not None:
-        ms, passes = 0.0, 0.0
-        for e in setup.feature_experts:
-            if e not in route.experts:
-                ms += d.latency_ms[e]
-                passes += setup.model_passes[e]
-        return ms, passes
+        lexical, dense = setup.feature_experts
+        ms = d.latency_ms[lexical]  # a live route to BM25 searches it again
+        if dense in route.experts:  # the routed search shares the features' pass (its index search is not counted)
+            return ms, 0.0
+        return ms + d.latency_ms[dense], float(setup.model_passes[dense])
     extra_pass = router.embeds_queries and setup.routing_name not in route.experts
     return (setup.route_encode_ms if extra_pass else 0.0), float(extra_pass and not setup.lexical)
 

@@ -180,6 +180,13 @@ class Expert(ABC):
         kinds without a compressed index have nothing to change."""
         yield
 
+    @contextmanager
+    def sharing_query_passes(self) -> Iterator[None]:
+        """Within the block, a query text this expert embeds again is not embedded again (routing's feature
+        search and the routed search of the same query share one model pass); kinds that embed no query, or
+        that do not share, have nothing to do."""
+        yield
+
 
 def encode_then_search(
     encoder: QueryEncoder,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import zlib
 from collections.abc import Iterator, Sequence
@@ -57,6 +58,10 @@ class DenseExpert(Expert):
         self.thresholds = Thresholds()
         self._unsaved = True
         self._index: VectorIndex = make_index(index, self.dim, rescore)
+        # query vectors by text while some caller shares query passes (sharing_query_passes), else empty
+        self._shared: dict[str, np.ndarray] = {}
+        self._sharers = 0
+        self._sharing_lock = threading.Lock()
 
     @override
     def config(self) -> dict[str, Any]:
@@ -76,8 +81,27 @@ class DenseExpert(Expert):
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors from this expert's encoder: a dense expert is a
-        :class:`~embedroute.experts.base.QueryEncoder`, which is how routing embeds queries with one."""
-        return self.encoder.encode_queries(texts)
+        :class:`~embedroute.experts.base.QueryEncoder`, which is how routing embeds queries with one. Inside
+        :meth:`sharing_query_passes` a text embedded before in the block is not embedded again."""
+        if not self._sharers:
+            return self.encoder.encode_queries(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in self._shared]
+        if missing:
+            self._shared.update(zip(missing, np.asarray(self.encoder.encode_queries(missing))))
+        return np.vstack([self._shared[t] for t in texts])
+
+    @override
+    @contextmanager
+    def sharing_query_passes(self) -> Iterator[None]:
+        with self._sharing_lock:
+            self._sharers += 1
+        try:
+            yield
+        finally:
+            with self._sharing_lock:
+                self._sharers -= 1
+                if not self._sharers:  # the last sharer out forgets the vectors
+                    self._shared.clear()
 
     @override
     def embed_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
@@ -289,7 +313,7 @@ class DenseExpert(Expert):
     def search(
         self, queries: Sequence[str], k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
     ) -> SearchBatch:
-        return encode_then_search(self.encoder, self.search_vectors, queries, k, allowed=allowed, estimate=estimate)
+        return encode_then_search(self, self.search_vectors, queries, k, allowed=allowed, estimate=estimate)
 
     def search_vectors(
         self, query_vectors: np.ndarray, k: int, *, allowed: np.ndarray | None = None, estimate: float | None = None
