@@ -315,6 +315,7 @@ SAFE_BUILTINS = {
     "round": round,
     "len": len,
     "sum": sum,
+    "next": next,
     "sorted": sorted,
     "any": any,
     "all": all,

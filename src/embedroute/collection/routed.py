@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from ..routing.base import Router, RoutingData
 from ..routing.lexical import names_tfidf, tfidf_from_spec
 from ..routing.models import default_routing_expert, routing_model
 from .manifest import model_change
-from .query_features import collection_query_features, feature_experts, has_feature_experts
+from .query_features import Searchable, collection_query_features, feature_experts, has_feature_experts
 from .results import Hit, RoutingInfo, SearchResult
 
 
@@ -50,10 +50,11 @@ class RoutingModel(QueryEncoder, Protocol):
         ...
 
 
-class RoutedSearch:
+class RoutedSearch(Searchable):
     """Mixin of :class:`~embedroute.collection.Collection`: the routing methods. It uses the
-    collection's ``path``, ``_experts``, ``_routers`` (fitted routers by name), ``_store``, ``expert``
-    and ``search_batch``."""
+    collection's ``path``, ``_experts``, ``_routers`` (fitted routers by name), ``_store``, and what a
+    :class:`~embedroute.collection.query_features.Searchable` has (``experts``, ``expert``,
+    ``search_batch``), which the collection provides."""
 
     path: Path
     _experts: dict[str, Any]
@@ -61,20 +62,6 @@ class RoutedSearch:
     _store: Any
     #: routing-only models (dense experts that embed queries for routing but hold no documents)
     _routing_models: dict[str, RoutingModel]
-
-    if TYPE_CHECKING:  # provided by Collection
-
-        def search_batch(
-            self,
-            queries: Sequence[str],
-            k: int = 10,
-            *,
-            expert: str | None = None,
-            fetch: bool = True,
-            filter: dict[str, Any] | None = None,  # noqa: A002
-        ) -> list[SearchResult]:
-            """:meth:`Collection.search_batch <embedroute.collection.Collection.search_batch>`."""
-            ...
 
     @property
     def routers(self) -> list[str]:
@@ -114,7 +101,7 @@ class RoutedSearch:
                 f"{routing_expert!r} makes {enc.dim}-d ones",
                 field="routing_expert",
             )
-        made_by, now = data.feature_experts, feature_experts(self) if has_feature_experts(self) else None  # type: ignore[arg-type]
+        made_by, now = data.feature_experts, feature_experts(self) if has_feature_experts(self) else None
         if made_by is not None and made_by != now:
             raise InputError(
                 f"routing data's query features were made by the experts {', '.join(made_by)}, but this collection's "
@@ -189,7 +176,7 @@ class RoutedSearch:
                 )
             data, meta = load_routing(self.path / "routers", name)
             loaded_features = data.features is not None
-            now = feature_experts(self) if has_feature_experts(self) else None  # type: ignore[arg-type]
+            now = feature_experts(self) if has_feature_experts(self) else None
             if loaded_features and data.feature_experts is None:  # saved before routers recorded who made them:
                 # taken as made by the experts that make them now (if none can, they are lost)
                 data = replace(data, feature_experts=now) if now else replace(data, features=None, costs=None)
@@ -282,7 +269,7 @@ class RoutedSearch:
     ) -> list[SearchResult]:
         t0 = time.perf_counter()
         fitted, routing_expert, rule, model = self._router(router)
-        features = collection_query_features(self, queries) if fitted.uses_features else None  # type: ignore[arg-type]
+        features = collection_query_features(self, queries) if fitted.uses_features else None
         # a router that reads no embedding (qpp: its features' dense search embeds the query) costs no pass here
         emb = model.encode_queries(queries) if fitted.embeds_queries else np.zeros((len(queries), 0))
         routes = fitted.route(emb, features)
