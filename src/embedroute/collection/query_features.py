@@ -11,7 +11,7 @@ so a router never sees features made another way than those it routes by. Hand-w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -52,36 +52,46 @@ class Searchable(Protocol):
 LEXICAL_DEPTH, DENSE_DEPTH = 100, 10
 
 
+def pick_feature_experts(experts: Mapping[str, Expert]) -> tuple[str, str] | None:
+    """The first expert with term statistics (BM25) and the first dense expert of ``experts`` (name ->
+    expert, in the collection's order), whose searches make the features; None when either is missing."""
+    lexical = next((n for n, e in experts.items() if e.has_term_statistics), None)
+    dense = next((n for n, e in experts.items() if e.kind == "dense"), None)
+    return (lexical, dense) if lexical and dense else None
+
+
+def present_feature_experts(col: Searchable) -> tuple[str, str] | None:
+    """:func:`pick_feature_experts` of the collection's experts."""
+    return pick_feature_experts({n: col.expert(n) for n in col.experts})
+
+
 def feature_experts(col: Searchable) -> tuple[str, str]:
     """The collection's BM25 expert and dense routing expert, which the features search; an InputError
     naming what to add when it lacks either."""
-    lexical = next((n for n in col.experts if col.expert(n).has_term_statistics), None)
-    dense = next((n for n in col.experts if col.expert(n).kind == "dense"), None)
-    if lexical is None or dense is None:
-        missing = "a bm25 expert" if lexical is None else "a dense expert"
+    found = present_feature_experts(col)
+    if found is None:
+        lexical = any(col.expert(n).has_term_statistics for n in col.experts)
+        missing = "dense expert" if lexical else "bm25 expert"
         raise InputError(
             f"query-performance routing (qpp) reads BM25's and a dense expert's results; the collection has no "
             f"{missing}: add one (add_expert) or use another router",
             field="router",
         )
-    return lexical, dense
+    return found
 
 
 def has_feature_experts(col: Searchable) -> bool:
     """Whether ``col`` has the BM25 and dense experts the features search."""
-    try:
-        feature_experts(col)
-    except InputError:
-        return False
-    return True
+    return present_feature_experts(col) is not None
 
 
 def collection_route_costs(col: Searchable) -> dict[str, float] | None:
     """Model passes a query routed on features costs per expert of ``col`` (None: no features here)."""
-    if not has_feature_experts(col):
+    found = present_feature_experts(col)
+    if found is None:
         return None
     passes = {n: float(col.expert(n).query_model_passes) for n in col.experts}
-    return route_costs(passes, feature_experts(col)[1])
+    return route_costs(passes, found[1])
 
 
 def collection_query_features(col: Searchable, texts: Sequence[str]) -> np.ndarray:

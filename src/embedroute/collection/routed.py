@@ -25,7 +25,7 @@ from ..routing.base import Router, RoutingData
 from ..routing.lexical import names_tfidf, tfidf_from_spec
 from ..routing.models import default_routing_expert, routing_model
 from .manifest import model_change
-from .query_features import Searchable, collection_query_features, feature_experts, has_feature_experts
+from .query_features import Searchable, collection_query_features, present_feature_experts
 from .results import Hit, RoutingInfo, SearchResult
 
 
@@ -101,7 +101,7 @@ class RoutedSearch(Searchable):
                 f"{routing_expert!r} makes {enc.dim}-d ones",
                 field="routing_expert",
             )
-        made_by, now = data.feature_experts, feature_experts(self) if has_feature_experts(self) else None
+        made_by, now = data.feature_experts, present_feature_experts(self)
         if made_by is not None and made_by != now:
             raise InputError(
                 f"routing data's query features were made by the experts {', '.join(made_by)}, but this collection's "
@@ -176,7 +176,7 @@ class RoutedSearch(Searchable):
                 )
             data, meta = load_routing(self.path / "routers", name)
             loaded_features = data.features is not None
-            now = feature_experts(self) if has_feature_experts(self) else None
+            now = present_feature_experts(self)
             if loaded_features and data.feature_experts is None:  # saved before routers recorded who made them:
                 # taken as made by the experts that make them now (if none can, they are lost)
                 data = replace(data, feature_experts=now) if now else replace(data, features=None, costs=None)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..collection import Collection
-from ..collection.query_features import collection_route_costs, feature_experts, has_feature_experts
+from ..collection.query_features import collection_route_costs, feature_experts, present_feature_experts
 from ..errors import InputError
 from ..experts.registry import ExpertSpec
 from ..routing import RoutingData, make_router
@@ -203,7 +203,7 @@ def fit_routers(
         scored = pseudo_routing_queries(col, pseudo, progress=progress, show_progress=show_progress)
         queries = queries.merged(scored)
         source["pseudo"] = pseudo_source(pseudo, generators, seed=seed, max_queries=max_queries)
-    made_by = feature_experts(col) if has_feature_experts(col) else None
+    made_by = present_feature_experts(col)
     data = _embedded(queries, encoder, source, progress, collection_route_costs(col), made_by)
     return _fit_each(col, routers, data, routing, progress)
 

@@ -20,7 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from ..collection.query_features import collection_query_features, feature_experts, has_feature_experts
+from ..collection.query_features import (
+    collection_query_features,
+    feature_experts,
+    has_feature_experts,
+    pick_feature_experts,
+)
 from ..encoders.cache import caching_disabled
 from ..errors import InputError
 from ..experts.registry import ExpertSpec, make_expert
@@ -199,7 +204,7 @@ def evaluate_routing(
         shared = labelled_queries([prepared[p] for p in train_paths], experts)
         labelled_for = {d.name: shared for d in evals}
     model_passes = {e: float(built[e].query_model_passes) for e in experts}
-    features_from = _feature_experts(built)
+    features_from = pick_feature_experts(built)
     costs = route_costs(model_passes, features_from[1]) if features_from else None
     trains, test_emb = _training_data(evals, labelled_for, encoder, routing_name, self_supervised, costs, features_from)
     setup = _RouterSetup(
@@ -466,13 +471,6 @@ def _routing_cost(router: Router, route: Route, d: DatasetRuns, setup: _RouterSe
         return ms + d.latency_ms[dense], float(setup.model_passes[dense])
     extra_pass = router.embeds_queries and setup.routing_name not in route.experts
     return (setup.route_encode_ms if extra_pass else 0.0), float(extra_pass and not setup.lexical)
-
-
-def _feature_experts(built: dict[str, Any]) -> tuple[str, str] | None:
-    """The bm25 and dense experts whose searches make the query features, as a collection picks them."""
-    lexical = next((n for n, e in built.items() if e.has_term_statistics), None)
-    dense = next((n for n, e in built.items() if e.kind == "dense"), None)
-    return (lexical, dense) if lexical and dense else None
 
 
 def _mean_or_none(values: list[float | None]) -> float | None:
