@@ -5,14 +5,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# the folder made for each environment: the hot path asks for the cache folder once per query
+_made: dict[tuple[str | None, str | None, str | None], Path] = {}
+
 
 def cache_dir() -> Path:
     """``$EMBEDROUTE_CACHE_DIR``, else ``$XDG_CACHE_HOME/embedroute``, else ``~/.cache/embedroute``."""
     env = os.environ.get("EMBEDROUTE_CACHE_DIR")
+    key = (env, os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME"))
+    path = _made.get(key)
+    if path is not None and path.is_dir():
+        return path
     if env:
         path = Path(env)
     else:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         path = Path(base) / "embedroute"
     path.mkdir(parents=True, exist_ok=True)
+    _made[key] = path
     return path

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .cache import EmbeddingCache, cache_enabled, default_cache
+from .fingerprint import memoised
 from .hashing import weight_hash
 from .versions import library_versions
 
@@ -91,7 +92,11 @@ class DenseEncoder(ABC):
         return {k: v for k, v in cfg.items() if k not in ("versions", "name")}
 
     def fingerprint(self, role: Role) -> str:
-        """A hash of everything that changes the ``role``'s vectors: the embedding cache key's model half."""
+        """A hash of everything that changes the ``role``'s vectors: the embedding cache key's model half
+        (remembered per role and attribute state, :mod:`embedroute.encoders.fingerprint`)."""
+        return memoised(self, role, lambda: self._fingerprint(role))
+
+    def _fingerprint(self, role: Role) -> str:
         ident = self.identity() | {"role_prompt": self.prompts.get(role, "")}
         if self.role_aware:
             ident["role"] = role

@@ -20,6 +20,11 @@ from ..storage.sqlite import connect
 from .hashing import text_hash
 
 _CHUNK = 500  # SQLite host-parameter budget per lookup
+# An in-memory front for lookups of a few texts (a query batch): a cached query skips SQLite and its lock.
+# Entries are content-addressed, so a remembered blob is never stale. Bulk (document) lookups bypass it.
+_FRONT_LOOKUP = 16  # lookups of at most this many keys read and fill the front
+_FRONT_KEYS = 4096  # entries it keeps, oldest out first
+_FRONT_BLOB = 1 << 16  # larger blobs (token matrices) stay on disk only
 
 
 @dataclass
@@ -39,15 +44,23 @@ class EmbeddingCache:
         self._conn = connect(self.path)
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS emb (fp TEXT NOT NULL, th BLOB NOT NULL, vec BLOB NOT NULL,"
-            " PRIMARY KEY (fp, th)) WITHOUT ROWID"
+            " PRIMARY KEY (fp, th))"
         )
         self._lock = threading.Lock()
+        self._front: dict[tuple[str, bytes], bytes] = {}
         self.stats = CacheStats()
 
     def get_blobs(self, fingerprint: str, keys: Sequence[bytes]) -> dict[bytes, bytes]:
         """The stored blobs among ``keys`` for this model ``fingerprint``, by key (misses are left out)."""
-        found: dict[bytes, bytes] = {}
         unique = list(dict.fromkeys(keys))
+        small = len(unique) <= _FRONT_LOOKUP
+        found: dict[bytes, bytes] = {}
+        if small:
+            front = self._front
+            found = {k: b for k in unique if (b := front.get((fingerprint, k))) is not None}
+            if len(found) == len(unique):
+                return found
+            unique = [k for k in unique if k not in found]
         with self._lock:
             for i in range(0, len(unique), _CHUNK):
                 part = unique[i : i + _CHUNK]
@@ -56,7 +69,18 @@ class EmbeddingCache:
                     f"SELECT th, vec FROM emb WHERE fp = ? AND th IN ({marks})", (fingerprint, *part)
                 ).fetchall()
                 found.update((bytes(th), bytes(blob)) for th, blob in rows)
+            if small:
+                self._remember(fingerprint, found)
         return found
+
+    def _remember(self, fingerprint: str, blobs: dict[bytes, bytes]) -> None:
+        """Keep small blobs in the in-memory front (called under the lock)."""
+        front = self._front
+        for k, b in blobs.items():
+            if len(b) <= _FRONT_BLOB:
+                front[(fingerprint, k)] = b
+        while len(front) > _FRONT_KEYS:
+            front.pop(next(iter(front)))
 
     def put_blobs(self, fingerprint: str, keys: Sequence[bytes], blobs: Sequence[bytes]) -> None:
         """Store one blob per key for this ``fingerprint`` (replacing any), in one transaction."""
@@ -69,6 +93,8 @@ class EmbeddingCache:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            if len(rows) <= _FRONT_LOOKUP:
+                self._remember(fingerprint, dict(zip(keys, blobs)))
 
     def get_many(self, fingerprint: str, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
         """Cached float32 vectors of width ``dim`` (entries of another width are ignored)."""

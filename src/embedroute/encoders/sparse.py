@@ -19,6 +19,7 @@ import numpy as np
 
 from .batching import token_budget_batches
 from .cache import EmbeddingCache, cache_enabled, default_cache
+from .fingerprint import memoised
 from .hashing import weight_hash
 from .progress import EncodeProgress
 from .versions import library_versions
@@ -90,8 +91,12 @@ class SpladeEncoder:
 
     def fingerprint(self, role: str) -> str:
         """A hash of the config fields that change the vectors: the embedding cache key's model half."""
-        ident = {k: v for k, v in self.config().items() if k not in ("versions", "name")}
-        return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+        def compute() -> str:
+            ident = {k: v for k, v in self.config().items() if k not in ("versions", "name")}
+            return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+        return memoised(self, role, compute)
 
     def _load(self) -> tuple[Any, Any]:
         if self._model is None:

@@ -19,6 +19,7 @@ import numpy as np
 from typing_extensions import override
 
 from ..encoders.cache import cache_enabled, default_cache
+from ..encoders.fingerprint import memoised
 from ..encoders.hashing import weight_hash
 from ..encoders.versions import library_versions
 from ..errors import ModelNotAvailableError
@@ -46,8 +47,12 @@ class TokenEncoder(ABC):
     def fingerprint(self, role: Role) -> str:
         """A hash of the config fields that change the ``role``'s token vectors: the embedding cache key's model
         half."""
-        ident = {k: v for k, v in self.config().items() if k not in ("versions", "name")} | {"role": role}
-        return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+        def compute() -> str:
+            ident = {k: v for k, v in self.config().items() if k not in ("versions", "name")} | {"role": role}
+            return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+        return memoised(self, role, compute)
 
     def encode(
         self, texts: Sequence[str], role: Role = "document", *, show_progress: bool = False, cache: bool = True
