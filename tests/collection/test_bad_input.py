@@ -178,20 +178,18 @@ def test_a_full_disk_fails_the_write_cleanly_and_the_collection_recovers(tmp_pat
         col = Collection.create(
             path, experts=[{"source": "static64", "name": "ann", "options": {"index": "hnsw"}}, "bm25"]
         )
-        col.add(docs[:20])
+        col.add(docs[:20])  # the indexes are built and saved at the write
         ids = [d["id"] for d in docs]
         before = stored(col, ids)
         fill_disk(disk)
-        with caplog.at_level(logging.WARNING, logger="embedroute.experts"):
-            results = [col.search(q, k=5, expert="ann").ids for q in QUERIES]  # built; cannot be saved
-        assert any("could not save the index of expert 'ann'" in r.getMessage() for r in caplog.records)
+        results = [col.search(q, k=5, expert="ann").ids for q in QUERIES]
         big = [{"id": f"big{i}", "text": f"document {i} " + "word " * 20000} for i in range(10)]
         with pytest.raises(StorageError, match="disk is full") as info:
             col.add(big)
         assert "nothing from this write was kept" in str(info.value) and str(disk) not in str(info.value)
         assert stored(col, ids) == before and len(col) == 20
         assert [col.search(q, k=5, expert="ann").ids for q in QUERIES] == results  # reads still work
-        col.close()  # the index still cannot be saved: a warning, never an error
+        col.close()  # nothing new to save: closing a full disk's collection is no error
         (disk / "filler").unlink()
         col = Collection.open(path)  # space again: the index is rebuilt, the write goes through
         assert stored(col, ids) == before and col.check().ok
@@ -200,6 +198,25 @@ def test_a_full_disk_fails_the_write_cleanly_and_the_collection_recovers(tmp_pat
         col.close()
     finally:
         unmount()
+
+
+def test_indexes_that_cannot_be_saved_at_the_write_only_warn(tmp_path, docs, caplog):
+    path = tmp_path / "c"
+    col = Collection.create(path, experts=[{"source": "static64", "name": "ann", "options": {"index": "hnsw"}}, "bm25"])
+    (path / "indexes").write_text("not a folder")  # a place that cannot take the saved indexes
+    with caplog.at_level(logging.WARNING, logger="embedroute.experts"):
+        assert col.add(docs[:20]).added == 20  # committed: the failed saves do not fail the write
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("could not save the index of expert 'ann'" in m for m in messages), messages
+    assert any("could not save bm25.bm25" in m for m in messages), messages
+    results = [col.search(q, k=5, expert=e).ids for q in QUERIES for e in ("ann", "bm25")]
+    assert all(results[::2]) and col.check().ok
+    col.close()  # still cannot be saved: a warning, never an error
+    (path / "indexes").unlink()
+    col = Collection.open(path)  # rebuilt from the store
+    assert [col.search(q, k=5, expert=e).ids for q in QUERIES for e in ("ann", "bm25")] == results
+    col.close()
+    assert sorted(p.name for p in (path / "indexes").iterdir() if p.suffix == ".json") == ["ann.json", "bm25.bm25.json"]
 
 
 # -- a damaged manifest ------------------------------------------------------------------------------------

@@ -265,6 +265,8 @@ class Collection(RoutedSearch):
                 on_commit(start + len(batch), [d.id for d in batch])
         if bar is not None:
             bar.close()
+        if docs:
+            self._loader.prepare(self._experts)  # indexes built at the write, never at the first query
         if new_types:
             self._write_manifest()
         report.cache_hits = cache.stats.hits - hits0
@@ -310,6 +312,7 @@ class Collection(RoutedSearch):
             gen_before = self._store.generation()
             rids = self._store.delete(conn, ids)
         self._loader.after_delete(self._experts, gen_before, rids)
+        self._loader.prepare(self._experts)
         return WriteReport(deleted=len(rids), seconds=time.perf_counter() - t0)
 
     def add_expert(
@@ -362,6 +365,8 @@ class Collection(RoutedSearch):
         self._seen = [*self._seen, (expert.name, json.dumps(expert.spec(), sort_keys=True))]
         self._routers.clear()
         self._write_manifest()
+        report("building index", 0, None)
+        self._loader.prepare({expert.name: expert})  # its index is built now, not at its first query
         report("done", 1, 1)
         return expert
 

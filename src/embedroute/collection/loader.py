@@ -48,8 +48,8 @@ class IndexLoader:
         if self._loaded.get(expert.name) == gen:
             return
         shared = expert.documents_from
-        if expert.stores_vectors and expert.open_persisted(self.folder, gen, self._store.count()):
-            self._loaded[expert.name] = gen  # index and memory-mapped vectors from disk: store not read
+        if not shared and expert.open_persisted(self.folder, gen, self._store.count()):
+            self._loaded[expert.name] = gen  # the saved structure (and memory-mapped vectors): store not read
             return
         if shared:
             rids, blobs = self._store.blobs(shared)
@@ -61,7 +61,25 @@ class IndexLoader:
         else:
             rids, texts = self._store.all_texts()
             expert.load(rids, texts, None)
+            expert.save_persisted(self.folder, gen)  # kinds that keep a copy build it now, not at the query
         self._loaded[expert.name] = gen
+
+    def prepare(self, experts: Mapping[str, Expert]) -> None:
+        """After a write: bring every expert's structure up to date and build what its next search would
+        (BM25's index), so that no query waits for a build (#21). The write is committed already, so a
+        failure here only warns: the structure is built again on its next use."""
+        for name, expert in experts.items():
+            try:
+                self.ensure(expert)
+                expert.prepare()
+            except Exception as exc:  # noqa: BLE001 - the store has the write: rebuild from it later
+                self._loaded.pop(name, None)
+                warnings.warn(
+                    f"expert {name!r}: building its index after the write failed ({type(exc).__name__}: {exc}); "
+                    "it is built from the store on its next search",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
 
     def forget(self, name: str) -> None:
         """Treat expert ``name``'s structure as stale (or gone)."""
@@ -87,7 +105,7 @@ class IndexLoader:
         """Apply a committed add or upsert (``reps``: the stored representations by expert name) to every
         structure that was current before it."""
         for name, expert in experts.items():
-            if self._loaded.get(name) != gen_before:
+            if self._loaded.get(name) != gen_before or not expert.updates_in_place:
                 self._loaded.pop(name, None)
                 continue
             rep = reps.get(expert.documents_from or name)
@@ -102,7 +120,7 @@ class IndexLoader:
     def after_delete(self, experts: Mapping[str, Expert], gen_before: int, rids: np.ndarray) -> None:
         """Apply a committed delete to every structure that was current before it."""
         for name, expert in experts.items():
-            if self._loaded.get(name) == gen_before:
+            if self._loaded.get(name) == gen_before and expert.updates_in_place:
                 self.apply(name, gen_before, partial(expert.remove, rids))
             else:
                 self._loaded.pop(name, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,21 @@ from typing_extensions import override
 
 from .base import DenseEncoder
 from .progress import EncodeProgress
+
+
+def _table_width(path: Path) -> int | None:
+    """The second dimension of the ``embeddings`` tensor in a safetensors file (8-byte little-endian header
+    length, then a JSON header), or None when the file or the tensor is not there."""
+    try:
+        with open(path, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            if not 0 < size < 1 << 26:
+                return None
+            header = json.loads(f.read(size))
+        shape = header["embeddings"]["shape"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return int(shape[1]) if isinstance(shape, list) and len(shape) == 2 else None
 
 
 class StaticEncoder(DenseEncoder):
@@ -47,6 +63,10 @@ class StaticEncoder(DenseEncoder):
     @property
     @override
     def native_dim(self) -> int:
+        """The embedding table's width, read from the safetensors header when it has one: opening a
+        collection asks every expert its width, and loading the table takes seconds."""
+        if self._model is None and (dim := _table_width(self.path / "model.safetensors")) is not None:
+            return dim
         return int(self._load().dim)
 
     @override

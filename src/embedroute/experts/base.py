@@ -145,6 +145,17 @@ class Expert(ABC):
         """Top-``k`` document row ids and scores per query, among the sorted row ids ``allowed`` if given
         (``estimate``: the filter's estimated selectivity, for planning)."""
 
+    def prepare(self) -> None:
+        """Build now what the next search would otherwise build (called after each write, so that no query
+        waits for an index build); kinds whose updates are applied as they come need nothing."""
+        return None
+
+    @property
+    def updates_in_place(self) -> bool:
+        """Whether a committed write can be applied to the loaded structure (:meth:`add`, :meth:`remove`);
+        False (e.g. BM25 opened from disk without its texts): the structure is rebuilt on its next use."""
+        return True
+
     # -- a built index kept beside the collection (``folder``: its ``indexes/``) --------------------
     # Kinds whose structure is cheap to rebuild keep nothing: they open nothing, build from the store
     # and save nothing.
