@@ -33,13 +33,15 @@ CREATE TABLE IF NOT EXISTS docs (
     attrs TEXT NOT NULL,
     checksum TEXT NOT NULL
 );
+-- a rowid table: its rows hold a vector in the page (a WITHOUT ROWID table spills each one over about 1 KB
+-- into overflow pages, three times the vectors' size on disk); collections made before keep their table
 CREATE TABLE IF NOT EXISTS vectors (
     expert TEXT NOT NULL,
     rid INTEGER NOT NULL REFERENCES docs(rid) ON DELETE CASCADE,
     vec BLOB NOT NULL,
     crc INTEGER NOT NULL,
     PRIMARY KEY (expert, rid)
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS vectors_rid ON vectors(rid);
 CREATE TABLE IF NOT EXISTS attributes (name TEXT PRIMARY KEY, type TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS experts (
