@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 
 import numpy as np
 import pytest
@@ -273,7 +274,9 @@ def _rewrite(name: str, change):
 def _negate_stored_vectors(folder) -> None:
     """Same length, still a valid FAISS file, but every vector in it negated: only the checksum tells."""
     blob = bytearray((folder / "ann.faiss").read_bytes())
-    vectors = np.load(folder / "ann.vectors.npy")
+    with sqlite3.connect(folder.parent / "documents.sqlite") as db:  # the graph's nodes are in row-id order
+        rows = db.execute("SELECT vec FROM vectors WHERE expert = 'ann' ORDER BY rid").fetchall()
+    vectors = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32)
     at = bytes(blob).find(vectors.tobytes())
     assert at > 0, "the HNSW file stores the flat vectors"
     blob[at : at + vectors.nbytes] = (-vectors).tobytes()
@@ -284,8 +287,7 @@ INDEX_DAMAGE = {
     "faiss_truncated": _rewrite("ann.faiss", lambda b: b[: len(b) // 2]),
     "faiss_vectors_changed": _negate_stored_vectors,
     "meta_not_json": _rewrite("ann.json", lambda b: b[:-5]),
-    "ids_changed": _rewrite("ann.ids.npy", lambda b: b[:-8] + bytes(x ^ 0xFF for x in b[-8:])),
-    "vectors_truncated": _rewrite("ann.vectors.npy", lambda b: b[: len(b) // 2]),
+    "node_map_changed": _rewrite("ann.faiss", lambda b: b[:-60] + bytes(x ^ 0xFF for x in b[-60:-50]) + b[-50:]),
 }
 
 
@@ -297,6 +299,8 @@ def test_a_damaged_index_file_is_rebuilt_from_the_store(tmp_path, docs, caplog):
     before = stored(col, ids)
     results = [col.search(q, k=10).ids for q in QUERIES]
     col.close()
+    saved = sorted(p.name for p in (path / "indexes").iterdir())
+    assert saved == ["ann.faiss", "ann.json"], saved  # the graph holds the vectors: no copy beside it
     for case in INDEX_DAMAGE:  # each in turn, on the copy saved again after the last
         INDEX_DAMAGE[case](path / "indexes")
         caplog.clear()

@@ -194,21 +194,30 @@ class DenseExpert(Expert):
         blob_path, meta_path = self._files(folder)
         vec_path, ids_path = folder / f"{self.name}.vectors.npy", folder / f"{self.name}.ids.npy"
         fresh = make_index(self.index_kind, self.dim, self.rescore)
+        beside = fresh.vectors_beside
         if not (
-            fresh.persist and meta_path.exists() and blob_path.exists() and vec_path.exists() and ids_path.exists()
+            fresh.persist
+            and meta_path.exists()
+            and blob_path.exists()
+            and (not beside or vec_path.exists() and ids_path.exists())
         ):
             return False
         meta = self._saved_meta(meta_path, generation, count, fresh.config())
         if meta is None:
             return False
         try:
-            ids = np.load(ids_path)
-            if ids.dtype != np.int64 or ids.shape != (count,) or zlib.crc32(ids.tobytes()) != meta.get("ids_crc32"):
-                raise ValueError(f"{ids_path.name} does not match its checksum")
-            vectors = np.load(vec_path, mmap_mode="r")
-            if vectors.shape != (count, self.dim) or vectors.dtype != np.float32:
-                raise ValueError(f"{vec_path.name} holds {vectors.dtype} {vectors.shape}, not {count} x {self.dim}")
-            fresh.restore(self._read_checked(blob_path, meta), ids, vectors)
+            if beside:
+                ids = np.load(ids_path)
+                if ids.dtype != np.int64 or ids.shape != (count,) or zlib.crc32(ids.tobytes()) != meta.get("ids_crc32"):
+                    raise ValueError(f"{ids_path.name} does not match its checksum")
+                vectors = np.load(vec_path, mmap_mode="r")
+                if vectors.shape != (count, self.dim) or vectors.dtype != np.float32:
+                    raise ValueError(f"{vec_path.name} holds {vectors.dtype} {vectors.shape}, not {count} x {self.dim}")
+                fresh.restore(self._read_checked(blob_path, meta), ids, vectors)
+            else:  # the index file holds its vectors (and its row ids): checked by its CRC and its count
+                fresh.restore(self._read_checked(blob_path, meta), None, None)
+                if len(fresh) != count:
+                    raise ValueError(f"{blob_path.name} holds {len(fresh)} vectors, the store {count}")
         except (ValueError, RuntimeError, OSError, EOFError) as exc:
             log.warning("saved index of expert %r is damaged (%s); rebuilding it from the store", self.name, exc)
             with suppress(OSError):  # the saved set is no longer vouched for: rebuilt and saved whole
@@ -229,7 +238,11 @@ class DenseExpert(Expert):
             folder.mkdir(parents=True, exist_ok=True)
             meta_path.unlink(missing_ok=True)  # until the new set is complete, nothing vouches for the files
             kept = self._index.full_vectors()
-            if kept is not None:  # full-precision vectors beside the index, memory-mapped when reopened
+            ids = None
+            if kept is None:  # the index holds its vectors: an older set's copies beside it go
+                for name in ("vectors", "ids"):
+                    (folder / f"{self.name}.{name}.npy").unlink(missing_ok=True)
+            else:  # full-precision vectors beside the index, memory-mapped when reopened
                 ids, full = np.ascontiguousarray(kept[0], dtype=np.int64), np.asarray(kept[1], dtype=np.float32)
                 for name, arr in (("vectors", full), ("ids", ids)):
                     tmps.append(folder / f"{self.name}.{name}.{os.getpid()}.tmp.npy")

@@ -60,13 +60,17 @@ class VectorIndex(ABC):
 
     #: whether rebuilding is costly enough to keep a built copy on disk (ANN graphs, trained codebooks)
     persist: bool = False
+    #: whether a saved copy keeps the full-precision vectors beside it (:meth:`full_vectors`), memory-mapped
+    #: when reopened; False where the index's own structure holds them
+    vectors_beside: bool = False
 
     def dump(self) -> bytes:
         """The built structure, serialised (for indexes with ``persist``)."""
         raise NotImplementedError
 
-    def restore(self, blob: bytes, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Reinstate a dumped structure built over exactly ``ids``/``vectors``."""
+    def restore(self, blob: bytes, ids: np.ndarray | None, vectors: np.ndarray | None) -> None:
+        """Reinstate a dumped structure built over exactly ``ids``/``vectors`` (None for both only where
+        the structure holds them itself: ``vectors_beside`` is False)."""
         raise NotImplementedError
 
     def recall_at(self, k: int = 10, sample: int = 100, seed: int = 0, noise: float = 1.0) -> float:

@@ -81,12 +81,13 @@ class CompressedIndex(VectorIndex):
         return len(self._ids)
 
     persist = True
+    vectors_beside = True
 
     def _all_ids(self) -> np.ndarray:
         return np.sort(self._ids)
 
     @override
-    def full_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+    def full_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
         return self._ids, self._full
 
     @override
@@ -100,9 +101,11 @@ class CompressedIndex(VectorIndex):
         return faiss.serialize_index(self._index).tobytes()
 
     @override
-    def restore(self, blob: bytes, ids: np.ndarray, vectors: np.ndarray) -> None:
+    def restore(self, blob: bytes, ids: np.ndarray | None, vectors: np.ndarray | None) -> None:
         import faiss
 
+        if ids is None or vectors is None:
+            raise ValueError(f"a saved {self.kind} index is restored with its row ids and full vectors")
         arr = np.frombuffer(blob, dtype=np.uint8)
         self._index = (
             faiss.deserialize_index_binary(arr) if isinstance(self, BinaryIndex) else faiss.deserialize_index(arr)
@@ -143,7 +146,7 @@ class CompressedIndex(VectorIndex):
         out_i = np.full((n, k), -1, dtype=np.int64)
         for qi in range(n):
             cand = ids[qi][ids[qi] >= 0]
-            exact = self._full[self._positions(cand)] @ queries[qi]
+            exact = self.vectors_of(cand) @ queries[qi]
             order = np.argsort(-exact, kind="stable")[:k]
             out_s[qi, : len(order)] = exact[order]
             out_i[qi, : len(order)] = cand[order]

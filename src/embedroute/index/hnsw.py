@@ -7,7 +7,10 @@ tombstone, cleared from every search by a node bitmap passed to FAISS (``IDSelec
 filtered search passes the bitmap of the allowed live nodes instead), so a delete can never fail
 after the store has committed it. Tombstoned nodes still route the graph traversal, as the removed
 nodes of HNSW's own delete-by-marking do; once they pass ``REBUILD_SHARE`` of the graph it is rebuilt
-from the live full-precision vectors. The node map and tombstones are saved with the graph.
+from the live vectors. The node map and tombstones are saved with the graph.
+
+The graph's flat storage is the index's only copy of the vectors (exact rescoring, exact filtered search
+and ``vectors_of`` read it by node), so neither memory nor the saved index holds a second float32 copy.
 
 Written by hand because no library we use offers a deletable FAISS HNSW; hnswlib has ``mark_deleted``
 but no filtered search at a usable speed here.
@@ -67,6 +70,7 @@ class HNSWIndex(CompressedIndex):
     """
 
     kind = "hnsw"
+    vectors_beside = False
 
     def __init__(
         self, dim: int, *, m: int = 48, ef_construction: int = 400, ef_search: int | None = None, rescore: int = 0
@@ -111,11 +115,33 @@ class HNSWIndex(CompressedIndex):
     @override
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
-        if len(ids) and len(self._ids):
+        if len(ids) == 0:
+            return
+        if len(self._ids):
             present = ids[np.isin(ids, self._ids)]
             if len(present):  # re-adding a current id replaces it, as an upsert does
                 self.remove(present)
-        super().add(ids, vectors)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self._index is None:
+            self._index = self._make(vectors)
+        self._add_codes(ids, vectors)
+        self._ids = np.concatenate([self._ids, ids])
+        self._order = None
+
+    @override
+    def full_vectors(self) -> None:
+        """None: the graph's own storage holds the vectors (nothing is saved beside it)."""
+        return None
+
+    @override
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        nodes = self._nodes_of(ids)
+        if len(nodes) != len(ids):
+            raise KeyError(f"{len(ids) - len(nodes)} of the ids are not in the index")
+        if len(nodes) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.asarray(self._index.reconstruct_batch(nodes), dtype=np.float32)
 
     @override
     def remove(self, ids: np.ndarray) -> None:
@@ -123,22 +149,20 @@ class HNSWIndex(CompressedIndex):
             return
         ids = np.asarray(ids, dtype=np.int64)
         self._alive &= ~np.isin(self._node_ids, ids)
-        keep = ~np.isin(self._ids, ids)
-        self._ids, self._full = self._ids[keep], self._full[keep]
+        self._ids = self._ids[~np.isin(self._ids, ids)]
         self._order = self._live = self._alive_bits = None
         if self.tombstones > REBUILD_SHARE * len(self._alive):
             self._rebuild()
 
     def _rebuild(self) -> None:
         """A new graph over the live vectors only (no tombstones)."""
-        ids, full = self._ids, self._full
+        ids = self._ids
+        full = self.vectors_of(ids)
         self._ids = np.zeros(0, dtype=np.int64)
-        self._full = np.zeros((0, self.dim), dtype=np.float32)
         self._node_ids = np.zeros(0, dtype=np.int64)
         self._alive = np.zeros(0, dtype=bool)
         self._index, self._order, self._live, self._alive_bits = None, None, None, None
-        if len(ids):
-            super().add(ids, np.asarray(full, dtype=np.float32))
+        self.add(ids, full)
 
     # -- persistence: the graph plus its node map and tombstones ------------------------------------
     @override
@@ -157,7 +181,9 @@ class HNSWIndex(CompressedIndex):
         )
 
     @override
-    def restore(self, blob: bytes, ids: np.ndarray, vectors: np.ndarray) -> None:
+    def restore(self, blob: bytes, ids: np.ndarray | None, vectors: np.ndarray | None = None) -> None:
+        """The saved graph; ``ids`` (when given) must be exactly its live row ids. ``vectors`` is not read:
+        the graph's storage holds them."""
         import faiss
 
         if blob[: len(_MAGIC)] != _MAGIC:
@@ -169,12 +195,11 @@ class HNSWIndex(CompressedIndex):
         index = faiss.deserialize_index(np.frombuffer(blob[head : head + n_graph], dtype=np.uint8))
         node_ids = np.frombuffer(blob[head + n_graph : head + n_graph + 8 * n_nodes], dtype="<i8").astype(np.int64)
         alive = np.frombuffer(blob[head + n_graph + 8 * n_nodes :], dtype=np.uint8).astype(bool)
-        ids = np.asarray(ids, dtype=np.int64)
-        if index.ntotal != n_nodes or not np.array_equal(np.sort(node_ids[alive]), np.sort(ids)):
+        live = node_ids[alive]
+        if index.ntotal != n_nodes or (ids is not None and not np.array_equal(np.sort(live), np.sort(ids))):
             raise ValueError("stored HNSW graph does not hold the store's vectors")
         self._index, self._node_ids, self._alive = index, node_ids, alive
-        self._ids = ids
-        self._full = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._ids = live.copy()
         self._order = self._live = self._alive_bits = None
 
     # -- search ------------------------------------------------------------------------------------
@@ -226,5 +251,5 @@ class HNSWIndex(CompressedIndex):
         return self._to_rows(scores, labels)
 
     def bytes_per_vector(self) -> float:
-        """The graph's float32 copy plus its links (the rescoring copy ``_full`` is counted apart)."""
+        """The graph's float32 storage plus its links: the index's only copy of the vectors."""
         return 4.0 * self.dim + 8.0 * self.m
