@@ -141,7 +141,42 @@ class HNSWIndex(CompressedIndex):
             raise KeyError(f"{len(ids) - len(nodes)} of the ids are not in the index")
         if len(nodes) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.asarray(self._index.reconstruct_batch(nodes), dtype=np.float32)
+        return self._stored()[nodes]  # fancy indexing copies: nothing returned points into FAISS's memory
+
+    def _flat(self) -> Any:
+        import faiss
+
+        return faiss.downcast_index(self._index.storage)
+
+    def _stored(self) -> np.ndarray:
+        """A view of the graph's float32 storage, one row per node; valid only until the next add, so it
+        is made again for each use and never handed out."""
+        import faiss
+
+        n = self._index.ntotal
+        return faiss.rev_swig_ptr(self._flat().get_xb(), n * self.dim).reshape(n, self.dim)
+
+    @override
+    def _exact(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-``k`` among ``allowed``: FAISS's ``compute_distance_subset`` scores just those nodes in
+        the graph's storage, without gathering their vectors first."""
+        import faiss
+
+        nodes = np.ascontiguousarray(self._nodes_of(allowed), dtype=np.int64)
+        n = len(queries)
+        if len(nodes) == 0:
+            return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
+        k = min(k, len(nodes))
+        flat, scores = self._flat(), np.empty(len(nodes), dtype=np.float32)
+        out, at = faiss.swig_ptr(scores), faiss.swig_ptr(nodes)
+        out_s, out_i = np.empty((n, k), dtype=np.float32), np.empty((n, k), dtype=np.int64)
+        for qi in range(n):
+            q = np.ascontiguousarray(queries[qi : qi + 1], dtype=np.float32)
+            flat.compute_distance_subset(1, faiss.swig_ptr(q), len(nodes), out, at)
+            top = np.argpartition(-scores, k - 1)[:k] if k < len(nodes) else np.arange(len(nodes))
+            top = top[np.argsort(-scores[top], kind="stable")]
+            out_s[qi], out_i[qi] = scores[top], self._node_ids[nodes[top]]
+        return out_s, out_i
 
     @override
     def remove(self, ids: np.ndarray) -> None:
