@@ -42,14 +42,19 @@ K = 10
 R_RANGE = 1_000_000
 
 
-def base_vectors(enc) -> np.ndarray:
+def base_texts() -> list[str]:
+    """The three corpora's documents as embedded (``title text``), in file order."""
     texts = []
     for name in ("scifact", "nfcorpus", "climate-fever-sentences"):
         with gzip.open(SHARED / name / "corpus.jsonl.gz", "rt", encoding="utf-8") as f:
             for line in f:
                 d = json.loads(line)
                 texts.append(f"{d['title']} {d['text']}" if d.get("title") else d["text"])
-    return enc.encode_documents(texts, show_progress=True)
+    return texts
+
+
+def base_vectors(enc) -> np.ndarray:
+    return enc.encode_documents(base_texts(), show_progress=True)
 
 
 def grow(base: np.ndarray, n: int, sigma: float, rng) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,6 @@ Cold open: reopening the collection and answering one query, against the steady-
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import shutil
 import sys
@@ -43,7 +42,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from filtered import SHARED, grow, recall, split_queries  # noqa: E402
+from filtered import base_texts, grow, recall, split_queries  # noqa: E402
 
 from embedroute import Collection  # noqa: E402
 from embedroute.encoders import get_encoder  # noqa: E402
@@ -65,16 +64,6 @@ R_RANGE = 1_000_000
 K = 10
 TARGET = 0.95
 EFS = (16, 32, 64, 128, 256, 512, 1024)
-
-
-def base_texts() -> list[str]:
-    texts = []
-    for name in ("scifact", "nfcorpus", "climate-fever-sentences"):
-        with gzip.open(SHARED / name / "corpus.jsonl.gz", "rt", encoding="utf-8") as f:
-            for line in f:
-                d = json.loads(line)
-                texts.append(f"{d['title']} {d['text']}" if d.get("title") else d["text"])
-    return texts
 
 
 def folder_bytes(path: Path) -> int:
