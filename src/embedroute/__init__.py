@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from .collection import CheckReport, Collection, Hit, SearchResult, WriteReport
+from .collection import CheckReport, Collection, CompactReport, Hit, SearchResult, WriteReport
 from .encoders import get_encoder
 from .errors import (
     CollectionError,
@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CheckReport",
+    "CompactReport",
     "Collection",
     "CollectionError",
     "Document",

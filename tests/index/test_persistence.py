@@ -118,3 +118,74 @@ def test_calibrate_a_flat_expert(tmp_path, sample_dir):
         col.add_file(sample_dir)
         saved = col.calibrate(queries=10)
     assert saved["minilm"]["index"]["kind"] == "flat" and saved["minilm"]["exact_max_allowed"] >= 10
+
+
+def test_saved_hnsw_graph_holds_no_copy_of_the_stored_vectors(tmp_path, sample_dir):
+    """#21: each vector is on disk once, in the store. The saved graph keeps only the vectors of its
+    tombstoned nodes (documents the store no longer has); reopening fills the rest from the store and
+    answers as the graph did before, including after deletes and upserts."""
+    import numpy as np
+
+    path = tmp_path / "c"
+    spec = {"source": "minilm", "name": "ann", "options": {"index": "hnsw"}}
+    col = Collection.create(path, experts=[spec])
+    col.add_file(sample_dir)
+    col.close()
+    blob = path / "indexes" / "ann.faiss"
+    vector_bytes = 500 * 384 * 4
+    clean = blob.stat().st_size
+    assert clean < 0.5 * vector_bytes  # the graph's links, not the 500 float32 vectors beside them
+
+    col = Collection.open(path)
+    ids = col.search(QUERIES[0], k=30).ids
+    col.delete(ids[:10])  # tombstones: their vectors leave the store, not the graph
+    col.upsert([{"id": ids[10], "text": "Antibiotic resistance genes spread between soil bacteria."}])
+    before = [col.search(q, k=10) for q in QUERIES]
+    kept = col.expert("ann")._index.vectors_of(np.sort(col.expert("ann")._index._ids))
+    col.close()
+    grown = blob.stat().st_size - clean - 11 * 384 * 4  # the 11 tombstoned nodes' vectors ...
+    assert 0 <= grown < 384 * 4  # ... and the upserted node's links: not its vector, which is the store's
+    stamp = blob.stat().st_mtime_ns
+
+    col = Collection.open(path)
+    after = [col.search(q, k=10) for q in QUERIES]
+    index = col.expert("ann")._index
+    assert index.tombstones == 11 and blob.stat().st_mtime_ns == stamp  # restored, not rebuilt
+    assert [r.ids for r in after] == [r.ids for r in before]
+    assert np.allclose([h.score for r in after for h in r.hits], [h.score for r in before for h in r.hits])
+    assert np.array_equal(index.vectors_of(np.sort(index._ids)), kept)
+    assert col.check(recall=True).ok
+    col.close()
+
+
+def test_hnsw_file_of_the_older_format_still_opens(tmp_path, sample_dir):
+    """Collections saved before the graph dropped its storage (``EHNSW1``: FAISS's whole index inside)
+    open without a rebuild and answer as before."""
+    import struct
+
+    import faiss
+    import numpy as np
+
+    path = tmp_path / "c"
+    col = Collection.create(path, experts=[{"source": "minilm", "name": "ann", "options": {"index": "hnsw"}}])
+    col.add_file(sample_dir)
+    before = [col.search(q, k=10).ids for q in QUERIES]
+    index = col.expert("ann")._index
+    graph = faiss.serialize_index(index._index).tobytes()  # the older layout, written as that code wrote it
+    old = (
+        b"EHNSW1\0\0"
+        + struct.pack("<QQ", len(graph), len(index._node_ids))
+        + graph
+        + index._node_ids.astype("<i8").tobytes()
+        + index._alive.astype(np.uint8).tobytes()
+    )
+    col.close()
+    import zlib
+
+    meta_path = path / "indexes" / "ann.json"
+    meta = json.loads(meta_path.read_text())
+    (path / "indexes" / "ann.faiss").write_bytes(old)
+    meta_path.write_text(json.dumps(meta | {"crc32": zlib.crc32(old)}))
+    with Collection.open(path) as col:
+        assert [col.search(q, k=10).ids for q in QUERIES] == before
+    assert (path / "indexes" / "ann.faiss").read_bytes() == old  # opened as it is, not rebuilt

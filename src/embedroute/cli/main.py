@@ -206,6 +206,22 @@ def cmd_check(a: argparse.Namespace) -> int:
     return 0 if rep.ok else 1
 
 
+def cmd_compact(a: argparse.Namespace) -> int:
+    """Run ``embedroute compact``: rebuild ANN graphs without deleted documents and vacuum the store."""
+    from ..collection import Collection
+
+    def stage(name: str, done: int, total: int | None) -> None:
+        if name != "done":
+            print(f"{name}...", flush=True)
+
+    with Collection.open(a.path) as col:
+        rep = col.compact(progress=stage)
+    for name, n in rep.tombstones.items():
+        print(f"{name}: {n} deleted documents dropped from its index" if n else f"{name}: nothing to drop")
+    print(f"collection folder: {rep.bytes_before / 1e6:.1f} MB -> {rep.bytes_after / 1e6:.1f} MB in {rep.seconds:.1f}s")
+    return 0
+
+
 def cmd_calibrate(a: argparse.Namespace) -> int:
     """Run ``embedroute calibrate``: time the filtered-search plans and save the planner's thresholds."""
     from ..collection import Collection
@@ -446,6 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
         "from stored vectors plus Gaussian noise of the vector's norm, renormalised",
     )
     s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("compact", help="rebuild ANN indexes without deleted documents and vacuum the store")
+    s.add_argument("path")
+    s.set_defaults(func=cmd_compact)
 
     s = sub.add_parser("calibrate", help="measure filtered-search plans and store the planner's thresholds")
     s.add_argument("path")

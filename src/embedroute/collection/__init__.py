@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from .collection import Collection
-from .results import CheckReport, Hit, SearchResult, WriteReport
+from .results import CheckReport, CompactReport, Hit, SearchResult, WriteReport
 
-__all__ = ["CheckReport", "Collection", "Hit", "SearchResult", "WriteReport"]
+__all__ = ["CheckReport", "CompactReport", "Collection", "Hit", "SearchResult", "WriteReport"]

@@ -29,7 +29,7 @@ from .encoding import Progress, StageProgress, batch_reps, encode_into
 from .expert_checks import check_same_model, check_shared
 from .loader import IndexLoader
 from .manifest import MANIFEST, STORE, read_manifest, write_manifest
-from .results import CheckReport, SearchResult, WriteReport, ranked_hits
+from .results import CheckReport, CompactReport, SearchResult, WriteReport, ranked_hits
 from .routed import RoutedSearch, RoutingModel, check_queries
 
 
@@ -315,6 +315,36 @@ class Collection(RoutedSearch):
         self._loader.prepare(self._experts)
         return WriteReport(deleted=len(rids), seconds=time.perf_counter() - t0)
 
+    def compact(self, *, progress: Progress | None = None) -> CompactReport:
+        """Drop what deletes left behind: rebuild each ANN graph that still holds deleted documents
+        (tombstones, searched past until then) and save it, then rewrite the store without its free
+        pages (SQLite ``VACUUM``).
+
+        Every step is safe to interrupt: a saved index is replaced only once its new copy is complete
+        (until then the old one, or a rebuild from the store, serves), and ``VACUUM`` is one transaction.
+        Documents are not changed, so the store's generation stays and other processes' indexes stay
+        current. ``progress(stage, done, total)`` reports each stage (``rebuilding NAME``, ``saving
+        NAME``, ``vacuuming``) as it starts.
+        """
+        report = StageProgress(progress=progress)
+        t0 = time.perf_counter()
+        self._check_experts_current()
+        before = _folder_bytes(self.path)
+        dropped: dict[str, int] = {}
+        for name, expert in self._experts.items():
+            if expert.documents_from:  # searches another expert's index, which is compacted under that name
+                continue
+            self._loader.ensure(expert)
+            report(f"rebuilding {name}", 0, None)
+            dropped[name] = expert.compact()
+            if dropped[name]:
+                report(f"saving {name}", 0, None)
+                self._loader.save({name: expert})
+        report("vacuuming", 0, None)
+        self._store.vacuum()
+        report("done", 1, 1)
+        return CompactReport(dropped, before, _folder_bytes(self.path), time.perf_counter() - t0)
+
     def add_expert(
         self,
         source: ExpertSpec,
@@ -531,6 +561,18 @@ def _refuse_existing(docs: list[Document], existing: dict[str, int], source: str
         line=doc.line,
         field="id",
     )
+
+
+def _folder_bytes(path: Path) -> int:
+    """Bytes of the files under ``path`` (a file removed while walking counts nothing)."""
+    total = 0
+    for f in path.rglob("*"):
+        try:
+            if f.is_file():
+                total += f.stat().st_size
+        except OSError:
+            continue
+    return total
 
 
 def _progress_bar(total: int) -> Any:

@@ -111,6 +111,17 @@ class WriteReport:
 
 
 @dataclass
+class CompactReport:
+    """What one ``Collection.compact`` did: the tombstones dropped per expert (0: nothing to rebuild) and
+    the collection folder's size before and after."""
+
+    tombstones: dict[str, int]
+    bytes_before: int
+    bytes_after: int
+    seconds: float = 0.0
+
+
+@dataclass
 class CheckReport:
     """Outcome of ``Collection.check``: ``ok`` is true when ``problems`` is empty."""
 

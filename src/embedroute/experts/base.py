@@ -174,6 +174,11 @@ class Expert(ABC):
         """Save the built structure for the next open (a folder that cannot take it is never an error)."""
         return None
 
+    def compact(self) -> int:
+        """Rebuild the search structure without the deleted documents it still keeps (an ANN graph's
+        tombstones) and return how many were dropped; kinds that delete in place return 0."""
+        return 0
+
     # -- checks and tuning of an approximate vector index ---------------------------------------------
     def index_recall(self, k: int = 10, sample: int = 100) -> float:
         """Recall@``k`` of the index against exact search, on ``sample`` queries made from its own vectors

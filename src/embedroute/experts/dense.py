@@ -187,37 +187,35 @@ class DenseExpert(Expert):
     def open_persisted(self, folder: Path, generation: int, count: int) -> bool:
         """Open a saved index and memory-map its full-precision vectors, without reading the store.
 
-        True only when the saved copy was built at this store ``generation`` over ``count`` vectors with
-        this expert's index config and its index and ids match their checksums; rescoring then reads
-        just the candidate rows from disk.
+        True only for indexes that keep their vectors beside them (``vectors_beside``), when the saved
+        copy was built at this store ``generation`` over ``count`` vectors with this expert's index
+        config and its index and ids match their checksums; rescoring then reads just the candidate rows
+        from disk. An HNSW graph is saved without its vectors: it is restored over the store's
+        (:meth:`load_persisted`), so this is False for it.
         """
         blob_path, meta_path = self._files(folder)
         vec_path, ids_path = folder / f"{self.name}.vectors.npy", folder / f"{self.name}.ids.npy"
         fresh = make_index(self.index_kind, self.dim, self.rescore)
-        beside = fresh.vectors_beside
         if not (
             fresh.persist
+            and fresh.vectors_beside
             and meta_path.exists()
             and blob_path.exists()
-            and (not beside or vec_path.exists() and ids_path.exists())
+            and vec_path.exists()
+            and ids_path.exists()
         ):
             return False
         meta = self._saved_meta(meta_path, generation, count, fresh.config())
         if meta is None:
             return False
         try:
-            if beside:
-                ids = np.load(ids_path)
-                if ids.dtype != np.int64 or ids.shape != (count,) or zlib.crc32(ids.tobytes()) != meta.get("ids_crc32"):
-                    raise ValueError(f"{ids_path.name} does not match its checksum")
-                vectors = np.load(vec_path, mmap_mode="r")
-                if vectors.shape != (count, self.dim) or vectors.dtype != np.float32:
-                    raise ValueError(f"{vec_path.name} holds {vectors.dtype} {vectors.shape}, not {count} x {self.dim}")
-                fresh.restore(self._read_checked(blob_path, meta), ids, vectors)
-            else:  # the index file holds its vectors (and its row ids): checked by its CRC and its count
-                fresh.restore(self._read_checked(blob_path, meta), None, None)
-                if len(fresh) != count:
-                    raise ValueError(f"{blob_path.name} holds {len(fresh)} vectors, the store {count}")
+            ids = np.load(ids_path)
+            if ids.dtype != np.int64 or ids.shape != (count,) or zlib.crc32(ids.tobytes()) != meta.get("ids_crc32"):
+                raise ValueError(f"{ids_path.name} does not match its checksum")
+            vectors = np.load(vec_path, mmap_mode="r")
+            if vectors.shape != (count, self.dim) or vectors.dtype != np.float32:
+                raise ValueError(f"{vec_path.name} holds {vectors.dtype} {vectors.shape}, not {count} x {self.dim}")
+            fresh.restore(self._read_checked(blob_path, meta), ids, vectors)
         except (ValueError, RuntimeError, OSError, EOFError) as exc:
             log.warning("saved index of expert %r is damaged (%s); rebuilding it from the store", self.name, exc)
             with suppress(OSError):  # the saved set is no longer vouched for: rebuilt and saved whole
@@ -285,6 +283,13 @@ class DenseExpert(Expert):
     def remove(self, ids: np.ndarray) -> None:
         self._index.remove(ids)
         self._unsaved = True
+
+    @override
+    def compact(self) -> int:
+        dropped = self._index.compact()
+        if dropped:
+            self._unsaved = True
+        return dropped
 
     def __len__(self) -> int:
         return len(self._index)

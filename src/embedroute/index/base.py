@@ -58,10 +58,15 @@ class VectorIndex(ABC):
         """Bytes of RAM each vector takes in what a search scans: float32 here; compressed indexes less."""
         return 4.0 * self.dim
 
+    def compact(self) -> int:
+        """Rebuild without the deleted entries the index still keeps (tombstones) and return how many
+        were dropped; an index that deletes in place keeps none, and returns 0."""
+        return 0
+
     #: whether rebuilding is costly enough to keep a built copy on disk (ANN graphs, trained codebooks)
     persist: bool = False
     #: whether a saved copy keeps the full-precision vectors beside it (:meth:`full_vectors`), memory-mapped
-    #: when reopened; False where the index's own structure holds them
+    #: when reopened (so it opens without reading the store); False where :meth:`restore` takes the store's
     vectors_beside: bool = False
 
     def dump(self) -> bytes:
@@ -69,8 +74,8 @@ class VectorIndex(ABC):
         raise NotImplementedError
 
     def restore(self, blob: bytes, ids: np.ndarray | None, vectors: np.ndarray | None) -> None:
-        """Reinstate a dumped structure built over exactly ``ids``/``vectors`` (None for both only where
-        the structure holds them itself: ``vectors_beside`` is False)."""
+        """Reinstate a dumped structure built over exactly ``ids``/``vectors``: the memory-mapped copy
+        beside it (``vectors_beside``) or the store's."""
         raise NotImplementedError
 
     def recall_at(self, k: int = 10, sample: int = 100, seed: int = 0, noise: float = 1.0) -> float:

@@ -9,8 +9,10 @@ after the store has committed it. Tombstoned nodes still route the graph travers
 nodes of HNSW's own delete-by-marking do; once they pass ``REBUILD_SHARE`` of the graph it is rebuilt
 from the live vectors. The node map and tombstones are saved with the graph.
 
-The graph's flat storage is the index's only copy of the vectors (exact rescoring, exact filtered search
-and ``vectors_of`` read it by node), so neither memory nor the saved index holds a second float32 copy.
+The graph's flat storage is the index's only copy of the vectors in memory (exact rescoring, exact filtered
+search and ``vectors_of`` read it by node). The saved index is the graph without that storage: reopening
+fills it from the store's vectors (the durable copy), so each vector is on disk once, in the store; only
+tombstoned nodes, whose documents the store no longer has, keep their vectors in the index file.
 
 Written by hand because no library we use offers a deletable FAISS HNSW; hnswlib has ``mark_deleted``
 but no filtered search at a usable speed here.
@@ -29,7 +31,12 @@ from .compressed import CompressedIndex
 
 #: rebuild the graph once this share of its nodes are tombstones
 REBUILD_SHARE = 0.25
-_MAGIC = b"EHNSW1\0\0"
+#: a row id -> node table is kept while the largest row id is within this many times the live nodes
+_TABLE_SLACK = 4
+_MAGIC = b"EHNSW2\0\0"  # graph without storage; EHNSW1 files (storage inside) are still read
+_MAGIC_V1 = b"EHNSW1\0\0"
+#: nodes per chunk when a restored graph's storage is filled from the store's vectors
+_FILL_CHUNK = 16384
 
 
 def auto_ef_search(n: int) -> int:
@@ -85,7 +92,8 @@ class HNSWIndex(CompressedIndex):
         self.m, self.ef_construction, self._ef_search = m, ef_construction, ef_search
         self._node_ids = np.zeros(0, dtype=np.int64)
         self._alive = np.zeros(0, dtype=bool)
-        self._live: tuple[np.ndarray, np.ndarray] | None = None  # live row ids sorted, and their nodes
+        #: row id -> live node: a table (and None) or the sorted live row ids and their nodes; per write
+        self._live: tuple[np.ndarray, np.ndarray | None] | None = None
         self._keep: Any = None  # the bitmap of the current search, alive while FAISS reads it
         self._alive_bits: np.ndarray | None = None  # bitmap of live nodes when any are tombstoned; per write
 
@@ -189,6 +197,15 @@ class HNSWIndex(CompressedIndex):
         if self.tombstones > REBUILD_SHARE * len(self._alive):
             self._rebuild()
 
+    @override
+    def compact(self) -> int:
+        """A new graph over the live vectors when any node is tombstoned (deletes below ``REBUILD_SHARE``
+        leave them in the graph, searched past): how many were dropped."""
+        dropped = self.tombstones
+        if dropped:
+            self._rebuild()
+        return dropped
+
     def _rebuild(self) -> None:
         """A new graph over the live vectors only (no tombstones)."""
         ids = self._ids
@@ -199,32 +216,85 @@ class HNSWIndex(CompressedIndex):
         self._index, self._order, self._live, self._alive_bits = None, None, None, None
         self.add(ids, full)
 
-    # -- persistence: the graph plus its node map and tombstones ------------------------------------
+    # -- persistence: the graph, its node map and tombstones; the live vectors come from the store --------
     @override
     def dump(self) -> bytes:
+        """The graph without its float32 storage (FAISS ``IO_FLAG_SKIP_STORAGE``), the node map, the
+        tombstones and the vectors of tombstoned nodes only: the live nodes' vectors are the store's, read
+        back by :meth:`restore`, so the saved index holds no second copy of them."""
         import faiss
 
         if self._index is None:
             return b""
-        graph = faiss.serialize_index(self._index).tobytes()
+        writer = faiss.VectorIOWriter()
+        faiss.write_index(self._index, writer, faiss.IO_FLAG_SKIP_STORAGE)
+        graph = faiss.vector_to_array(writer.data).tobytes()
+        dead = np.flatnonzero(~self._alive)
         return (
             _MAGIC
-            + struct.pack("<QQ", len(graph), len(self._node_ids))
+            + struct.pack("<QQQ", len(graph), len(self._node_ids), len(dead))
             + graph
             + self._node_ids.astype("<i8").tobytes()
             + self._alive.astype(np.uint8).tobytes()
+            + np.ascontiguousarray(self._stored()[dead], dtype="<f4").tobytes()
         )
 
     @override
     def restore(self, blob: bytes, ids: np.ndarray | None, vectors: np.ndarray | None = None) -> None:
-        """The saved graph; ``ids`` (when given) must be exactly its live row ids. ``vectors`` is not read:
-        the graph's storage holds them."""
+        """The saved graph over the store's ``ids`` / ``vectors``, which must be exactly its live nodes'
+        row ids (any order). A file of the older format (``EHNSW1``, storage inside) is read as it is."""
         import faiss
 
+        if blob[: len(_MAGIC_V1)] == _MAGIC_V1:
+            self._restore_v1(blob, ids)
+            return
         if blob[: len(_MAGIC)] != _MAGIC:
-            raise ValueError("not an embedroute HNSW file (older format or damaged)")
-        head = len(_MAGIC) + 16
-        n_graph, n_nodes = struct.unpack("<QQ", blob[len(_MAGIC) : head])
+            raise ValueError("not an embedroute HNSW file (damaged)")
+        if ids is None or vectors is None:
+            raise ValueError("a saved HNSW graph is restored with the store's row ids and vectors")
+        head = len(_MAGIC) + 24
+        n_graph, n_nodes, n_dead = struct.unpack("<QQQ", blob[len(_MAGIC) : head])
+        at_dead = head + n_graph + 9 * n_nodes
+        if len(blob) != at_dead + 4 * self.dim * n_dead:
+            raise ValueError("truncated HNSW file")
+        node_ids = np.frombuffer(blob[head + n_graph : head + n_graph + 8 * n_nodes], dtype="<i8").astype(np.int64)
+        alive = np.frombuffer(blob[head + n_graph + 8 * n_nodes : at_dead], dtype=np.uint8).astype(bool)
+        if int((~alive).sum()) != n_dead:
+            raise ValueError("HNSW file's tombstones do not match its saved vectors")
+        ids = np.asarray(ids, dtype=np.int64)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        live = node_ids[alive]
+        order = np.argsort(ids, kind="stable")
+        pos = np.minimum(np.searchsorted(ids[order], live), max(len(ids) - 1, 0))
+        if len(live) != len(ids) or vectors.shape != (len(ids), self.dim) or not np.array_equal(ids[order][pos], live):
+            raise ValueError("stored HNSW graph does not hold the store's vectors")
+        reader = faiss.VectorIOReader()
+        faiss.copy_array_to_vector(np.frombuffer(blob[head : head + n_graph], dtype=np.uint8), reader.data)
+        index: Any = faiss.read_index(reader, faiss.IO_FLAG_SKIP_STORAGE)
+        if index.ntotal != n_nodes or index.d != self.dim:
+            raise ValueError("stored HNSW graph does not match its node map")
+        dead = np.frombuffer(blob[at_dead:], dtype="<f4").reshape(n_dead, self.dim)
+        source = np.empty(n_nodes, dtype=np.int64)  # node -> row of `vectors`, or -1 - its row in `dead`
+        source[alive] = order[pos]
+        source[~alive] = -1 - np.arange(n_dead)
+        storage: Any = faiss.IndexFlatIP(self.dim)
+        for start in range(0, n_nodes, _FILL_CHUNK):  # filled in chunks: no third whole copy in memory
+            src = source[start : start + _FILL_CHUNK]
+            chunk = np.empty((len(src), self.dim), dtype=np.float32)
+            chunk[src >= 0] = vectors[src[src >= 0]]
+            chunk[src < 0] = dead[-1 - src[src < 0]]
+            storage.add(chunk)
+        storage.this.disown()  # the graph owns (and frees) its storage, as one FAISS built itself does
+        index.storage, index.own_fields = storage, True
+        self._index, self._node_ids, self._alive = index, node_ids, alive
+        self._ids = live.copy()
+        self._order = self._live = self._alive_bits = None
+
+    def _restore_v1(self, blob: bytes, ids: np.ndarray | None) -> None:
+        import faiss
+
+        head = len(_MAGIC_V1) + 16
+        n_graph, n_nodes = struct.unpack("<QQ", blob[len(_MAGIC_V1) : head])
         if len(blob) != head + n_graph + 9 * n_nodes:
             raise ValueError("truncated HNSW file")
         index = faiss.deserialize_index(np.frombuffer(blob[head : head + n_graph], dtype=np.uint8))
@@ -265,16 +335,30 @@ class HNSWIndex(CompressedIndex):
         return self._to_rows(scores, labels)
 
     def _nodes_of(self, rows: np.ndarray) -> np.ndarray:
-        """Live graph nodes of the given row ids (ids not in the index are skipped)."""
+        """Live graph nodes of the given row ids, in their order (ids not in the index are skipped).
+
+        Row ids are dense (the store's autoincrement), so a table row id -> node answers a filtered
+        search's allowed set with one gather; ids far sparser than the nodes fall back to a binary
+        search over the sorted live ids."""
         if self._live is None:
             nodes = np.flatnonzero(self._alive)
-            order = np.argsort(self._node_ids[nodes], kind="stable")
-            self._live = (self._node_ids[nodes][order], nodes[order])
-        sorted_rows, nodes = self._live
+            live_rows = self._node_ids[nodes]
+            top = int(live_rows.max()) + 1 if len(live_rows) else 0
+            if top <= _TABLE_SLACK * len(live_rows) + 65536:
+                table = np.full(top, -1, dtype=np.int64)
+                table[live_rows] = nodes
+                self._live = (table, None)
+            else:
+                order = np.argsort(live_rows, kind="stable")
+                self._live = (live_rows[order], nodes[order])
+        keys, at = self._live
         rows = np.asarray(rows, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(sorted_rows, rows), max(len(sorted_rows) - 1, 0))
-        found = sorted_rows[pos] == rows if len(sorted_rows) else np.zeros(len(rows), dtype=bool)
-        return nodes[pos[found]]
+        if at is None:  # keys is the table
+            found = keys[rows[(rows >= 0) & (rows < len(keys))]]
+            return found[found >= 0]
+        pos = np.minimum(np.searchsorted(keys, rows), max(len(keys) - 1, 0))
+        hit = keys[pos] == rows if len(keys) else np.zeros(len(rows), dtype=bool)
+        return at[pos[hit]]
 
     def _search_with_selector(
         self, queries: np.ndarray, k: int, allowed: np.ndarray, params: dict[str, Any]

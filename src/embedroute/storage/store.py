@@ -278,6 +278,16 @@ class Store:
         conn.execute("DELETE FROM vectors WHERE expert = ?", (name,))
         conn.execute("DELETE FROM experts WHERE name = ?", (name,))
 
+    def vacuum(self) -> None:
+        """Rewrite the database without its free pages (SQLite ``VACUUM``, one transaction: a crash
+        midway leaves the store as it was) and truncate the write-ahead log. A disk without room for the
+        copy is a StorageError, and the store is unchanged."""
+        try:
+            self.conn.execute("VACUUM")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as exc:
+            raise self._write_failed(exc) from exc
+
     def close(self) -> None:
         """Close the store's connection."""
         self.conn.close()
