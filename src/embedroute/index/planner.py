@@ -21,8 +21,12 @@ class Thresholds:
     """Where the planner switches plans: exact search up to ``exact_max_allowed`` allowed documents,
     post-filtering from ``post_filter_min_selectivity``, filtered traversal between."""
 
-    #: at most this many allowed documents: exact search over them
-    exact_max_allowed: int = 20000
+    #: at most this many allowed documents (when traversal would run at ``ef_base``; see
+    #: :meth:`exact_limit`): exact search over them. The default is what :func:`calibrate` measures on
+    #: HNSW indexes of real embeddings with tuning queries (``benchmarks/planner_defaults.py``, its
+    #: median over sizes and rounds in ``benchmarks/results/planner-defaults.json``), so an uncalibrated
+    #: collection already traverses the graph where that is faster.
+    exact_max_allowed: int = 5500
     #: at least this selectivity: post-filter (search k / s x oversample, then drop)
     post_filter_min_selectivity: float = 0.5
     oversample: float = 2.0
@@ -37,6 +41,19 @@ class Thresholds:
     def post_filter_depth(self, n_total: int, k: int, s: float) -> int:
         """How deep post-filtering searches at selectivity ``s``: k / s x oversample, plus k."""
         return min(n_total, int(k / s * self.oversample) + k)
+
+    def exact_limit(self, ef: int) -> int:
+        """The most allowed documents searched exactly when filtered traversal would run at ``ef``.
+
+        Exact search costs about one distance per allowed document, traversal about one batch of
+        distances per efSearch step: ``exact_max_allowed`` is the break-even at ``ef_base``, and it moves
+        with the traversal's efSearch (a low selectivity or a large index's higher efSearch makes traversal
+        dearer, so exact search stays the plan for more documents).
+
+        >>> Thresholds(exact_max_allowed=8000).exact_limit(256), Thresholds(exact_max_allowed=8000).exact_limit(2048)
+        (8000, 64000)
+        """
+        return int(self.exact_max_allowed * max(ef, 1) / max(self.ef_base, 1))
 
     def traversal_ef(self, k: int, s: float, ef_search: int | None = None) -> int:
         """efSearch for filtered traversal: 2 k / s, never below ``ef_base`` or the index's own efSearch
@@ -94,13 +111,13 @@ def choose(
         return Plan("empty", estimate, 0)
     if n_allowed == n_total:
         return Plan("unfiltered", estimate, n_allowed, candidates=k)
-    if n_allowed <= t.exact_max_allowed or index_kind == "flat":
-        return Plan("exact-allowed", estimate, n_allowed, candidates=n_allowed)
     s = max(n_allowed / max(n_total, 1), 1e-9)
+    ef = t.traversal_ef(k, s, ef_search)
+    if n_allowed <= t.exact_limit(ef) or index_kind == "flat":
+        return Plan("exact-allowed", estimate, n_allowed, candidates=n_allowed)
     if s >= t.post_filter_min_selectivity:
         depth = t.post_filter_depth(n_total, k, s)
         return Plan("post-filter", estimate, n_allowed, {"depth": depth}, candidates=depth)
-    ef = t.traversal_ef(k, s, ef_search)
     return Plan("index-filtered", estimate, n_allowed, {"efSearch": ef}, candidates=ef)
 
 
@@ -150,7 +167,9 @@ def calibrate(
         traversal[s] = per_query(allowed, Plan("index-filtered", s, len(allowed), {"efSearch": ef}))
         depth = base.post_filter_depth(n, k, s)
         post[s] = per_query(allowed, Plan("post-filter", s, len(allowed), {"depth": depth}))
-    exact_max = int(float(np.median(list(traversal.values()))) / per_vector)
+    # traversal's cost at ef_base per measured selectivity (its efSearch there scaled back), in exact-vector units
+    at_base = [traversal[s] * base.ef_base / base.traversal_ef(k, s, index.ef_search) for s in selectivities]
+    exact_max = int(float(np.median(at_base)) / per_vector)
     post_min = 1.01  # the lowest selectivity from which post-filtering wins at every higher one measured
     for s in sorted(selectivities, reverse=True):
         if post[s] > traversal[s]:
