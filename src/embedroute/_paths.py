@@ -9,10 +9,16 @@ from pathlib import Path
 _made: dict[tuple[str | None, str | None, str | None], Path] = {}
 
 
+def cache_env() -> tuple[str | None, str | None, str | None]:
+    """The environment :func:`cache_dir` follows (its value changes only when this does)."""
+    get = os.environ.get
+    return get("EMBEDROUTE_CACHE_DIR"), get("XDG_CACHE_HOME"), get("HOME")
+
+
 def cache_dir() -> Path:
     """``$EMBEDROUTE_CACHE_DIR``, else ``$XDG_CACHE_HOME/embedroute``, else ``~/.cache/embedroute``."""
-    env = os.environ.get("EMBEDROUTE_CACHE_DIR")
-    key = (env, os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME"))
+    key = cache_env()
+    env = key[0]
     path = _made.get(key)
     if path is not None and path.is_dir():
         return path

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._paths import cache_dir
+from .._paths import cache_dir, cache_env
 from ..storage.sqlite import connect
 from .hashing import text_hash
 
@@ -181,6 +181,7 @@ class EmbeddingCache:
 
 
 _default: EmbeddingCache | None = None
+_default_env: tuple[str | None, str | None, str | None] | None = None
 _disabled = 0
 
 
@@ -202,7 +203,8 @@ def cache_enabled() -> bool:
 
 def default_cache() -> EmbeddingCache:
     """The process-wide cache at ``cache_dir()/embeddings.sqlite``."""
-    global _default
-    if _default is None or _default.path != cache_dir() / "embeddings.sqlite":
-        _default = EmbeddingCache()
+    global _default, _default_env
+    env = cache_env()  # per query: compared without building paths or touching the disk
+    if _default is None or _default_env != env:
+        _default, _default_env = EmbeddingCache(), env
     return _default
