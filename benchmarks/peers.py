@@ -63,7 +63,7 @@ SELECTIVITIES = (1.0, 0.1, 0.01, 0.001, 0.0001)
 R_RANGE = 1_000_000
 K = 10
 TARGET = 0.95
-EFS = (16, 32, 64, 128, 256, 512, 1024)
+EFS = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024)  # every HNSW system gets the same fine grid
 
 
 def folder_bytes(path: Path) -> int:

@@ -35,6 +35,7 @@ import difflib
 import json
 import re
 import shlex
+import statistics
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -759,6 +760,41 @@ def t_peers(rep: Report, f: str = "peers") -> str:
     )
 
 
+def t_planner_defaults(rep: Report, f: str = "planner-defaults") -> str:
+    """Per index size and selectivity (``benchmarks/planner_defaults.py``): each plan's time per query
+    (median over rounds), the traversal's recall@10, and the plan the shipped defaults choose."""
+    from embedroute.index.planner import Thresholds
+
+    t = Thresholds(
+        exact_max_allowed=rep.J[f]["chosen"]["exact_max_allowed"],
+        post_filter_min_selectivity=rep.J[f]["chosen"]["post_filter_min_selectivity"],
+    )
+    rows = []
+    for size in rep.J[f]["sizes"]:
+        for p in size["plans"]:
+            exact, traversal = statistics.median(p["exact_ms"]), statistics.median(p["traversal_ms"])
+            rep.note(p["allowed"], p["efSearch"], exact, traversal, p["traversal_recall@10"])
+            chosen = "exact" if p["allowed"] <= t.exact_limit(p["efSearch"]) else "traversal"
+            faster = "exact" if exact <= traversal else "traversal"
+            rows.append(
+                [
+                    f"{size['n']:,}",
+                    f"{p['selectivity'] * 100:g}%",
+                    f"{p['allowed']:,}",
+                    str(p["efSearch"]),
+                    _bold(f"{exact:.2f}", faster == "exact"),
+                    _bold(f"{traversal:.2f}", faster == "traversal"),
+                    f"{p['traversal_recall@10']:.3f}",
+                    chosen + ("" if chosen == faster else " (slower)"),
+                ]
+            )
+    return _table(
+        ["vectors", "selectivity", "allowed", "efSearch", "exact ms", "traversal ms", "traversal recall@10", "plan"],
+        ["r", "l", "r", "r", "r", "r", "r", "l"],
+        rows,
+    )
+
+
 def t_load(rep: Report) -> str:
     rows = []
     for r in rep.J["load"]["rows"]:
@@ -869,6 +905,7 @@ TABLES: dict[str, Callable[..., str]] = {
     "tune": t_tune,
     "filtered": t_filtered,
     "peers": t_peers,
+    "planner_defaults": t_planner_defaults,
     "load": t_load,
     "muvera": t_muvera,
     "memory": t_memory,
