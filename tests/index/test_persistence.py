@@ -189,3 +189,29 @@ def test_hnsw_file_of_the_older_format_still_opens(tmp_path, sample_dir):
     with Collection.open(path) as col:
         assert [col.search(q, k=10).ids for q in QUERIES] == before
     assert (path / "indexes" / "ann.faiss").read_bytes() == old  # opened as it is, not rebuilt
+
+
+def test_an_expert_added_again_with_another_model_never_opens_the_old_ones_index(tmp_path, sample_dir):
+    """Removing an expert and adding another model under its name leaves the store's generation as it was;
+    the int8 index saved for the old model (codes and the memory-mapped vectors beside them) must not be
+    opened for the new one."""
+    import numpy as np
+
+    path = tmp_path / "c"
+    spec = {"source": "minilm", "name": "x", "options": {"index": "int8"}}
+    col = Collection.create(path, experts=["bm25", spec])
+    col.add_file(sample_dir)
+    col.close()
+    assert (path / "indexes" / "x.json").exists()
+    col = Collection.open(path)
+    col.remove_expert("x")
+    col.add_expert({"source": "minilm-l3", "name": "x", "options": {"index": "int8"}})
+    for c in (col, Collection.open(path)):  # in the handle that replaced it, and in a new one
+        rids, blobs = c._store.blobs("x")
+        stored = np.stack([np.frombuffer(b, dtype="<f4") for b in blobs])
+        for q in QUERIES:
+            top = rids[np.argsort(-(stored @ c.expert("x").encode_queries([q])[0]), kind="stable")[:10]]
+            names = c._store.id_of(top.tolist())
+            want = {names[int(r)] for r in top}
+            assert len(want & set(c.search(q, k=10, expert="x").ids)) >= 8
+        c.close()

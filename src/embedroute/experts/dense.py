@@ -158,7 +158,15 @@ class DenseExpert(Expert):
             return None  # saved before checksums were kept: rebuilt once
         if meta.get("generation") != generation or meta.get("count") != count or meta.get("config") != config:
             return None
+        if meta.get("expert") != self._saved_spec():
+            return None  # built for another expert of this name (removed, then added with another model)
         return meta
+
+    def _saved_spec(self) -> dict[str, Any]:
+        """This expert's spec as its saved index records it (JSON round-tripped, as read back): an expert
+        removed and added again under its name with another model must not open the old one's index,
+        which the store's generation, unchanged by adding or removing experts, would not tell apart."""
+        return json.loads(json.dumps(self.spec(), sort_keys=True))
 
     def _read_checked(self, blob_path: Path, meta: dict[str, Any]) -> bytes:
         blob = blob_path.read_bytes()
@@ -254,6 +262,7 @@ class DenseExpert(Expert):
                 "generation": generation,
                 "count": len(self._index),
                 "config": self._index.config(),
+                "expert": self._saved_spec(),
                 "crc32": zlib.crc32(blob),
             }
             if ids is not None:
