@@ -1,9 +1,19 @@
-"""Sparse expert: learned sparse vectors (SPLADE) searched by a sparse matrix product (scipy)."""
+"""Sparse expert: learned sparse vectors (SPLADE) searched by a sparse matrix product (scipy).
+
+The document-by-term matrix (scipy CSR) is built at the write, not at the first query, and saved beside
+the collection (``indexes/NAME.csr/``: its three arrays and the row ids, vouched for by ``NAME.csr.json``
+through :mod:`~embedroute.experts.saved_folder`), so a reopened collection answers its first query
+without reading and unpacking every stored vector. The store stays the source of truth: a stale or
+damaged copy is rebuilt from it.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +22,9 @@ from typing_extensions import override
 from ..encoders.sparse import SparseVec, SpladeEncoder, pack, unpack
 from ..index.planner import Plan
 from .base import Expert, SearchBatch, top_k_masked
+from .saved_folder import open_folder, save_folder
+
+log = logging.getLogger("embedroute.experts")
 
 
 class SparseExpert(Expert):
@@ -35,8 +48,9 @@ class SparseExpert(Expert):
         self.options = dict(options or {})
         self.dim = encoder.vocab_size
         self._ids = np.zeros(0, dtype=np.int64)
-        self._reps: list[SparseVec] = []
+        self._reps: list[SparseVec] | None = []  # None: opened from the saved matrix, rows read from it
         self._matrix: Any = None
+        self._unsaved = False
 
     @override
     def config(self) -> dict[str, Any]:
@@ -70,33 +84,94 @@ class SparseExpert(Expert):
         self._ids = np.asarray(ids, dtype=np.int64)
         self._reps = list(reps or [])
         self._matrix = None
+        self._unsaved = True
+
+    def _rows(self) -> list[SparseVec]:
+        """The documents' sparse vectors, taken from the saved matrix's rows when it was opened from disk."""
+        if self._reps is None:
+            m = self._matrix
+            self._reps = [
+                (m.indices[a:b].astype(np.int32), m.data[a:b].astype(np.float32))
+                for a, b in zip(m.indptr[:-1].tolist(), m.indptr[1:].tolist())
+            ]
+        return self._reps
 
     @override
     def add(self, ids: np.ndarray, texts: Sequence[str], reps: list[SparseVec] | None) -> None:
+        rows = self._rows()
         self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
-        self._reps.extend(reps or [])
+        rows.extend(reps or [])
         self._matrix = None
+        self._unsaved = True
 
     @override
     def remove(self, ids: np.ndarray) -> None:
+        rows = self._rows()
         keep = ~np.isin(self._ids, np.asarray(ids, dtype=np.int64))
         self._ids = self._ids[keep]
-        self._reps = [r for r, m in zip(self._reps, keep) if m]
+        self._reps = [r for r, m in zip(rows, keep) if m]
         self._matrix = None
+        self._unsaved = True
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    @override
+    def prepare(self) -> None:
+        self._csr()  # built after the write, so that no query waits for it
 
     def _csr(self) -> Any:
         if self._matrix is None:
             from scipy import sparse
 
-            indptr = np.zeros(len(self._reps) + 1, dtype=np.int64)
-            indptr[1:] = np.cumsum([len(r[0]) for r in self._reps])
-            cols = np.concatenate([r[0] for r in self._reps]) if self._reps else np.zeros(0, np.int32)
-            vals = np.concatenate([r[1] for r in self._reps]) if self._reps else np.zeros(0, np.float32)
-            self._matrix = sparse.csr_matrix((vals, cols, indptr), shape=(len(self._reps), self.dim))
+            rows = self._rows()
+            indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+            indptr[1:] = np.cumsum([len(r[0]) for r in rows])
+            cols = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, np.int32)
+            vals = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, np.float32)
+            self._matrix = sparse.csr_matrix((vals, cols, indptr), shape=(len(rows), self.dim))
         return self._matrix
+
+    # -- the matrix kept beside the collection (``NAME.csr/`` and ``NAME.csr.json``) --------------------
+    def _saved_as(self) -> tuple[str, dict[str, Any]]:
+        spec = json.loads(json.dumps(self.spec(), sort_keys=True))  # as read back: another model is another matrix
+        return f"{self.name}.csr", {"kind": "scipy-csr", "dim": self.dim, "expert": spec}
+
+    @override
+    def open_persisted(self, folder: Path, generation: int, count: int) -> bool:
+        name, config = self._saved_as()
+        found = open_folder(folder, name, {"generation": generation, "count": count, "config": config})
+        if found is None:
+            return False
+        from scipy import sparse
+
+        try:
+            ids = np.load(found / "ids.npy")
+            indptr, indices, data = (np.load(found / f"{a}.npy") for a in ("indptr", "indices", "data"))
+            if ids.dtype != np.int64 or ids.shape != (count,) or indptr.shape != (count + 1,):
+                raise ValueError(f"the saved matrix holds {len(indptr) - 1} rows for {len(ids)} ids, not {count}")
+            if indptr[-1] != len(indices) or len(indices) != len(data) or (len(indices) and indices.max() >= self.dim):
+                raise ValueError("the saved matrix's arrays do not agree")
+            matrix = sparse.csr_matrix((data, indices, indptr), shape=(count, self.dim))
+        except (OSError, ValueError, EOFError) as exc:
+            log.warning("saved matrix of expert %r is unreadable (%s); rebuilding it from the store", self.name, exc)
+            return False
+        self._ids, self._reps, self._matrix, self._unsaved = ids, None, matrix, False
+        return True
+
+    @override
+    def save_persisted(self, folder: Path, generation: int) -> None:
+        if not self._unsaved or not len(self._ids):
+            return
+        name, config = self._saved_as()
+        matrix, ids = self._csr(), self._ids
+
+        def write(tmp: Path) -> None:
+            for a, arr in (("indptr", matrix.indptr), ("indices", matrix.indices), ("data", matrix.data), ("ids", ids)):
+                np.save(tmp / f"{a}.npy", arr)
+
+        if save_folder(folder, name, write, {"generation": generation, "count": len(ids), "config": config}):
+            self._unsaved = False
 
     @override
     def search(
