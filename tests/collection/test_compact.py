@@ -125,3 +125,24 @@ def test_sigkill_mid_compaction_loses_no_document(tmp_path, stage):
     assert rep.tombstones["ann"] in (0, len(gone))
     assert col.compact().tombstones == {"ann": 0, "bm25": 0}
     col.close()
+
+
+def test_compact_drops_the_tombstones_of_a_multi_vector_experts_fde_graph(tmp_path):
+    docs = {
+        "a": "Cats purr when they are content and warm.",
+        "b": "Dogs bark at strangers near the house.",
+        "c": "Stock markets fell sharply after the rate decision.",
+        "d": "Vitamin D deficiency is linked to bone fractures.",
+    }
+    col = Collection.create(
+        tmp_path / "c", experts=[{"source": "minilm-tokens", "name": "mv", "options": {"index": "hnsw"}}]
+    )
+    col.add([{"id": i, "text": t} for i, t in docs.items()])
+    col.delete(["b"])
+    assert col.compact().tombstones == {"mv": 1}
+    assert col.compact().tombstones == {"mv": 0}
+    assert col.search("falling stock prices", k=1).ids == ["c"]
+    assert "b" not in col.search("barking dogs", k=3).ids
+    col.close()
+    with Collection.open(tmp_path / "c") as again:
+        assert again.search("bone fractures and vitamin D", k=1).ids == ["d"] and again.check().ok

@@ -240,6 +240,14 @@ class MultiVectorExpert(Expert):
         self._order = None
         self._unsaved = True
 
+    @override
+    def compact(self) -> int:
+        """The FDE index without its tombstones (an HNSW graph over the FDEs keeps deleted nodes)."""
+        dropped = self._index.compact()
+        if dropped:
+            self._unsaved = True
+        return dropped
+
     def __len__(self) -> int:
         return len(self._rids)
 
