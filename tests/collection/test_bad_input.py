@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 
 import numpy as np
 import pytest
@@ -271,21 +270,18 @@ def _rewrite(name: str, change):
     return damage
 
 
-def _negate_stored_vectors(folder) -> None:
-    """Same length, still a valid FAISS file, but every vector in it negated: only the checksum tells."""
+def _flip_graph_bytes(folder) -> None:
+    """Same length, but bytes inside the saved graph (its neighbour lists) changed: only the checksum
+    tells. The file holds no vectors (they are the store's), so the graph is what a bit flip can hit."""
     blob = bytearray((folder / "ann.faiss").read_bytes())
-    with sqlite3.connect(folder.parent / "documents.sqlite") as db:  # the graph's nodes are in row-id order
-        rows = db.execute("SELECT vec FROM vectors WHERE expert = 'ann' ORDER BY rid").fetchall()
-    vectors = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32)
-    at = bytes(blob).find(vectors.tobytes())
-    assert at > 0, "the HNSW file stores the flat vectors"
-    blob[at : at + vectors.nbytes] = (-vectors).tobytes()
+    at = len(blob) // 3
+    blob[at : at + 64] = bytes(x ^ 0xFF for x in blob[at : at + 64])
     (folder / "ann.faiss").write_bytes(bytes(blob))
 
 
 INDEX_DAMAGE = {
     "faiss_truncated": _rewrite("ann.faiss", lambda b: b[: len(b) // 2]),
-    "faiss_vectors_changed": _negate_stored_vectors,
+    "faiss_graph_changed": _flip_graph_bytes,
     "meta_not_json": _rewrite("ann.json", lambda b: b[:-5]),
     "node_map_changed": _rewrite("ann.faiss", lambda b: b[:-60] + bytes(x ^ 0xFF for x in b[-60:-50]) + b[-50:]),
 }
@@ -300,7 +296,7 @@ def test_a_damaged_index_file_is_rebuilt_from_the_store(tmp_path, docs, caplog):
     results = [col.search(q, k=10).ids for q in QUERIES]
     col.close()
     saved = sorted(p.name for p in (path / "indexes").iterdir())
-    assert saved == ["ann.faiss", "ann.json"], saved  # the graph holds the vectors: no copy beside it
+    assert saved == ["ann.faiss", "ann.json"], saved  # the graph only: its vectors are the store's
     for case in INDEX_DAMAGE:  # each in turn, on the copy saved again after the last
         INDEX_DAMAGE[case](path / "indexes")
         caplog.clear()

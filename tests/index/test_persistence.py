@@ -215,3 +215,67 @@ def test_an_expert_added_again_with_another_model_never_opens_the_old_ones_index
             want = {names[int(r)] for r in top}
             assert len(want & set(c.search(q, k=10, expert="x").ids)) >= 8
         c.close()
+
+
+def test_a_model_folder_whose_weights_changed_never_opens_the_index_of_the_old_weights(tmp_path, sample_dir):
+    """Same spec (a local model folder), other weights between removing the expert and adding it again:
+    the saved int8 index (codes and vectors of the old weights) is rebuilt from the store's new vectors."""
+    import shutil
+
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    from embedroute.encoders.catalog import package_file
+
+    model = tmp_path / "model"
+    shutil.copytree(package_file("tokenlearn-static-model", "static_model/model"), model)
+    spec = {"source": str(model), "name": "e", "options": {"index": "int8"}}
+    path = tmp_path / "c"
+    col = Collection.create(path, experts=[spec, "bm25"])
+    col.add_file(sample_dir)
+    col.close()
+    col = Collection.open(path)
+    col.remove_expert("e")
+    tensors = load_file(model / "model.safetensors")
+    first = next(iter(tensors))
+    tensors[first] = np.random.default_rng(1).permutation(tensors[first])
+    save_file(tensors, model / "model.safetensors")
+    col.add_expert(spec)
+    col.close()
+    with Collection.open(path) as col:
+        expert = col.expert("e")
+        col._loader.ensure(expert)
+        rids, blobs = col._store.blobs("e")
+        stored = np.stack([np.frombuffer(b, dtype="<f4") for b in blobs])
+        kept = expert._index.full_vectors()
+        assert kept is not None
+        order = np.argsort(kept[0])
+        assert np.array_equal(kept[0][order], rids) and np.allclose(np.asarray(kept[1])[order], stored)
+
+
+def test_a_short_or_empty_hnsw_file_is_damaged_not_a_crash(tmp_path, caplog):
+    import logging
+
+    import numpy as np
+    import pytest
+
+    from embedroute.index.factory import make_index
+
+    index = make_index("hnsw", 8)
+    for blob in (b"EHNSW2\0\0", b"EHNSW2\0\0" + b"\0" * 12, b"EHNSW1\0\0\1", b""):
+        with pytest.raises(ValueError):
+            index.restore(blob, np.zeros(0, dtype=np.int64), np.zeros((0, 8), dtype=np.float32))
+    # a collection whose every document was deleted saves no graph, and reopens without a warning
+    path = tmp_path / "c"
+    col = Collection.create(path, experts=[{"source": "static64", "name": "ann", "options": {"index": "hnsw"}}])
+    col.add([{"id": "a", "text": "cats purr"}, {"id": "b", "text": "dogs bark"}])
+    col.close()
+    col = Collection.open(path)
+    col.delete(["a", "b"])
+    col.close()
+    with caplog.at_level(logging.WARNING, logger="embedroute.experts"):
+        with Collection.open(path) as col:
+            assert col.search("cats", k=3).ids == []
+            col.add([{"id": "c", "text": "birds sing"}])
+            assert col.search("singing birds", k=1).ids == ["c"]
+    assert not [r for r in caplog.records if r.name.startswith("embedroute")]

@@ -332,12 +332,10 @@ class Collection(RoutedSearch):
         before = _folder_bytes(self.path)
         dropped: dict[str, int] = {}
         for name, expert in self._experts.items():
-            if expert.documents_from:  # searches another expert's index, which is compacted under that name
-                continue
             self._loader.ensure(expert)
             report(f"rebuilding {name}", 0, None)
             dropped[name] = expert.compact()
-            if dropped[name]:
+            if dropped[name] and not expert.documents_from:  # a query-side expert's own graph is not saved
                 report(f"saving {name}", 0, None)
                 self._loader.save({name: expert})
         report("vacuuming", 0, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -163,10 +164,16 @@ class DenseExpert(Expert):
         return meta
 
     def _saved_spec(self) -> dict[str, Any]:
-        """This expert's spec as its saved index records it (JSON round-tripped, as read back): an expert
-        removed and added again under its name with another model must not open the old one's index,
-        which the store's generation, unchanged by adding or removing experts, would not tell apart."""
-        return json.loads(json.dumps(self.spec(), sort_keys=True))
+        """What made the vectors of this expert's saved index: its spec (JSON round-tripped, as read back)
+        and a hash of its encoder's identity (weight hash, pooling, prompts, dims; not library versions).
+        An expert removed and added again under its name with another model, or the same model folder
+        with other weights, must not open the old one's index, which the store's generation (unchanged
+        by adding or removing experts), count and index config would not tell apart."""
+        model = json.dumps(self.encoder.identity(), sort_keys=True, default=str)
+        return {
+            "spec": json.loads(json.dumps(self.spec(), sort_keys=True)),
+            "model": hashlib.sha256(model.encode()).hexdigest(),
+        }
 
     def _read_checked(self, blob_path: Path, meta: dict[str, Any]) -> bytes:
         blob = blob_path.read_bytes()
@@ -239,6 +246,11 @@ class DenseExpert(Expert):
         if not self._index.persist or not self._unsaved:
             return
         blob_path, meta_path = self._files(folder)
+        if len(self._index) == 0:  # nothing to keep: a saved copy of an earlier state must not vouch for it
+            with suppress(OSError):
+                meta_path.unlink(missing_ok=True)
+            self._unsaved = False
+            return
         tmps: list[Path] = []
         try:
             folder.mkdir(parents=True, exist_ok=True)

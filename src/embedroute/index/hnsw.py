@@ -253,6 +253,8 @@ class HNSWIndex(CompressedIndex):
         if ids is None or vectors is None:
             raise ValueError("a saved HNSW graph is restored with the store's row ids and vectors")
         head = len(_MAGIC) + 24
+        if len(blob) < head:
+            raise ValueError("truncated HNSW file")
         n_graph, n_nodes, n_dead = struct.unpack("<QQQ", blob[len(_MAGIC) : head])
         at_dead = head + n_graph + 9 * n_nodes
         if len(blob) != at_dead + 4 * self.dim * n_dead:
@@ -294,6 +296,8 @@ class HNSWIndex(CompressedIndex):
         import faiss
 
         head = len(_MAGIC_V1) + 16
+        if len(blob) < head:
+            raise ValueError("truncated HNSW file")
         n_graph, n_nodes = struct.unpack("<QQ", blob[len(_MAGIC_V1) : head])
         if len(blob) != head + n_graph + 9 * n_nodes:
             raise ValueError("truncated HNSW file")
