@@ -851,16 +851,22 @@ def t_muvera(rep: Report) -> str:
     )
 
 
-def t_memory(rep: Report) -> str:
+def t_memory(rep: Report, later: str = "") -> str:
+    """Resident memory per index kind (``memory.json``); a kind measured again in a later run of the same
+    script (``later``: that results file, same ``n``) shows the later row, marked."""
     m = rep.J["memory"]
+    again = {r["kind"]: r for r in rep.J[later]["rows"]} if later else {}
+    if later and rep.J[later]["n"] != m["n"]:
+        raise ReportError(f"{later}.json measured {rep.J[later]['n']} vectors, memory.json {m['n']}")
     rows = []
     for r in m["rows"]:
+        r = again.get(r["kind"], r)
         rep.note(r["built_mb"], r["reopened_mb"], r["after_write_mb"], r["bytes_per_vector_declared"])
         declared = r["bytes_per_vector_declared"] * m["n"] / 2**20
         rep.note(declared)
         rows.append(
             [
-                f"`{r['kind']}`",
+                f"`{r['kind']}`" + (f" ({later}.json)" if r["kind"] in again else ""),
                 f"{r['built_mb']:,.0f}",
                 _dash(r["reopened_mb"], ",.0f"),
                 _dash(r["after_write_mb"], ",.0f"),
