@@ -19,6 +19,20 @@ def shared(name: str) -> Path:
     return path
 
 
+def scifact_jsonl(out: Path, n: int) -> Path:
+    """The first ``n`` SciFact documents as a JSONL file of ``id``/``title``/``text`` at ``out``."""
+    import gzip
+    import json
+
+    with gzip.open(shared("scifact") / "corpus.jsonl.gz", "rt", encoding="utf-8") as f, open(out, "w") as w:
+        for i, line in enumerate(f):
+            if i == n:
+                break
+            d = json.loads(line)
+            w.write(json.dumps({"id": d["_id"], "title": d["title"], "text": d["text"]}) + "\n")
+    return out
+
+
 @pytest.fixture
 def sample_dir() -> Path:
     from embedroute.demo import sample_path

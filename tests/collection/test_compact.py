@@ -3,7 +3,6 @@ SIGKILL at any of its stages loses nothing."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import signal
@@ -16,7 +15,7 @@ import pytest
 from embedroute import Collection
 from embedroute.cli.main import main
 
-from ..conftest import shared
+from ..conftest import scifact_jsonl
 
 QUERIES = ["vitamin D and bone fractures", "stem cell reprogramming", "antibiotic resistance genes", "obesity"]
 ANN = {"source": "static64", "name": "ann", "options": {"index": "hnsw"}}
@@ -76,14 +75,7 @@ def test_compact_drops_tombstones_keeps_documents_and_saves_the_smaller_graph(tm
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ["rebuilding ann", "saving ann", "vacuuming"])
 def test_sigkill_mid_compaction_loses_no_document(tmp_path, stage):
-    corpus = shared("scifact") / "corpus.jsonl.gz"
-    src = tmp_path / "docs.jsonl"
-    with gzip.open(corpus, "rt", encoding="utf-8") as f, open(src, "w", encoding="utf-8") as out:
-        for i, line in enumerate(f):
-            if i == 5000:
-                break
-            d = json.loads(line)
-            out.write(json.dumps({"id": d["_id"], "title": d["title"], "text": d["text"]}) + "\n")
+    src = scifact_jsonl(tmp_path / "docs.jsonl", 5000)
     docs = [json.loads(line) for line in src.read_text().splitlines()]
     path = tmp_path / "col"
     col = Collection.create(path, experts=[ANN, "bm25"])

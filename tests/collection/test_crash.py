@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import signal
@@ -13,19 +12,12 @@ import pytest
 
 from embedroute import Collection
 
-from ..conftest import shared
+from ..conftest import scifact_jsonl
 
 
 @pytest.mark.slow
 def test_sigkill_mid_add_keeps_every_acknowledged_document(tmp_path):
-    corpus = shared("scifact") / "corpus.jsonl.gz"
-    src = tmp_path / "docs.jsonl"
-    with gzip.open(corpus, "rt", encoding="utf-8") as f, open(src, "w", encoding="utf-8") as out:
-        for i, line in enumerate(f):
-            if i == 5000:
-                break
-            d = json.loads(line)
-            out.write(json.dumps({"id": d["_id"], "title": d["title"], "text": d["text"]}) + "\n")
+    src = scifact_jsonl(tmp_path / "docs.jsonl", 5000)
     path = tmp_path / "col"
     Collection.create(path, experts=["static64", "bm25"]).close()
     env = dict(os.environ, PYTHONUNBUFFERED="1")

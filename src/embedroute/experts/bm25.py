@@ -19,7 +19,7 @@ from typing_extensions import override
 from ..encoders.versions import library_versions
 from ..index.planner import Plan
 from .base import Expert, SearchBatch, TermStatistics, top_k_masked
-from .saved_folder import open_folder, save_folder
+from .saved_folder import open_current, save_folder
 
 log = logging.getLogger("embedroute.experts")
 
@@ -152,16 +152,13 @@ class BM25Expert(Expert):
 
     @override
     def open_persisted(self, folder: Path, generation: int, count: int) -> bool:
-        name, config = self._saved_as()
-        found = open_folder(folder, name, {"generation": generation, "count": count, "config": config})
-        if found is None:
+        opened = open_current(folder, *self._saved_as(), generation=generation, count=count)
+        if opened is None:
             return False
+        found, ids = opened
         import bm25s
 
         try:
-            ids = np.load(found / "ids.npy")
-            if ids.dtype != np.int64 or ids.shape != (count,):
-                raise ValueError(f"ids.npy holds {ids.dtype} {ids.shape}, not {count} row ids")
             retriever = bm25s.BM25.load(str(found), mmap=False, show_progress=False)
             tokenizer = self._new_tokenizer()
             tokenizer.load_vocab(str(found))

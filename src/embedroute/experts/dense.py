@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from ..index.base import VectorIndex
 from ..index.factory import make_index
 from ..index.planner import Thresholds, calibrate, choose
 from .base import Expert, SearchBatch, encode_then_search
+from .saved_folder import built_for
 
 log = logging.getLogger("embedroute.experts")
 
@@ -164,16 +164,10 @@ class DenseExpert(Expert):
         return meta
 
     def _saved_spec(self) -> dict[str, Any]:
-        """What made the vectors of this expert's saved index: its spec (JSON round-tripped, as read back)
-        and a hash of its encoder's identity (weight hash, pooling, prompts, dims; not library versions).
-        An expert removed and added again under its name with another model, or the same model folder
-        with other weights, must not open the old one's index, which the store's generation (unchanged
-        by adding or removing experts), count and index config would not tell apart."""
-        model = json.dumps(self.encoder.identity(), sort_keys=True, default=str)
-        return {
-            "spec": json.loads(json.dumps(self.spec(), sort_keys=True)),
-            "model": hashlib.sha256(model.encode()).hexdigest(),
-        }
+        """What made this expert's saved index (:func:`~embedroute.experts.saved_folder.built_for`): an
+        expert removed and added again under its name with another model, or the same model folder with
+        other weights, must not open the old one's index."""
+        return built_for(self.spec(), self.encoder.config())
 
     def _read_checked(self, blob_path: Path, meta: dict[str, Any]) -> bytes:
         blob = blob_path.read_bytes()

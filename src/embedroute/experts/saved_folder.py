@@ -9,15 +9,18 @@ complete, checked set. Written by hand: the libraries save their files, not a cr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import shutil
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 log = logging.getLogger("embedroute.experts")
 
@@ -75,3 +78,32 @@ def open_folder(root: Path, name: str, expect: dict[str, Any]) -> Path | None:
             meta_path.unlink(missing_ok=True)
         return None
     return final
+
+
+def built_for(spec: Mapping[str, Any], encoder_config: Mapping[str, Any]) -> dict[str, Any]:
+    """What a saved structure's representations were made by: the expert's ``spec`` (JSON round-tripped,
+    as read back) and a hash of its encoder's config without library versions (weight hash, pooling,
+    prompts, dims). The store's generation does not change when an expert is removed and another model
+    added under its name, so a saved copy must say which model it belongs to."""
+    model = {k: v for k, v in encoder_config.items() if k not in ("versions", "name")}
+    return {
+        "spec": json.loads(json.dumps(spec, sort_keys=True)),
+        "model": hashlib.sha256(json.dumps(model, sort_keys=True, default=str).encode()).hexdigest(),
+    }
+
+
+def open_current(root: Path, name: str, config: Any, *, generation: int, count: int) -> tuple[Path, np.ndarray] | None:
+    """``root/name`` and its saved row ids (``ids.npy``) when it was saved at this store ``generation``
+    over ``count`` documents with this ``config`` and is intact (:func:`open_folder`), else None."""
+    found = open_folder(root, name, {"generation": generation, "count": count, "config": config})
+    if found is None:
+        return None
+    try:
+        ids = np.load(found / "ids.npy")
+    except (OSError, ValueError, EOFError) as exc:
+        log.warning("saved %s is unreadable (%s); rebuilding it from the store", name, exc)
+        return None
+    if ids.dtype != np.int64 or ids.shape != (count,):
+        log.warning("saved %s holds %s %s ids, not %d; rebuilding it from the store", name, ids.dtype, ids.shape, count)
+        return None
+    return found, ids

@@ -9,7 +9,6 @@ damaged copy is rebuilt from it.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from typing_extensions import override
 from ..encoders.sparse import SparseVec, SpladeEncoder, pack, unpack
 from ..index.planner import Plan
 from .base import Expert, SearchBatch, top_k_masked
-from .saved_folder import open_folder, save_folder
+from .saved_folder import built_for, open_current, save_folder
 
 log = logging.getLogger("embedroute.experts")
 
@@ -134,21 +133,20 @@ class SparseExpert(Expert):
 
     # -- the matrix kept beside the collection (``NAME.csr/`` and ``NAME.csr.json``) --------------------
     def _saved_as(self) -> tuple[str, dict[str, Any]]:
-        spec = json.loads(json.dumps(self.spec(), sort_keys=True))  # as read back: another model is another matrix
-        return f"{self.name}.csr", {"kind": "scipy-csr", "dim": self.dim, "expert": spec}
+        made_by = built_for(self.spec(), self.encoder.config())  # another model is another matrix
+        return f"{self.name}.csr", {"kind": "scipy-csr", "dim": self.dim, "expert": made_by}
 
     @override
     def open_persisted(self, folder: Path, generation: int, count: int) -> bool:
-        name, config = self._saved_as()
-        found = open_folder(folder, name, {"generation": generation, "count": count, "config": config})
-        if found is None:
+        opened = open_current(folder, *self._saved_as(), generation=generation, count=count)
+        if opened is None:
             return False
+        found, ids = opened
         from scipy import sparse
 
         try:
-            ids = np.load(found / "ids.npy")
             indptr, indices, data = (np.load(found / f"{a}.npy") for a in ("indptr", "indices", "data"))
-            if ids.dtype != np.int64 or ids.shape != (count,) or indptr.shape != (count + 1,):
+            if indptr.shape != (count + 1,):
                 raise ValueError(f"the saved matrix holds {len(indptr) - 1} rows for {len(ids)} ids, not {count}")
             if indptr[-1] != len(indices) or len(indices) != len(data) or (len(indices) and indices.max() >= self.dim):
                 raise ValueError("the saved matrix's arrays do not agree")
