@@ -9,12 +9,14 @@ With ``--self-supervised`` each dataset's routers are fitted on pseudo-queries m
 (plus ``--train-from``'s labelled queries, if given; none by default), as a user with no labelled
 queries would fit them. With ``--leave-one-out`` each dataset's routers are fitted on the other
 datasets' labelled training queries only (plus, with ``--self-supervised``, its own pseudo-queries):
-the dataset left out contributes no labelled query.
+the dataset left out contributes no labelled query. ``--pseudo-correction`` says how pseudo-query labels
+are corrected (``embedroute.routing.correction``): the shipped table, a table learned on the other datasets
+of ``--data`` only (``loo``: no dataset is corrected with its own labels), or not at all.
 
     python benchmarks/routing.py [--data D1,D2,...] [--train-from T1,T2,...] [--experts A,B,...]
                                  [--routers R1,R2,...] [--seed-spread N]
                                  [--self-supervised [--generators G1,G2] [--pseudo-queries N]]
-                                 [--leave-one-out]
+                                 [--leave-one-out] [--pseudo-correction shipped|loo|none]
                                  [--out benchmarks/results/routing.json]
 """
 
@@ -84,6 +86,12 @@ def main() -> None:
         action="store_true",
         help="fit each dataset's routers on the other datasets' labelled queries only",
     )
+    ap.add_argument(
+        "--pseudo-correction",
+        choices=("shipped", "loo", "none"),
+        default="shipped",
+        help="correct pseudo-query labels with the shipped table, one learned on the other datasets (loo), or not",
+    )
     ap.add_argument("--generators", default=",".join(DEFAULT_GENERATORS))
     ap.add_argument("--pseudo-queries", type=int, default=MAX_QUERIES)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "routing.json"))
@@ -115,6 +123,7 @@ def main() -> None:
             self_supervised=args.self_supervised,
             pseudo=pseudo,
             leave_one_out=args.leave_one_out,
+            pseudo_correction=args.pseudo_correction,
         )
         print(report, flush=True)
         result = report.to_dict()

@@ -26,12 +26,17 @@ def cv_by_hand(router: str, data: RoutingData, *, folds: int = 5, seed: int = 0)
             [data.datasets[i] for i in train],
             data.scores[np.array(train)],
             features=None if data.features is None else data.features[np.array(train)],
+            feature_experts=data.feature_experts,
+            pair_scores=None if data.pair_scores is None else data.pair_scores[np.array(train)],
         )
         fitted = make_router(router).fit(part)
         for i in held:
             feats = None if data.features is None else data.features[np.array([i])]
-            expert = fitted.route(data.embeddings[np.array([i])], feats)[0].experts[0]
-            got[i] = float(data.scores[i, data.experts.index(expert)])
+            experts = fitted.route(data.embeddings[np.array([i])], feats)[0].experts
+            if len(experts) == 2 and data.pair_scores is not None and tuple(experts) == data.feature_experts:
+                got[i] = float(data.pair_scores[i])  # the fused pair (hybrid): its own label
+            else:
+                got[i] = float(data.scores[i, data.experts.index(experts[0])])
     by_set: dict[str, list[float]] = {}
     for i, d in enumerate(data.datasets):
         by_set.setdefault(d, []).append(got[i])

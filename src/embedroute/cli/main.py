@@ -178,6 +178,7 @@ def cmd_route(a: argparse.Namespace) -> int:
             generators=a.generators,
             max_queries=a.pseudo_queries,
             seed=a.seed,
+            correct_pseudo=not a.raw_pseudo_labels,
             show_progress=not a.quiet,
         )
     for fit in fits:
@@ -440,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--pseudo-queries", type=int, default=MAX_QUERIES, help="at most this many pseudo-queries")
     s.add_argument("--seed", type=int, default=0, help="the document sample and crops the pseudo-queries come from")
+    s.add_argument(
+        "--raw-pseudo-labels",
+        action="store_true",
+        help="keep pseudo-queries' labels as scored, without the correction learned on the dev sets' labelled "
+        "queries (embedroute.routing.correction)",
+    )
     s.add_argument(
         "--routing-expert",
         help="model whose query embeddings route (default: the first dense "

@@ -67,3 +67,18 @@ def mean_metrics(per_query: Mapping[str, Mapping[str, float]]) -> dict[str, floa
         return {}
     names = next(iter(per_query.values())).keys()
     return {m: float(np.mean([v[m] for v in per_query.values()])) for m in names}
+
+
+def fused_ndcg(qrels: Qrels, runs: list[Run], qids: list[str]) -> np.ndarray:
+    """nDCG@10 of each query of ``qids`` for ``runs`` fused by reciprocal-rank fusion (what a routed search
+    that fuses those experts returns; the ``hybrid`` rule's routing label).
+
+    >>> q = {"q": {"d2": 1}}
+    >>> fused_ndcg(q, [{"q": {"d1": 2.0, "d2": 1.0}}, {"q": {"d2": 5.0}}], ["q"]).round(3).tolist()
+    [1.0]
+    """
+    from ..routing.fusion import rrf
+
+    fused = {q: rrf([run.get(q, {}) for run in runs]) for q in qids}
+    per = evaluate_run(qrels, fused, ("ndcg@10",))
+    return np.array([per.get(q, {}).get("ndcg@10", 0.0) for q in qids], dtype=np.float32)

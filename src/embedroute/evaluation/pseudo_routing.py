@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..collection import Collection
-from ..collection.query_features import collection_query_features, has_feature_experts
+from ..collection.query_features import collection_query_features, feature_experts, has_feature_experts
 from ..errors import InputError
 from ..routing.pseudo import (
     DEFAULT_GENERATORS,
@@ -32,7 +32,7 @@ from ..routing.pseudo import (
     make_pseudo_queries,
 )
 from ..routing.queries import RoutingQueries
-from .metrics import evaluate_run
+from .metrics import evaluate_run, fused_ndcg
 
 #: fewer documents than this, and a collection cannot teach a router from its own text
 MIN_DOCUMENTS = 20
@@ -40,6 +40,9 @@ MIN_DOCUMENTS = 20
 SPARE_DOCUMENTS = 50
 #: queries searched per call, for the progress bar
 CHUNK = 256
+#: how deep the feature experts are searched, for the fused pair's label (RRF over their top 100, as a routed
+#: search fuses them)
+PAIR_DEPTH = 100
 
 Progress = Callable[[str, int, "int | None"], None]
 
@@ -107,22 +110,28 @@ def pseudo_routing_queries(
     qrels = {qid: {q.doc_id: 1} for qid, q in zip(qids, queries)}
     texts = [q.text for q in queries]
     scores = np.zeros((len(queries), len(names)), dtype=np.float32)
+    pair = feature_experts(col) if has_feature_experts(col) else None
+    pair_runs: dict[str, dict[str, dict[str, float]]] = {}
     bar = tqdm(total=len(names) * len(texts), desc="scoring pseudo-queries", unit="q", disable=not show_progress)
     for j, expert in enumerate(names):
         if progress is not None:
             progress(f"{expert} searching {len(texts)} pseudo-queries", j, len(names))
         run: dict[str, dict[str, float]] = {}
         for start in range(0, len(texts), CHUNK):
-            found = col.search_batch(texts[start : start + CHUNK], 10, expert=expert, fetch=False)
+            depth = PAIR_DEPTH if pair and expert in pair else 10
+            found = col.search_batch(texts[start : start + CHUNK], depth, expert=expert, fetch=False)
             for qid, res in zip(qids[start : start + CHUNK], found):
                 run[qid] = {h.id: h.score for h in res.hits}
             bar.update(len(found))
         per_query = evaluate_run(qrels, run, ("ndcg@10",))
         scores[:, j] = [per_query.get(qid, {}).get("ndcg@10", 0.0) for qid in qids]
+        if pair and expert in pair:
+            pair_runs[expert] = run
     bar.close()
     out = RoutingQueries(names)
-    features = collection_query_features(col, texts) if has_feature_experts(col) else None
-    out.extend(texts, [pseudo_dataset(col)] * len(texts), scores, qids, features)
+    features = collection_query_features(col, texts) if pair else None
+    fused = fused_ndcg(qrels, [pair_runs[e] for e in pair], qids) if pair and set(pair) <= set(pair_runs) else None
+    out.extend(texts, [pseudo_dataset(col)] * len(texts), scores, qids, features, fused)
     return out
 
 

@@ -30,6 +30,7 @@ from ..collection.query_features import collection_route_costs, feature_experts,
 from ..errors import InputError
 from ..experts.registry import ExpertSpec
 from ..routing import RoutingData, make_router
+from ..routing.correction import shipped as shipped_correction
 from ..routing.cv import cross_validate
 from ..routing.models import routing_model, routing_model_from_spec
 from ..routing.pseudo import DEFAULT_GENERATORS, MAX_QUERIES
@@ -159,6 +160,7 @@ def fit_routers(
     generators: Sequence[str] = DEFAULT_GENERATORS,
     max_queries: int = MAX_QUERIES,
     seed: int = 0,
+    correct_pseudo: bool = True,
     progress: Progress | None = None,
     show_progress: bool = True,
 ) -> list[RouterFit]:
@@ -167,7 +169,9 @@ def fit_routers(
     The routing data: the training queries of the BEIR folders ``train_from`` (or routing data already
     built); with ``train_from=None``, pseudo-queries from the collection's own documents (at most
     ``max_queries``, made by ``generators`` from a sample drawn with ``seed``); with ``self_supervised``,
-    both. Every router spec is checked, and the pseudo-queries made, before anything is scored;
+    both. Pseudo-query labels are corrected by the table learned on the dev sets
+    (:mod:`embedroute.routing.correction`; ``correct_pseudo=False`` keeps them raw), and the table is saved
+    with the routers. Every router spec is checked, and the pseudo-queries made, before anything is scored;
     ``routing_expert`` defaults to the collection's first dense expert (:meth:`Collection.routing_expert`
     says which, or why none)."""
     if isinstance(routers, str):
@@ -201,8 +205,11 @@ def fit_routers(
         queries, source["labelled"] = queries.merged(labelled), labelled_source(labelled)
     if pseudo is not None:
         scored = pseudo_routing_queries(col, pseudo, progress=progress, show_progress=show_progress)
-        queries = queries.merged(scored)
+        made_by = present_feature_experts(col)
+        table = shipped_correction() if correct_pseudo and made_by is not None else None
+        queries = queries.merged(scored if table is None else table.apply(scored, made_by))
         source["pseudo"] = pseudo_source(pseudo, generators, seed=seed, max_queries=max_queries)
+        source["correction"] = None if table is None else table.to_dict()
     made_by = present_feature_experts(col)
     data = _embedded(queries, encoder, source, progress, collection_route_costs(col), made_by)
     return _fit_each(col, routers, data, routing, progress)

@@ -30,13 +30,16 @@ from ..encoders.cache import caching_disabled
 from ..errors import InputError
 from ..experts.registry import ExpertSpec, make_expert
 from ..routing import Route, Router, RoutingData, make_router, rrf
+from ..routing.correction import PseudoCorrection
+from ..routing.correction import learn as learn_correction
+from ..routing.correction import shipped as shipped_correction
 from ..routing.cv import cross_validate
 from ..routing.features import route_costs
 from ..routing.lexical import TfidfRoutingEncoder
 from ..routing.models import default_routing_expert, routing_model_from_spec
 from ..routing.queries import RoutingQueries
 from .beir import BeirDataset, train_and_test
-from .metrics import evaluate_run
+from .metrics import evaluate_run, fused_ndcg
 from .pseudo_routing import PseudoSpec, pseudo_queries_for, pseudo_routing_queries, pseudo_source
 from .routing_report import RoutingReport, RoutingRow, RowKind, SeedSpread
 from .runner import corpus_collection, run_for
@@ -63,6 +66,8 @@ class DatasetRuns:
     train_features: np.ndarray | None = None
     #: the (lexical, dense) experts whose searches made those features
     feature_experts: tuple[str, str] | None = None
+    #: per train query (in ``train.queries`` order) nDCG@10 of the feature experts fused by RRF (``hybrid``)
+    train_pair: np.ndarray | None = None
 
 
 def _ndcg(ds: BeirDataset, run: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -93,22 +98,27 @@ def prepare(
     col, names = corpus_collection(workdir / test.name, experts, test, show_progress=show_progress)
     out = DatasetRuns(test.name, test, train)
     sample = list(test.queries.values())[:latency_sample]
+    pair = feature_experts(col) if has_feature_experts(col) else None
+    train_runs: dict[str, dict[str, dict[str, float]]] = {}
     for e in names:
         out.runs[e] = run_for(col, test, e)
         out.ndcg[e] = _ndcg(test, out.runs[e])
         if train is not None:
-            out.train_ndcg[e] = _ndcg(train, run_for(col, train, e))
+            train_runs[e] = run_for(col, train, e)
+            out.train_ndcg[e] = _ndcg(train, train_runs[e])
         with caching_disabled():
             col.search_batch(["warm-up query"], 100, expert=e, fetch=False)  # loads the model
             t0 = time.perf_counter()
             for q in sample:
                 col.search_batch([q], 100, expert=e, fetch=False)
             out.latency_ms[e] = (time.perf_counter() - t0) * 1000 / max(len(sample), 1)
-    if has_feature_experts(col):
-        out.feature_experts = feature_experts(col)
+    if pair is not None:
+        out.feature_experts = pair
         out.test_features = collection_query_features(col, list(test.queries.values()))
         if train is not None:
             out.train_features = collection_query_features(col, list(train.queries.values()))
+            if set(pair) <= set(train_runs):
+                out.train_pair = fused_ndcg(train.qrels, [train_runs[e] for e in pair], list(train.queries))
     if pseudo is not None:
         made = pseudo_queries_for(col, pseudo.generators, max_queries=pseudo.max_queries, seed=pseudo.seed)
         out.pseudo = pseudo_routing_queries(col, made, experts=names, show_progress=show_progress)
@@ -138,7 +148,7 @@ def labelled_queries(prepared: list[DatasetRuns], experts: list[str]) -> Routing
             continue
         ids = list(d.train.queries)
         scores = np.array([[d.train_ndcg[e][q] for e in experts] for q in ids], dtype=np.float32)
-        out.extend([d.train.queries[q] for q in ids], [d.name] * len(ids), scores, ids, d.train_features)
+        out.extend([d.train.queries[q] for q in ids], [d.name] * len(ids), scores, ids, d.train_features, d.train_pair)
     return out
 
 
@@ -156,6 +166,7 @@ def evaluate_routing(
     self_supervised: bool = False,
     pseudo: PseudoSpec | None = None,
     leave_one_out: bool = False,
+    pseudo_correction: str = "shipped",
 ) -> RoutingReport:
     """Table-1 style comparison of ``routers`` with each single expert and the oracles, on the test
     queries of ``data``, the routers fitted on the training queries of ``train_from``.
@@ -173,23 +184,27 @@ def evaluate_routing(
     With ``leave_one_out`` (and no ``train_from``), each dataset's routers learn from the labelled
     training queries of the other datasets of ``data`` only (plus its own pseudo-queries when
     ``self_supervised``): the dataset left out contributes no labelled query to its own routers.
+    ``pseudo_correction`` says how pseudo-query labels are corrected (:mod:`embedroute.routing.correction`):
+    ``shipped`` (the table learned on the dev sets, what a user's label-free fit applies), ``loo`` (each
+    dataset's table learned from the other datasets of ``data`` only: their labelled training queries and
+    pseudo-queries, so a dev set is never corrected by its own labels) or ``none``.
     """
-    if seed_spread < 0:
-        raise InputError(f"seed_spread must be 0 or more, got {seed_spread}", field="seed_spread")
-    if leave_one_out and train_from:
+    if pseudo_correction not in CORRECTIONS:
         raise InputError(
-            "leave_one_out trains each dataset on the others of data; give no train_from", field="train_from"
+            f"pseudo_correction must be one of {', '.join(CORRECTIONS)}, got {pseudo_correction!r}",
+            field="pseudo_correction",
         )
-    if leave_one_out and len(data) < 2:
-        raise InputError("leave_one_out needs at least two datasets", field="data")
-    if not train_from and not self_supervised and not leave_one_out:
-        raise InputError("give train_from (labelled training queries) or self_supervised", field="train_from")
+    if pseudo_correction == "loo" and self_supervised and len(data) < 2:
+        raise InputError("pseudo_correction 'loo' learns from the other datasets: give at least two", field="data")
+    _check_arguments(data, train_from, seed_spread, self_supervised, leave_one_out, pseudo_correction)
     for rname in routers:
         make_router(rname)  # a misspelt router or parameter fails now, before any dataset is indexed
     pseudo = (pseudo or PseudoSpec()) if self_supervised else None
     eval_paths = [str(Path(p).resolve()) for p in data]
     train_paths = list(eval_paths) if leave_one_out else [str(Path(p).resolve()) for p in (train_from or [])]
-    prepared = _prepare_all(eval_paths, train_paths, experts, workdir, prepared, show_progress, pseudo)
+    loo_correction = self_supervised and pseudo_correction == "loo"
+    prep_train = list(dict.fromkeys(train_paths + (eval_paths if loo_correction else [])))
+    prepared = _prepare_all(eval_paths, prep_train, experts, workdir, prepared, show_progress, pseudo)
     built = {e: make_expert(e) for e in experts}
     routing_name = routing_expert or default_routing_expert({e: built[e].kind for e in experts}) or experts[0]
     encoder = routing_model_from_spec(routing_name)  # a QueryEncoder: a dense expert, or tfidf
@@ -206,7 +221,10 @@ def evaluate_routing(
     model_passes = {e: float(built[e].query_model_passes) for e in experts}
     features_from = pick_feature_experts(built)
     costs = route_costs(model_passes, features_from[1]) if features_from else None
-    trains, test_emb = _training_data(evals, labelled_for, encoder, routing_name, self_supervised, costs, features_from)
+    corrections = _corrections(evals, experts, pseudo_correction) if self_supervised else {}
+    trains, test_emb = _training_data(
+        evals, labelled_for, encoder, routing_name, self_supervised, costs, features_from, corrections
+    )
     setup = _RouterSetup(
         train=trains,
         evals=evals,
@@ -237,7 +255,53 @@ def evaluate_routing(
         self_supervised=self_supervised,
         pseudo={d.name: d.pseudo_source for d in evals} if self_supervised else None,
         leave_one_out=leave_one_out,
+        pseudo_correction=pseudo_correction if self_supervised else None,
     )
+
+
+def _check_arguments(
+    data: list[str | Path],
+    train_from: list[str | Path] | None,
+    seed_spread: int,
+    self_supervised: bool,
+    leave_one_out: bool,
+    pseudo_correction: str,
+) -> None:
+    """:func:`evaluate_routing`'s argument checks: each bad combination an InputError naming it."""
+    if seed_spread < 0:
+        raise InputError(f"seed_spread must be 0 or more, got {seed_spread}", field="seed_spread")
+    if leave_one_out and train_from:
+        raise InputError(
+            "leave_one_out trains each dataset on the others of data; give no train_from", field="train_from"
+        )
+    if leave_one_out and len(data) < 2:
+        raise InputError("leave_one_out needs at least two datasets", field="data")
+    if not train_from and not self_supervised and not leave_one_out:
+        raise InputError("give train_from (labelled training queries) or self_supervised", field="train_from")
+
+
+#: how pseudo-query labels may be corrected in an evaluation (``evaluate_routing(pseudo_correction=...)``)
+CORRECTIONS = ("shipped", "loo", "none")
+
+
+def _corrections(evals: list[DatasetRuns], experts: list[str], how: str) -> dict[str, PseudoCorrection | None]:
+    """Each evaluated dataset's pseudo-label correction: the shipped table, one learned on the other
+    datasets' labelled and pseudo-queries (``loo``), or none."""
+    if how == "none":
+        return {d.name: None for d in evals}
+    if how == "shipped":
+        table = shipped_correction()
+        return {d.name: table for d in evals}
+    out: dict[str, PseudoCorrection | None] = {}
+    for d in evals:
+        others = [o for o in evals if o.name != d.name and o.pseudo is not None and o.train is not None]
+        made_by = {o.feature_experts for o in others} | {d.feature_experts}
+        if not others or len(made_by) != 1 or d.feature_experts is None:
+            out[d.name] = None
+            continue
+        sets = [(labelled_queries([o], experts), o.pseudo) for o in others if o.pseudo is not None]
+        out[d.name] = learn_correction(sets, d.feature_experts, {"datasets": [o.name for o in others]})
+    return out
 
 
 def _training_data(
@@ -248,6 +312,7 @@ def _training_data(
     self_supervised: bool,
     costs: dict[str, float] | None = None,
     feature_experts: tuple[str, str] | None = None,
+    corrections: dict[str, PseudoCorrection | None] | None = None,
 ) -> tuple[dict[str, RoutingData], dict[str, Any]]:
     """Each evaluated dataset's routing data and its test queries' routing embeddings: its labelled
     training queries (``labelled_for``: one object shared by all, or under leave-one-out the other
@@ -262,7 +327,8 @@ def _training_data(
         if self_supervised:
             assert d.pseudo is not None  # _prepare_all made them
             key: Any = d.name
-            queries = labelled.merged(d.pseudo)
+            table = (corrections or {}).get(d.name)
+            queries = labelled.merged(d.pseudo if table is None else table.apply(d.pseudo, d.feature_experts))
         else:
             key, queries = id(labelled), labelled
         if not queries.texts:
@@ -271,7 +337,12 @@ def _training_data(
             # tfidf learns from the queries it routes: a fresh one per distinct data (the first is ``encoder``)
             fresh = bool(made) and isinstance(encoder, TfidfRoutingEncoder)
             enc = routing_model_from_spec(routing_name) if fresh else encoder
-            source = {"labelled": {"datasets": counts} if counts else None, "pseudo": d.pseudo_source}
+            table = (corrections or {}).get(d.name)
+            source = {
+                "labelled": {"datasets": counts} if counts else None,
+                "pseudo": d.pseudo_source,
+                "correction": None if table is None else table.to_dict(),
+            }
             made[key] = (queries.embed(enc, source, costs, feature_experts), enc)
         trains[d.name], enc = made[key]
         emb[d.name] = enc.encode_queries(list(d.test.queries.values()))

@@ -96,6 +96,8 @@ class RoutingReport:
     pseudo: dict[str, Any] | None = None
     #: each dataset's routers learnt from the other datasets' labelled queries only
     leave_one_out: bool = False
+    #: how pseudo-query labels were corrected (``shipped``, ``loo``, ``none``), for self-supervised fits
+    pseudo_correction: str | None = None
 
     def row(self, name: str) -> RoutingRow:
         """The row called ``name`` (a KeyError naming the rows there are, if none is)."""
@@ -116,6 +118,7 @@ class RoutingReport:
             "training_queries": self.training_queries,
             "p_test": P_TEST,
             **({"self_supervised": True, "pseudo": self.pseudo} if self.self_supervised else {}),
+            **({"pseudo_correction": self.pseudo_correction} if self.pseudo_correction else {}),
             **({"leave_one_out": True} if self.leave_one_out else {}),
             "rows": [r.to_dict() for r in self.rows],
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import adaptive, auto, baselines, pilot, qpp  # noqa: F401  (register the routers)
+from . import adaptive, auto, baselines, hybrid, pilot, qpp  # noqa: F401  (register the routers)
 from .base import ROUTERS, Route, Router, RoutingData
 from .factory import make_router
 from .fusion import rrf

@@ -5,7 +5,9 @@ paper's ``pilot`` lost to ``pilot-nearest`` with general experts and to ``classi
 variants with domain adapters; BENCHMARKS.md, "Routing"), so ``auto`` measures each candidate with
 :func:`~embedroute.routing.cv.cross_validate` on the routing data it is fitted on, never on test
 queries, and routes with the winner (the first candidate on a tie); ``qpp`` is a candidate when the
-routing data holds query features (without them it cannot be fitted, so is not chosen); a routing
+routing data holds query features (without them it cannot be fitted, so is not chosen), and so is
+``hybrid`` (BM25 and the dense feature expert fused, at the cost of that dense expert's pass) when the
+routing data holds its per-query figures; a routing
 encoder fitted on the training queries (``tfidf``) is re-fitted inside each fold there, so no held-out
 query shapes the encoding it is scored under. Its state records every candidate's figure, so a user can see why it
 chose what it chose.
@@ -19,9 +21,10 @@ import numpy as np
 from typing_extensions import override
 
 from ..errors import InputError
-from .base import ROUTERS, Router, RoutingData
+from .base import ROUTERS, Route, Router, RoutingData
 
-#: the routers ``auto`` compares: the paper's rule first, so that it wins ties
+#: the routers ``auto`` compares: the paper's rule first, so that it wins ties; ``hybrid`` (the fusion of the
+#: feature experts, at the dense expert's one model pass) last, so that a one-expert rule wins a tie
 CANDIDATES = (
     "pilot",
     "pilot-nearest",
@@ -30,6 +33,7 @@ CANDIDATES = (
     "pilot@weight=size",
     "pilot@min_share=0.15",
     "qpp",
+    "hybrid",
 )
 
 
@@ -61,11 +65,23 @@ class AutoRouter(Router):
         self.experts = self.inner.experts
         self.uses_features = self.inner.uses_features
         self.embeds_queries = self.inner.embeds_queries
+        self.fused = self.inner.fused
         return self
+
+    @override
+    def route(self, embeddings: Any, features: np.ndarray | None = None) -> list[Route]:
+        routes = self.inner.route(embeddings, features)
+        for r in routes:
+            r.why = r.why | {"chosen_rule": self.choice}
+        return routes
 
     @override
     def scores(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         return self.inner.scores(embeddings, features)
+
+    @override
+    def fixed_ndcg(self, data: RoutingData) -> np.ndarray | None:
+        return self.inner.fixed_ndcg(data) if self.inner.fused else None
 
     @override
     def fixed_spec(self) -> str:

@@ -41,6 +41,9 @@ class RoutingData:
     #: the (lexical, dense) experts whose searches made ``features``: a router on features knows which
     #: expert BM25 is, and a collection sees when its feature experts are no longer these
     feature_experts: tuple[str, str] | None = None
+    #: per-query nDCG@10 of the feature experts' results fused by RRF (the ``hybrid`` rule's, which costs the
+    #: same model pass as the dense feature expert alone), or None when they were not scored
+    pair_scores: np.ndarray | None = None
 
     def without(self, expert: str) -> RoutingData:
         """The same training data with the expert ``expert`` left out (its score column dropped). Leaving out
@@ -48,7 +51,7 @@ class RoutingData:
         j = self.experts.index(expert)
         keep = [i for i in range(len(self.experts)) if i != j]
         if self.feature_experts is not None and expert in self.feature_experts:
-            return replace(self, features=None, costs=None, feature_experts=None).without(expert)
+            return replace(self, features=None, costs=None, feature_experts=None, pair_scores=None).without(expert)
         return RoutingData(
             [self.experts[i] for i in keep],
             self.embeddings,
@@ -60,6 +63,7 @@ class RoutingData:
             self.features,
             None if self.costs is None else {e: c for e, c in self.costs.items() if e != expert},
             self.feature_experts,
+            self.pair_scores,
         )
 
     def subset(self, rows: np.ndarray) -> RoutingData:
@@ -77,6 +81,7 @@ class RoutingData:
             None if self.features is None else self.features[rows],
             self.costs,
             self.feature_experts,
+            None if self.pair_scores is None else self.pair_scores[rows],
         )
 
     def dataset_best(self) -> dict[str, str]:
@@ -158,6 +163,12 @@ class Router(ABC):
             why = self.explain(row, None if features is None else features[i])
             out.append(Route([self.experts[j] for j in order], {e: float(v) for e, v in zip(self.experts, row)}, why))
         return out
+
+    def fixed_ndcg(self, data: RoutingData) -> np.ndarray | None:
+        """For a fusion rule that learns nothing and whose per-query nDCG@10 the routing data holds
+        (``hybrid``: :attr:`RoutingData.pair_scores`), those figures, so that it can be cross-validated
+        (folds change nothing for it); None for every other router."""
+        return None
 
     def fixed_spec(self) -> str:
         """The spec that refits this router as fitted, with what it chose on its data fixed (``auto``: its

@@ -3,7 +3,9 @@
 Each fold fits the router on the other folds' routing data and routes the held-out training queries;
 a query scores the per-query nDCG@10 its chosen expert got (stored in :class:`RoutingData`). The figure
 is the mean over datasets of each dataset's mean, the same macro average as the test table. Routers
-that fuse several experts need their rankings, which routing data does not hold, so they get ``None``.
+that fuse several experts need their rankings, which routing data does not hold, so they get ``None``;
+the one exception is ``hybrid``, the fixed fusion of the feature experts, whose per-query figure the
+routing data carries (:attr:`~embedroute.routing.base.RoutingData.pair_scores`).
 
 A routing encoder fitted on the training queries themselves (``tfidf``) is re-fitted inside each fold
 on that fold's training queries (:func:`~embedroute.routing.lexical.refit_on_rows`), so no held-out
@@ -19,7 +21,8 @@ from .lexical import refit_on_rows
 
 
 def cross_validate(router: str, data: RoutingData, *, folds: int = 5, seed: int = 0) -> float | None:
-    """Macro-averaged nDCG@10 of ``router`` on held-out training queries, or ``None`` for fusion routers.
+    """Macro-averaged nDCG@10 of ``router`` on held-out training queries, or ``None`` for fusion routers
+    (except a fixed fusion whose per-query figures the data holds, :meth:`Router.fixed_ndcg`).
 
     >>> emb = np.eye(2, dtype=np.float32)[[0, 0, 0, 0, 1, 1, 1, 1]]
     >>> scores = np.array([[1, 0], [1, 0], [1, 0], [1, 0], [0, 1], [0, 1], [0, 1], [0, 1]], dtype=np.float32)
@@ -29,12 +32,41 @@ def cross_validate(router: str, data: RoutingData, *, folds: int = 5, seed: int 
     """
     from .factory import make_router
 
-    if make_router(router).fused:
+    made = make_router(router)
+    got = made.fixed_ndcg(data) if made.fused else _out_of_fold_got(router, data, folds, seed)
+    if got is None:
         return None
-    chosen = out_of_fold_scores(router, data, folds=folds, seed=seed).argmax(1)
-    got = data.scores[np.arange(len(data.datasets)), chosen].astype(np.float64)
+    got = np.asarray(got, dtype=np.float64)
     sets = np.array(data.datasets)
     return float(np.mean([got[sets == d].mean() for d in sorted(set(data.datasets))]))
+
+
+def _out_of_fold_got(router: str, data: RoutingData, folds: int, seed: int) -> np.ndarray | None:
+    """Each training query's nDCG@10 under ``router`` fitted on the other folds; a fold on which the router
+    became a fixed fusion (``auto`` choosing ``hybrid``) scores that fusion's own labels, or gives None."""
+    from .factory import make_router
+
+    n = len(data.datasets)
+    if n < folds:
+        raise ValueError(f"{n} training queries cannot make {folds} folds")
+    fold = np.random.default_rng(seed).permutation(n) % folds
+    got = np.zeros(n, dtype=np.float64)
+    for f in range(folds):
+        held = fold == f
+        fold_data = data if data.routing_encoder is None else refit_on_rows(data, ~held)
+        r = make_router(router).fit(fold_data.subset(~held))
+        if r.fused:
+            fixed = r.fixed_ndcg(data.subset(held))
+            if fixed is None:
+                return None
+            got[held] = fixed
+            continue
+        emb = fold_data.embeddings[held]
+        feats = None if data.features is None else data.features[held]
+        scored = r.scores(emb if is_sparse(emb) else np.atleast_2d(emb), feats)
+        cols = np.array([data.experts.index(e) for e in r.experts])
+        got[held] = data.scores[np.flatnonzero(held)[:, None], cols[None, :]][np.arange(held.sum()), scored.argmax(1)]
+    return got
 
 
 def out_of_fold_scores(router: str, data: RoutingData, *, folds: int = 5, seed: int = 0) -> np.ndarray:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -214,14 +215,4 @@ def refit_on_rows(data: RoutingData, rows: np.ndarray) -> RoutingData:
     emb = normalize(tf[:, keep] @ sparse.diags(new_idf), norm="l2").astype(np.float32).tocsr()
     vocab = fitted["state"]["vocabulary"]
     state = {"vocabulary": [vocab[j] for j in keep], "idf": new_idf.tolist()}
-    return RoutingData(
-        data.experts,
-        emb,
-        data.datasets,
-        data.scores,
-        data.query_ids,
-        {"spec": fitted["spec"], "state": state},
-        data.source,
-        data.features,
-        data.costs,
-    )
+    return replace(data, embeddings=emb, routing_encoder={"spec": fitted["spec"], "state": state})

@@ -28,6 +28,8 @@ class RoutingQueries:
     scores: list[np.ndarray] = field(default_factory=list)
     #: each part's query-performance features (None for a part added without them)
     features: list[np.ndarray | None] = field(default_factory=list)
+    #: each part's nDCG@10 of the feature experts fused (:attr:`RoutingData.pair_scores`; None: not scored)
+    pair: list[np.ndarray | None] = field(default_factory=list)
 
     def extend(
         self,
@@ -36,23 +38,34 @@ class RoutingQueries:
         scores: np.ndarray,
         ids: Sequence[str],
         features: np.ndarray | None = None,
+        pair: np.ndarray | None = None,
     ) -> None:
-        """Add queries: ``scores`` is ``(len(texts), len(experts))``, ``features`` one row per query."""
+        """Add queries: ``scores`` is ``(len(texts), len(experts))``, ``features`` one row per query, ``pair``
+        one figure per query."""
         if scores.shape != (len(texts), len(self.experts)) or len(datasets) != len(texts) or len(ids) != len(texts):
             raise ValueError(f"{len(texts)} queries need {len(texts)} datasets, ids and score rows of {self.experts}")
         if features is not None and len(features) != len(texts):
             raise ValueError(f"{len(texts)} queries need {len(texts)} feature rows, got {len(features)}")
+        if pair is not None and len(pair) != len(texts):
+            raise ValueError(f"{len(texts)} queries need {len(texts)} fused-pair scores, got {len(pair)}")
         self.texts.extend(texts)
         self.datasets.extend(datasets)
         self.query_ids.extend(ids)
         self.scores.append(np.asarray(scores, dtype=np.float32))
         self.features.append(None if features is None else np.asarray(features, dtype=np.float32))
+        self.pair.append(None if pair is None else np.asarray(pair, dtype=np.float32))
 
     def stacked_features(self) -> np.ndarray | None:
         """Every query's features, or None unless every part was added with them."""
         if not self.features or any(f is None for f in self.features):
             return None
         return np.vstack([f for f in self.features if f is not None])
+
+    def stacked_pair(self) -> np.ndarray | None:
+        """Every query's fused-pair nDCG@10, or None unless every part was added with it."""
+        if not self.pair or any(p is None for p in self.pair):
+            return None
+        return np.concatenate([p for p in self.pair if p is not None])
 
     def per_dataset(self) -> dict[str, int]:
         """How many queries each dataset gave, by dataset name."""
@@ -65,7 +78,14 @@ class RoutingQueries:
         out = RoutingQueries(list(self.experts))
         for part in (self, other):
             if part.texts:
-                out.extend(part.texts, part.datasets, np.vstack(part.scores), part.query_ids, part.stacked_features())
+                out.extend(
+                    part.texts,
+                    part.datasets,
+                    np.vstack(part.scores),
+                    part.query_ids,
+                    part.stacked_features(),
+                    part.stacked_pair(),
+                )
         return out
 
     def embed(
@@ -98,4 +118,5 @@ class RoutingQueries:
             features,
             costs,
             feature_experts if features is not None else None,
+            self.stacked_pair() if features is not None and feature_experts is not None else None,
         )

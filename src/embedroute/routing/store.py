@@ -43,6 +43,8 @@ def save_routing(folder: Path, name: str, data: RoutingData, meta: dict[str, Any
     arrays: dict[str, Any] = dict(emb)
     if data.features is not None:
         arrays["features"] = data.features
+    if data.pair_scores is not None:
+        arrays["pair_scores"] = data.pair_scores
     if data.routing_encoder:
         arrays["routing_encoder"] = np.array(json.dumps(data.routing_encoder))
     arrays |= {
@@ -88,5 +90,6 @@ def load_routing(folder: Path, name: str) -> tuple[RoutingData, dict[str, Any]]:
         z["features"] if "features" in z else None,
         meta.get("costs"),
         tuple(meta["feature_experts"]) if meta.get("feature_experts") else None,
+        z["pair_scores"] if "pair_scores" in z else None,
     )
     return data, meta
