@@ -203,14 +203,13 @@ def fit_routers(
             progress=progress,
         )
         queries, source["labelled"] = queries.merged(labelled), labelled_source(labelled)
+    made_by = present_feature_experts(col)
     if pseudo is not None:
         scored = pseudo_routing_queries(col, pseudo, progress=progress, show_progress=show_progress)
-        made_by = present_feature_experts(col)
         table = shipped_correction() if correct_pseudo and made_by is not None else None
         queries = queries.merged(scored if table is None else table.apply(scored, made_by))
         source["pseudo"] = pseudo_source(pseudo, generators, seed=seed, max_queries=max_queries)
         source["correction"] = None if table is None else table.to_dict()
-    made_by = present_feature_experts(col)
     data = _embedded(queries, encoder, source, progress, collection_route_costs(col), made_by)
     return _fit_each(col, routers, data, routing, progress)
 
